@@ -82,9 +82,7 @@ pub(crate) struct Io {
 pub(crate) enum Kind {
     Pass {
         result: Option<Value>,
-        parameters: Option<Template>,
-        result_path: PathField,
-        next: Transition,
+        io: Io,
     },
     Task(Box<TaskSpec>),
     Choice {
@@ -520,7 +518,8 @@ fn successors(s: &State) -> Vec<usize> {
     let catches = |io: &Io| io.catch.iter().map(|c| c.next).collect::<Vec<_>>();
     let mut extra = Vec::new();
     match &s.kind {
-        Kind::Pass { next, .. } | Kind::Wait { next, .. } => tr(next),
+        Kind::Pass { io, .. } => tr(&io.next),
+        Kind::Wait { next, .. } => tr(next),
         Kind::Task(t) => {
             tr(&t.io.next);
             extra = catches(&t.io);
@@ -668,9 +667,8 @@ fn retriers(obj: &Map<String, Value>, q: &str) -> Result<Vec<Retrier>, Definitio
                 ));
             }
         }
-        let interval_seconds = opt_u64(r, q, &field)?.unwrap_or(1);
         let interval_seconds = match r.get("IntervalSeconds") {
-            None => interval_seconds,
+            None => 1,
             Some(v) => v.as_u64().filter(|n| *n >= 1).ok_or_else(|| {
                 problem(
                     q,
@@ -771,7 +769,7 @@ fn catchers(
         out.push(Catcher {
             error_equals: error_equals(c, q, &field)?,
             next: scope.target(q, &format!("{field}.Next"), next_name)?,
-            result_path: result_path(c, q, &format!("{field}.ResultPath")).map_err(|mut p| {
+            result_path: result_path(c, q, "ResultPath").map_err(|mut p| {
                 p.field = format!("{field}.ResultPath");
                 p
             })?,
@@ -926,9 +924,7 @@ fn parse_state(
             allowed(&["Result", "Parameters", "ResultPath", "Next", "End"])?;
             Kind::Pass {
                 result: obj.get("Result").cloned(),
-                parameters: template(obj, q, "Parameters")?,
-                result_path: result_path(obj, q, "ResultPath")?,
-                next: transition(obj, q, scope)?,
+                io: io(obj, q, scope)?,
             }
         }
         "Task" => {
@@ -943,9 +939,8 @@ fn parse_state(
             ]);
             allowed(&f)?;
             let resource = req_str(obj, q, "Resource")?.to_owned();
-            if !resource.starts_with("arn:")
-                && !(resource.starts_with("${") && resource.ends_with('}'))
-            {
+            let substitution = resource.starts_with("${") && resource.ends_with('}');
+            if !resource.starts_with("arn:") && !substitution {
                 return Err(problem(
                     q,
                     "Resource",

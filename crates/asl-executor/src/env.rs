@@ -3,6 +3,7 @@
 
 use crate::intrinsic::Resolve;
 use crate::path::{Path, Root};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
@@ -90,7 +91,7 @@ pub struct Context<'a> {
     /// The current state's name.
     pub state_name: &'a str,
     /// When the state was entered.
-    pub entered_time: &'a str,
+    pub entered_time: DateTime<Utc>,
     /// Retries so far of this state.
     pub retry_count: Option<u32>,
     /// The task token, for `.waitForTaskToken` tasks.
@@ -101,9 +102,12 @@ pub struct Context<'a> {
 
 impl Context<'_> {
     /// The context object as JSON.
-    pub fn to_value(&self) -> Value {
+    pub fn to_json(self) -> Value {
         let e = self.execution;
-        let mut state = json!({"Name": self.state_name, "EnteredTime": self.entered_time});
+        let entered = self
+            .entered_time
+            .to_rfc3339_opts(SecondsFormat::Millis, true);
+        let mut state = json!({"Name": self.state_name, "EnteredTime": entered});
         if let Some(r) = self.retry_count {
             state["RetryCount"] = json!(r);
         }
@@ -140,7 +144,7 @@ impl Resolve for Env<'_> {
     fn resolve(&self, path: &Path) -> Option<Value> {
         match path.root() {
             Root::Data => path.select(self.data),
-            Root::Context => path.select(&self.context.to_value()),
+            Root::Context => path.select(&self.context.to_json()),
             Root::Variable(name) => path.select(self.vars.get(name)?),
         }
     }

@@ -7,7 +7,7 @@ use crate::history::{History, HistoryEvent};
 use crate::interpreter::{Cursor, FailKind, Run};
 use crate::intrinsic::json_eq;
 use crate::task::{ResourceKind, TaskHandler, classify};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, SubsecRound as _, Utc};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -291,7 +291,8 @@ impl Inner {
             "arn:aws:states:{}:{}:execution:{}:{name}",
             self.config.region, self.config.account_id, machine.name
         );
-        let start = at.unwrap_or_else(Utc::now);
+        // AWS keeps timestamps to the millisecond.
+        let start = at.unwrap_or_else(Utc::now).trunc_subsecs(3);
         let shared = {
             let mut execs = lock(&self.executions);
             if let Some(existing) = execs.get(&arn) {

@@ -18,7 +18,7 @@ use crate::task::{
     lambda_invoke_result,
 };
 use crate::template::{Template, TemplateError};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use futures::StreamExt as _;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
@@ -26,6 +26,9 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// The most iterations an inline Map runs at once on AWS.
+const INLINE_MAP_CONCURRENCY: usize = 40;
 
 /// Why a state (and so perhaps the execution) failed.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,10 +101,6 @@ pub(crate) fn retry_delay(r: &Retrier, attempt: u32, random: f64) -> Duration {
     Duration::from_secs_f64(secs.clamp(0.0, 99_999_999.0))
 }
 
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
 fn secs(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
@@ -131,7 +130,7 @@ struct Step {
 struct At<'a> {
     state: &'a State,
     entered_id: u64,
-    entered_time: &'a str,
+    entered_time: DateTime<Utc>,
 }
 
 impl Run {
@@ -221,7 +220,7 @@ impl Run {
         vars: &'a mut Vars,
         cur: &'a mut Cursor,
     ) -> BoxFuture<'a, Result<Value, Failure>> {
-        Box::pin(async move {
+        let fut = async move {
             let mut idx = sm.start_at;
             let mut input = input;
             loop {
@@ -240,14 +239,16 @@ impl Run {
                     format!("{ty}StateEntered"),
                     Some((
                         "stateEnteredEventDetails",
-                        json!({"name": state.name, "input": input}),
+                        details([
+                            ("name", Value::String(state.name.clone())),
+                            ("input", input.clone()),
+                        ]),
                     )),
                 );
-                let entered_time = ts(cur.now);
                 let at = At {
                     state,
                     entered_id,
-                    entered_time: &entered_time,
+                    entered_time: cur.now,
                 };
                 let step = self.run_state(at, input, vars, cur).await?;
                 self.push(
@@ -255,7 +256,10 @@ impl Run {
                     format!("{ty}StateExited"),
                     Some((
                         "stateExitedEventDetails",
-                        json!({"name": state.name, "output": step.output}),
+                        details([
+                            ("name", Value::String(state.name.clone())),
+                            ("output", step.output.clone()),
+                        ]),
                     )),
                 );
                 match step.next {
@@ -266,7 +270,8 @@ impl Run {
                     }
                 }
             }
-        })
+        };
+        Box::pin(fut)
     }
 
     fn apply_input_path(&self, at: At<'_>, vars: &Vars, input: &Value) -> Result<Value, Failure> {
@@ -310,18 +315,16 @@ impl Run {
             PathField::Default => Ok(result),
             PathField::Null => Ok(raw_input),
             PathField::Path(p) => {
+                if p.is_root() {
+                    return Ok(result);
+                }
                 let mut doc = raw_input;
-                let shown = if p.is_root() {
-                    String::new()
-                } else {
-                    doc.to_string()
-                };
-                p.write(&mut doc, result).map_err(|_| {
-                    self.runtime(
+                if p.write(&mut doc, result).is_err() {
+                    return Err(self.runtime(
                         at,
-                        format_args!("Unable to apply ReferencePath {p} to input {shown}"),
-                    )
-                })?;
+                        format_args!("Unable to apply ReferencePath {p} to input {doc}"),
+                    ));
+                }
                 Ok(doc)
             }
         }
@@ -349,14 +352,12 @@ impl Run {
     fn finish(
         &self,
         at: At<'_>,
-        io: Option<&Io>,
-        result_path: &PathField,
+        io: &Io,
         raw_input: Value,
         result: Value,
         vars: &mut Vars,
-        next: Transition,
     ) -> Result<Step, Failure> {
-        let result = match io.and_then(|io| io.result_selector.as_ref()) {
+        let result = match &io.result_selector {
             Some(sel) => {
                 let env = Env {
                     data: &result,
@@ -369,12 +370,15 @@ impl Run {
             None => result,
         };
         let assigned = self.eval_assign(at, at.state.assign.as_ref(), &result, vars)?;
-        let output = self.apply_result_path(at, result_path, raw_input, result)?;
+        let output = self.apply_result_path(at, &io.result_path, raw_input, result)?;
         let output = self.apply_output_path(at, vars, output)?;
         if let Some(a) = assigned {
             vars.assign(a);
         }
-        Ok(Step { output, next })
+        Ok(Step {
+            output,
+            next: io.next,
+        })
     }
 
     async fn run_state(
@@ -386,14 +390,9 @@ impl Run {
     ) -> Result<Step, Failure> {
         let state = at.state;
         match &state.kind {
-            Kind::Pass {
-                result,
-                parameters,
-                result_path,
-                next,
-            } => {
+            Kind::Pass { result, io } => {
                 let effective = self.apply_input_path(at, vars, &raw_input)?;
-                let res = match (result, parameters) {
+                let res = match (result, &io.parameters) {
                     (Some(r), _) => r.clone(),
                     (None, Some(p)) => {
                         let env = Env {
@@ -406,7 +405,7 @@ impl Run {
                     }
                     (None, None) => effective,
                 };
-                self.finish(at, None, result_path, raw_input, res, vars, *next)
+                self.finish(at, io, raw_input, res, vars)
             }
             Kind::Succeed => {
                 let effective = self.apply_input_path(at, vars, &raw_input)?;
@@ -549,27 +548,20 @@ impl Run {
         let mut retries = 0u32;
         loop {
             let outcome = match what {
+                // Boxed so that the common path (Pass, Choice, Wait) carries a small future.
                 Attempt::Task(spec) => {
-                    self.task(at, spec, effective.clone(), vars, cur, retries)
-                        .await
+                    Box::pin(self.task(at, spec, effective.clone(), vars, cur, retries)).await
                 }
                 Attempt::Parallel(branches) => {
-                    self.parallel(at, branches, effective.clone(), vars, cur)
-                        .await
+                    Box::pin(self.parallel(at, branches, effective.clone(), vars, cur)).await
                 }
-                Attempt::Map(spec) => self.map(at, spec, effective.clone(), vars, cur).await,
+                Attempt::Map(spec) => {
+                    Box::pin(self.map(at, spec, effective.clone(), vars, cur)).await
+                }
             };
             let failure = match outcome {
                 Ok(result) => {
-                    return self.finish(
-                        at,
-                        Some(io),
-                        &io.result_path,
-                        raw_input,
-                        result,
-                        vars,
-                        io.next,
-                    );
+                    return self.finish(at, io, raw_input, result, vars);
                 }
                 Err(f) => f,
             };
@@ -1164,10 +1156,13 @@ impl Run {
             Some(("mapStateStartedEventDetails", json!({"length": total}))),
         );
         let start = *cur;
-        let slots = usize::try_from(max_conc as u64)
+        // An inline Map runs at most 40 iterations at once on AWS, whatever MaxConcurrency says
+        // ("Inline mode supports up to 40 concurrent iterations").
+        let requested = usize::try_from(max_conc as u64)
             .ok()
-            .filter(|n| *n > 0 && *n < total)
-            .unwrap_or(total.max(1));
+            .filter(|n| *n > 0)
+            .unwrap_or(INLINE_MAP_CONCURRENCY);
+        let slots = requested.min(INLINE_MAP_CONCURRENCY).min(total).max(1);
         let free_at: Mutex<BinaryHeap<Reverse<DateTime<Utc>>>> =
             Mutex::new((0..slots).map(|_| Reverse(start.now)).collect());
         let name = &at.state.name;
@@ -1190,7 +1185,10 @@ impl Run {
                     "MapIterationStarted",
                     Some((
                         "mapIterationStartedEventDetails",
-                        json!({"name": name, "index": index}),
+                        details([
+                            ("name", Value::String(name.clone())),
+                            ("index", Value::from(index)),
+                        ]),
                     )),
                 );
                 let r = self
@@ -1209,7 +1207,13 @@ impl Run {
                 self.push(
                     &mut c,
                     ev,
-                    Some((key, json!({"name": name, "index": index}))),
+                    Some((
+                        key,
+                        details([
+                            ("name", Value::String(name.clone())),
+                            ("index", Value::from(index)),
+                        ]),
+                    )),
                 );
                 free_at
                     .lock()
@@ -1256,6 +1260,12 @@ impl Run {
         self.push(cur, "MapStateSucceeded", None);
         Ok(Value::Array(outputs))
     }
+}
+
+/// A history details object. Built by hand: `json!` would re-serialize the payloads instead of
+/// cloning them, which costs more than the state itself on the hot path.
+fn details<const N: usize>(pairs: [(&str, Value); N]) -> Value {
+    Value::Object(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }
 
 /// A value as AWS prints it in cause texts: strings without quotes.

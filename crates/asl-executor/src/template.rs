@@ -198,7 +198,7 @@ mod tests {
         let ctx = Context {
             execution: &info,
             state_name: "S",
-            entered_time: "t",
+            entered_time: chrono::Utc::now(),
             retry_count: None,
             task_token: None,
             map_item: None,
