@@ -101,7 +101,11 @@ impl Call {
 
     /// Parses `States.Name(args...)`.
     pub fn parse(text: &str) -> Result<Call, IntrinsicSyntaxError> {
-        let mut p = P { t: text, i: 0 };
+        let mut p = P {
+            t: text,
+            i: 0,
+            depth: 0,
+        };
         let call = p.call().map_err(|reason| IntrinsicSyntaxError::Malformed {
             text: text.to_owned(),
             reason,
@@ -515,7 +519,11 @@ fn format(raw: &str, args: &[Value]) -> Result<Value, IntrinsicError> {
 struct P<'a> {
     t: &'a str,
     i: usize,
+    depth: usize,
 }
+
+/// How deeply calls may nest: far more than any real definition, little enough for the stack.
+const MAX_CALL_DEPTH: usize = 32;
 
 impl P<'_> {
     fn ws(&mut self) {
@@ -614,7 +622,15 @@ impl P<'_> {
                     .map(Arg::Path)
                     .map_err(|e| e.to_string())
             }
-            Some('S') => self.call().map(|c| Arg::Call(Box::new(c))),
+            Some('S') => {
+                self.depth += 1;
+                if self.depth > MAX_CALL_DEPTH {
+                    return Err("intrinsic function calls are nested too deeply".into());
+                }
+                let call = self.call().map(|c| Arg::Call(Box::new(c)));
+                self.depth -= 1;
+                call
+            }
             Some(_) => {
                 let start = self.i;
                 while self

@@ -105,6 +105,7 @@ impl Path {
             s: text.as_bytes(),
             i: 0,
             text,
+            depth: 0,
         };
         if !p.eat(b'$') {
             return Err(err("a path must start with '$'"));
@@ -400,7 +401,12 @@ struct Parser<'a> {
     s: &'a [u8],
     i: usize,
     text: &'a str,
+    depth: usize,
 }
+
+/// How deeply filters may nest (`!`, parentheses, nested filters) before parsing stops: deep
+/// enough for any real path, shallow enough that hostile input cannot exhaust the stack.
+const MAX_FILTER_DEPTH: usize = 32;
 
 impl Parser<'_> {
     fn peek(&self) -> Option<u8> {
@@ -624,6 +630,16 @@ impl Parser<'_> {
     }
 
     fn filter_unary(&mut self) -> Result<FilterExpr, String> {
+        self.depth += 1;
+        if self.depth > MAX_FILTER_DEPTH {
+            return Err("the filter is nested too deeply".into());
+        }
+        let e = self.filter_unary_inner();
+        self.depth -= 1;
+        e
+    }
+
+    fn filter_unary_inner(&mut self) -> Result<FilterExpr, String> {
         self.skip_ws();
         if self.peek() == Some(b'!') && self.s.get(self.i + 1) != Some(&b'=') {
             self.i += 1;
