@@ -115,7 +115,7 @@ pub(crate) struct Run {
 #[derive(Clone, Copy)]
 enum Attempt<'a> {
     Task(&'a TaskSpec),
-    Parallel(&'a [Arc<StateMachine>]),
+    Parallel(&'a [Arc<StateMachine>], Option<&'a Template>),
     Map(&'a MapSpec),
 }
 
@@ -348,6 +348,42 @@ impl Run {
             .map_err(|e| self.template_failure(at, e, data))
     }
 
+    /// Applies an optional template with `$` naming `data`; without one, `data` passes through.
+    fn apply_template(
+        &self,
+        at: At<'_>,
+        template: Option<&Template>,
+        data: Value,
+        vars: &Vars,
+    ) -> Result<Value, Failure> {
+        let Some(t) = template else { return Ok(data) };
+        let env = Env {
+            data: &data,
+            context: self.context(at, None, None),
+            vars,
+        };
+        t.eval(&env)
+            .map_err(|e| self.template_failure(at, e, &data))
+    }
+
+    /// Ends a state that passes its effective input on (Choice, Wait): Assign sees the old
+    /// variables, OutputPath applies, then the new variables take effect.
+    fn pass_on(
+        &self,
+        at: At<'_>,
+        assign: Option<&Template>,
+        effective: Value,
+        vars: &mut Vars,
+        next: Transition,
+    ) -> Result<Step, Failure> {
+        let assigned = self.eval_assign(at, assign, &effective, vars)?;
+        let output = self.apply_output_path(at, vars, effective)?;
+        if let Some(a) = assigned {
+            vars.assign(a);
+        }
+        Ok(Step { output, next })
+    }
+
     /// Finishes a state that produced `result`: ResultSelector, Assign, ResultPath, OutputPath.
     fn finish(
         &self,
@@ -357,18 +393,7 @@ impl Run {
         result: Value,
         vars: &mut Vars,
     ) -> Result<Step, Failure> {
-        let result = match &io.result_selector {
-            Some(sel) => {
-                let env = Env {
-                    data: &result,
-                    context: self.context(at, None, None),
-                    vars,
-                };
-                sel.eval(&env)
-                    .map_err(|e| self.template_failure(at, e, &result))?
-            }
-            None => result,
-        };
+        let result = self.apply_template(at, io.result_selector.as_ref(), result, vars)?;
         let assigned = self.eval_assign(at, at.state.assign.as_ref(), &result, vars)?;
         let output = self.apply_result_path(at, &io.result_path, raw_input, result)?;
         let output = self.apply_output_path(at, vars, output)?;
@@ -392,18 +417,9 @@ impl Run {
         match &state.kind {
             Kind::Pass { result, io } => {
                 let effective = self.apply_input_path(at, vars, &raw_input)?;
-                let res = match (result, &io.parameters) {
-                    (Some(r), _) => r.clone(),
-                    (None, Some(p)) => {
-                        let env = Env {
-                            data: &effective,
-                            context: self.context(at, None, None),
-                            vars,
-                        };
-                        p.eval(&env)
-                            .map_err(|e| self.template_failure(at, e, &effective))?
-                    }
-                    (None, None) => effective,
+                let res = match result {
+                    Some(r) => r.clone(),
+                    None => self.apply_template(at, io.parameters.as_ref(), effective, vars)?,
                 };
                 self.finish(at, io, raw_input, res, vars)
             }
@@ -467,15 +483,7 @@ impl Run {
                         ));
                     }
                 };
-                let assigned = self.eval_assign(at, assign, &effective, vars)?;
-                let output = self.apply_output_path(at, vars, effective)?;
-                if let Some(a) = assigned {
-                    vars.assign(a);
-                }
-                Ok(Step {
-                    output,
-                    next: Transition::Next(next),
-                })
+                self.pass_on(at, assign, effective, vars, Transition::Next(next))
             }
             Kind::Wait { how, next } => {
                 let effective = self.apply_input_path(at, vars, &raw_input)?;
@@ -508,23 +516,22 @@ impl Run {
                     }
                 };
                 self.advance(cur, delay).await?;
-                let assigned = self.eval_assign(at, state.assign.as_ref(), &effective, vars)?;
-                let output = self.apply_output_path(at, vars, effective)?;
-                if let Some(a) = assigned {
-                    vars.assign(a);
-                }
-                Ok(Step {
-                    output,
-                    next: *next,
-                })
+                self.pass_on(at, state.assign.as_ref(), effective, vars, *next)
             }
             Kind::Task(spec) => {
                 self.with_retry(at, &spec.io, Attempt::Task(spec), raw_input, vars, cur)
                     .await
             }
             Kind::Parallel { branches, io } => {
-                self.with_retry(at, io, Attempt::Parallel(branches), raw_input, vars, cur)
-                    .await
+                self.with_retry(
+                    at,
+                    io,
+                    Attempt::Parallel(branches, io.parameters.as_ref()),
+                    raw_input,
+                    vars,
+                    cur,
+                )
+                .await
             }
             Kind::Map(spec) => {
                 self.with_retry(at, &spec.io, Attempt::Map(spec), raw_input, vars, cur)
@@ -552,8 +559,9 @@ impl Run {
                 Attempt::Task(spec) => {
                     Box::pin(self.task(at, spec, effective.clone(), vars, cur, retries)).await
                 }
-                Attempt::Parallel(branches) => {
-                    Box::pin(self.parallel(at, branches, effective.clone(), vars, cur)).await
+                Attempt::Parallel(branches, parameters) => {
+                    Box::pin(self.parallel(at, branches, parameters, effective.clone(), vars, cur))
+                        .await
                 }
                 Attempt::Map(spec) => {
                     Box::pin(self.map(at, spec, effective.clone(), vars, cur)).await
@@ -997,25 +1005,12 @@ impl Run {
         &self,
         at: At<'_>,
         branches: &[Arc<StateMachine>],
+        parameters: Option<&Template>,
         effective: Value,
         vars: &Vars,
         cur: &mut Cursor,
     ) -> Result<Value, Failure> {
-        let input = match &at.state.kind {
-            Kind::Parallel { io, .. } => match &io.parameters {
-                Some(t) => {
-                    let env = Env {
-                        data: &effective,
-                        context: self.context(at, None, None),
-                        vars,
-                    };
-                    t.eval(&env)
-                        .map_err(|e| self.template_failure(at, e, &effective))?
-                }
-                None => effective,
-            },
-            _ => effective,
-        };
+        let input = self.apply_template(at, parameters, effective, vars)?;
         self.push(cur, "ParallelStateStarted", None);
         let start = *cur;
         let futures = branches.iter().map(|b| {

@@ -2,7 +2,8 @@
 //! with expected values from the AWS Step Functions developer guide.
 
 use asl_executor::{
-    Error, ExecutionResult, Executor, ExecutorConfig, HistoryEvent, Status, TaskError, handler_fn,
+    Error, ExecutionResult, Executor, ExecutorConfig, HistoryEvent, Status, TaskError, TimeMode,
+    handler_fn,
 };
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -637,4 +638,21 @@ async fn intrinsic_failures_can_be_caught() {
         r.output.as_ref().map(|o| o["Error"].clone()),
         Some(json!("States.IntrinsicFailure"))
     );
+}
+
+#[tokio::test]
+async fn real_time_mode_really_waits() {
+    let executor = Executor::new(ExecutorConfig {
+        time: TimeMode::Real,
+        ..ExecutorConfig::default()
+    });
+    let def = json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": true}}});
+    let started = std::time::Instant::now();
+    let (r, _) = run_on(&executor, def, json!({})).await;
+    assert_eq!(r.status, Status::Succeeded);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "a real-time Wait sleeps"
+    );
+    assert!((r.stop - r.start).num_milliseconds() >= 1000);
 }
