@@ -601,32 +601,31 @@ impl Parser<'_> {
         Ok(seg)
     }
 
-    fn filter_or(&mut self) -> Result<FilterExpr, String> {
-        let mut l = self.filter_and()?;
+    /// One left-associative level of the filter grammar: `operand (token operand)*`.
+    fn filter_level(
+        &mut self,
+        token: &[u8],
+        operand: fn(&mut Self) -> Result<FilterExpr, String>,
+        join: fn(Box<FilterExpr>, Box<FilterExpr>) -> FilterExpr,
+    ) -> Result<FilterExpr, String> {
+        let mut l = operand(self)?;
         loop {
             self.skip_ws();
-            if self.s[self.i..].starts_with(b"||") {
-                self.i += 2;
-                let r = self.filter_and()?;
-                l = FilterExpr::Or(Box::new(l), Box::new(r));
-            } else {
+            if !self.s[self.i..].starts_with(token) {
                 return Ok(l);
             }
+            self.i += token.len();
+            let r = operand(self)?;
+            l = join(Box::new(l), Box::new(r));
         }
     }
 
+    fn filter_or(&mut self) -> Result<FilterExpr, String> {
+        self.filter_level(b"||", Self::filter_and, FilterExpr::Or)
+    }
+
     fn filter_and(&mut self) -> Result<FilterExpr, String> {
-        let mut l = self.filter_unary()?;
-        loop {
-            self.skip_ws();
-            if self.s[self.i..].starts_with(b"&&") {
-                self.i += 2;
-                let r = self.filter_unary()?;
-                l = FilterExpr::And(Box::new(l), Box::new(r));
-            } else {
-                return Ok(l);
-            }
-        }
+        self.filter_level(b"&&", Self::filter_unary, FilterExpr::And)
     }
 
     fn filter_unary(&mut self) -> Result<FilterExpr, String> {
@@ -752,6 +751,11 @@ mod tests {
         assert_eq!(sel("$.items[?(@.n > 1)].n", &doc), Some(json!([2, 3])));
         assert_eq!(sel("$.items[?(@.k == 'c')].n", &doc), Some(json!([3])));
         assert_eq!(sel("$.items[?(@.k)].n", &doc), Some(json!([1, 3])));
+        assert_eq!(
+            sel("$.items[?(@.n > 1 && @.k || @.n == 1)].n", &doc),
+            Some(json!([1, 3]))
+        );
+        assert_eq!(sel("$.items[?(!(@.n == 2))].n", &doc), Some(json!([1, 3])));
         assert_eq!(sel("$..n", &doc), Some(json!([1, 2, 3])));
         assert_eq!(sel("$.items[0,2].n", &doc), Some(json!([1, 3])));
         assert_eq!(sel("$.nothing[*]", &doc), Some(json!([])));
