@@ -44,7 +44,7 @@ conformance: build
 fuzz:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
 	cd crates/asl-executor && for t in definition path; do \
-	  mkdir -p fuzz/corpus/$$t && cp -n fuzz/seeds/$$t/* fuzz/corpus/$$t/; \
+	  mkdir -p fuzz/corpus/$$t && cp -r fuzz/seeds/$$t/. fuzz/corpus/$$t/; \
 	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O $$t fuzz/corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048; \
 	done
 
