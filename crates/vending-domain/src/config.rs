@@ -1,0 +1,340 @@
+//! The platform config: the platform team's choices, read once at start-up and validated
+//! completely, so a bad config fails loudly at init rather than half-way through a tenant.
+
+use crate::cidr::CidrPool;
+use crate::error::ValidationErrors;
+use crate::names::PrincipalArn;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Everything the platform team configures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlatformConfig {
+    /// The home region of the service and of tenant networks.
+    pub region: String,
+    /// Regions where tenant accounts lose their default VPCs.
+    pub regions: Vec<String>,
+    /// The role assumed in member accounts (created by Organizations or Control Tower).
+    pub member_role_name: String,
+    /// Root email of new accounts; `{tenant}` is replaced by the tenant id.
+    pub account_email_pattern: String,
+    /// Environments by name (`dev`, `prod`): where their accounts go.
+    pub environments: BTreeMap<String, Environment>,
+    /// Tag keys every request must carry.
+    #[serde(default)]
+    pub required_tags: Vec<String>,
+    /// Tenant networks.
+    pub network: NetworkConfig,
+    /// Tenant roles.
+    pub identity: IdentityConfig,
+    /// The shared EKS clusters tenants get access to.
+    pub clusters: Vec<ClusterConfig>,
+}
+
+/// One environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Environment {
+    /// The organizational unit id its accounts are placed in (`ou-xxxx-yyyyyyyy`).
+    pub ou_id: String,
+}
+
+/// Tenant networks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// Where VPC ranges come from.
+    pub pool: CidrPool,
+    /// How many availability zones get subnets.
+    pub availability_zones: u8,
+    /// How much smaller than the VPC each subnet is (4 turns a /20 VPC into /24 subnets).
+    pub subnet_prefix_delta: u8,
+    /// The transit gateway tenant VPCs attach to.
+    pub transit_gateway_id: String,
+    /// The transit gateway route table the attachment is associated with.
+    pub transit_gateway_route_table_id: String,
+    /// Destinations routed to the transit gateway from tenant subnets.
+    pub routes_to_transit_gateway: Vec<crate::cidr::Ipv4Cidr>,
+}
+
+/// Tenant roles.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IdentityConfig {
+    /// The permissions boundary every tenant role carries.
+    pub permissions_boundary_arn: String,
+    /// Principals (besides the tenant's owners) allowed to assume tenant roles.
+    pub trusted_principals: Vec<PrincipalArn>,
+    /// The roles each tenant gets.
+    pub roles: Vec<RoleTemplate>,
+}
+
+/// One tenant role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoleTemplate {
+    /// The suffix of the role name (`admin` makes `<tenant>-admin`).
+    pub name: String,
+    /// Managed policies attached to it.
+    pub managed_policy_arns: Vec<String>,
+    /// The Kubernetes group the role maps to in the shared clusters.
+    pub kubernetes_group: String,
+}
+
+/// One shared cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// The cluster name.
+    pub name: String,
+    /// The EKS access policy granted to tenant roles, scoped to the tenant's namespaces.
+    pub access_policy_arn: String,
+}
+
+fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+}
+
+fn has_prefix_and_hex(s: &str, prefix: &str) -> bool {
+    s.strip_prefix(prefix)
+        .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+impl PlatformConfig {
+    /// Parses and validates a config given as JSON text.
+    pub fn from_json(text: &str) -> Result<PlatformConfig, ValidationErrors> {
+        let config: PlatformConfig = serde_json::from_str(text).map_err(|e| {
+            let mut errs = ValidationErrors::default();
+            errs.push("config", format!("does not parse: {e}"));
+            errs
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every rule the types cannot express.
+    pub fn validate(&self) -> Result<(), ValidationErrors> {
+        let mut errs = ValidationErrors::default();
+        if !is_region(&self.region) {
+            errs.push(
+                "region",
+                format!("'{}' is not an AWS region name", self.region),
+            );
+        }
+        if self.regions.is_empty() {
+            errs.push("regions", "must name at least one region");
+        }
+        for r in &self.regions {
+            if !is_region(r) {
+                errs.push("regions", format!("'{r}' is not an AWS region name"));
+            }
+        }
+        if self.member_role_name.is_empty() || self.member_role_name.len() > 64 {
+            errs.push(
+                "memberRoleName",
+                "must be an IAM role name of 1 to 64 characters",
+            );
+        }
+        if !self.account_email_pattern.contains("{tenant}")
+            || !self.account_email_pattern.contains('@')
+        {
+            errs.push(
+                "accountEmailPattern",
+                "must contain '{tenant}' and '@' (aws+{tenant}@example.com)",
+            );
+        }
+        if self.environments.is_empty() {
+            errs.push("environments", "must define at least one environment");
+        }
+        for (name, env) in &self.environments {
+            let ok = env.ou_id.strip_prefix("ou-").is_some_and(|rest| {
+                let parts: Vec<&str> = rest.split('-').collect();
+                parts.len() == 2
+                    && parts.iter().all(|p| {
+                        !p.is_empty()
+                            && p.bytes()
+                                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                    })
+            });
+            if !ok {
+                errs.push(
+                    format!("environments.{name}.ouId"),
+                    format!("'{}' is not an OU id (ou-xxxx-yyyyyyyy)", env.ou_id),
+                );
+            }
+        }
+        let n = &self.network;
+        if let Err(e) = n.pool.check() {
+            errs.push("network.pool", e);
+        }
+        if !(1..=6).contains(&n.availability_zones) {
+            errs.push("network.availabilityZones", "must be between 1 and 6");
+        }
+        let smallest_subnet =
+            u16::from(n.pool.max_prefix_length) + u16::from(n.subnet_prefix_delta);
+        if n.subnet_prefix_delta == 0 || smallest_subnet > 28 {
+            errs.push(
+                "network.subnetPrefixDelta",
+                "must be at least 1 and keep subnets of the smallest VPC at /28 or larger",
+            );
+        }
+        if (1u32 << n.subnet_prefix_delta) < u32::from(n.availability_zones) {
+            errs.push(
+                "network.subnetPrefixDelta",
+                "leaves fewer subnets than availability zones",
+            );
+        }
+        if !has_prefix_and_hex(&n.transit_gateway_id, "tgw-") {
+            errs.push(
+                "network.transitGatewayId",
+                "must be a transit gateway id (tgw-...)",
+            );
+        }
+        if !has_prefix_and_hex(&n.transit_gateway_route_table_id, "tgw-rtb-") {
+            errs.push(
+                "network.transitGatewayRouteTableId",
+                "must be a transit gateway route table id (tgw-rtb-...)",
+            );
+        }
+        let id = &self.identity;
+        if !id.permissions_boundary_arn.starts_with("arn:")
+            || !id.permissions_boundary_arn.contains(":policy/")
+        {
+            errs.push(
+                "identity.permissionsBoundaryArn",
+                "must be an IAM policy ARN",
+            );
+        }
+        if id.roles.is_empty() {
+            errs.push("identity.roles", "must define at least one role");
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, r) in id.roles.iter().enumerate() {
+            if !seen.insert(&r.name) {
+                errs.push(
+                    format!("identity.roles[{i}].name"),
+                    format!("'{}' is defined twice", r.name),
+                );
+            }
+            if r.name.is_empty()
+                || r.name.len() > 20
+                || !r
+                    .name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            {
+                errs.push(
+                    format!("identity.roles[{i}].name"),
+                    "must have 1 to 20 lowercase letters, digits or '-'",
+                );
+            }
+            if r.kubernetes_group.is_empty() {
+                errs.push(
+                    format!("identity.roles[{i}].kubernetesGroup"),
+                    "must not be empty",
+                );
+            }
+        }
+        if self.clusters.is_empty() {
+            errs.push("clusters", "must name at least one shared cluster");
+        }
+        for (i, c) in self.clusters.iter().enumerate() {
+            if c.name.is_empty() || c.name.len() > 100 {
+                errs.push(
+                    format!("clusters[{i}].name"),
+                    "must be an EKS cluster name of 1 to 100 characters",
+                );
+            }
+            if !c
+                .access_policy_arn
+                .starts_with("arn:aws:eks::aws:cluster-access-policy/")
+            {
+                errs.push(
+                    format!("clusters[{i}].accessPolicyArn"),
+                    "must be an EKS access policy ARN (arn:aws:eks::aws:cluster-access-policy/...)",
+                );
+            }
+        }
+        errs.into_result(())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A valid config, shared by the tests of this crate.
+    pub(crate) fn sample() -> serde_json::Value {
+        json!({
+            "region": "eu-west-1",
+            "regions": ["eu-west-1", "eu-central-1"],
+            "memberRoleName": "OrganizationAccountAccessRole",
+            "accountEmailPattern": "aws+{tenant}@example.com",
+            "environments": {"dev": {"ouId": "ou-ab12-dev00001"}, "prod": {"ouId": "ou-ab12-prod0001"}},
+            "requiredTags": ["CostCenter"],
+            "network": {
+                "pool": {"cidr": "10.64.0.0/12", "defaultPrefixLength": 20, "minPrefixLength": 18, "maxPrefixLength": 22},
+                "availabilityZones": 3,
+                "subnetPrefixDelta": 2,
+                "transitGatewayId": "tgw-0123456789abcdef0",
+                "transitGatewayRouteTableId": "tgw-rtb-0123456789abcdef0",
+                "routesToTransitGateway": ["10.0.0.0/8"]
+            },
+            "identity": {
+                "permissionsBoundaryArn": "arn:aws:iam::123456789012:policy/tenant-boundary",
+                "trustedPrincipals": ["arn:aws:iam::123456789012:role/platform-admins"],
+                "roles": [
+                    {"name": "admin", "managedPolicyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"], "kubernetesGroup": "tenant-admins"},
+                    {"name": "deploy", "managedPolicyArns": [], "kubernetesGroup": "tenant-deployers"},
+                    {"name": "read-only", "managedPolicyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"], "kubernetesGroup": "tenant-viewers"}
+                ]
+            },
+            "clusters": [
+                {"name": "shared-eu-1", "accessPolicyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"},
+                {"name": "shared-eu-2", "accessPolicyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"}
+            ]
+        })
+    }
+
+    #[test]
+    fn the_sample_config_is_valid() {
+        let c = PlatformConfig::from_json(&sample().to_string()).expect("valid");
+        assert_eq!(c.identity.roles.len(), 3);
+    }
+
+    #[test]
+    fn bad_configs_fail_with_every_field_named() {
+        let mut bad = sample();
+        bad["region"] = json!("Ireland");
+        bad["environments"]["dev"]["ouId"] = json!("Workloads/Dev");
+        bad["network"]["subnetPrefixDelta"] = json!(1);
+        bad["network"]["transitGatewayId"] = json!("tgw-zz");
+        bad["identity"]["roles"][1]["name"] = json!("admin");
+        bad["clusters"][0]["accessPolicyArn"] = json!("arn:aws:iam::aws:policy/x");
+        let errs = PlatformConfig::from_json(&bad.to_string()).expect_err("invalid");
+        let fields: Vec<&str> = errs.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "region",
+                "environments.dev.ouId",
+                "network.subnetPrefixDelta",
+                "network.transitGatewayId",
+                "identity.roles[1].name",
+                "clusters[0].accessPolicyArn"
+            ]
+        );
+        let mut unknown = sample();
+        unknown["surprise"] = json!(1);
+        let errs = PlatformConfig::from_json(&unknown.to_string()).expect_err("unknown field");
+        assert!(errs.to_string().contains("surprise"), "{errs}");
+    }
+}

@@ -1,0 +1,17 @@
+//! The tenant-vending domain: what a tenant is, what a valid request looks like, how network
+//! ranges are allocated, what the platform team configures, and how steps fail.
+//!
+//! This crate knows nothing about AWS SDKs: adapters turn AWS responses into these types, and
+//! handlers reach AWS through port traits that speak them.
+
+pub mod cidr;
+pub mod config;
+pub mod error;
+pub mod names;
+pub mod request;
+
+pub use cidr::{CidrPool, Ipv4Cidr};
+pub use config::PlatformConfig;
+pub use error::{StepError, ValidationError, ValidationErrors};
+pub use names::{AccountEmail, PrincipalArn, Tags, TenantId};
+pub use request::{TenantRequest, TenantSpec};

@@ -1,0 +1,406 @@
+//! A tenant request (what a portal, an event or a console re-run asks for) and the tenant spec
+//! it becomes once every field has been checked against the platform config.
+
+use crate::config::PlatformConfig;
+use crate::error::ValidationErrors;
+use crate::names::{AccountEmail, PrincipalArn, Tags, TenantId};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The fields a request may carry; anything else is refused by name.
+const FIELDS: [&str; 10] = [
+    "requestId",
+    "tenantId",
+    "displayName",
+    "environment",
+    "accountEmail",
+    "accountId",
+    "owners",
+    "viewers",
+    "tags",
+    "network",
+];
+
+/// A request as received, before validation.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantRequest {
+    /// The caller's idempotency key; execution names derive from it.
+    pub request_id: String,
+    /// The tenant id (a DNS-1123 label).
+    pub tenant_id: String,
+    /// A human name; the tenant id when absent.
+    pub display_name: Option<String>,
+    /// An environment of the platform config (`dev`, `prod`).
+    pub environment: String,
+    /// The new account's root email; derived from the config's pattern when absent.
+    pub account_email: Option<String>,
+    /// An existing account to adopt instead of creating one.
+    pub account_id: Option<String>,
+    /// Principals that own the tenant (at least one).
+    pub owners: Vec<String>,
+    /// Principals with read access.
+    pub viewers: Vec<String>,
+    /// The tenant's own tags.
+    pub tags: BTreeMap<String, String>,
+    /// Network wishes.
+    pub network: Option<NetworkRequest>,
+}
+
+/// The network a tenant asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NetworkRequest {
+    /// The VPC's prefix length (20 for a /20).
+    pub prefix_length: u8,
+}
+
+/// Where the tenant's account comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "mode")]
+pub enum AccountTarget {
+    /// Create a new account with this root email.
+    Create {
+        /// The root email.
+        email: AccountEmail,
+    },
+    /// Adopt an account that already exists.
+    Adopt {
+        /// Its 12-digit id.
+        account_id: String,
+    },
+}
+
+/// A validated request: every field checked, every default filled in from the config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantSpec {
+    /// The caller's idempotency key.
+    pub request_id: String,
+    /// The tenant id.
+    pub tenant_id: TenantId,
+    /// The human name.
+    pub display_name: String,
+    /// The environment.
+    pub environment: String,
+    /// The OU its account goes to.
+    pub ou_id: String,
+    /// Where the account comes from.
+    pub account: AccountTarget,
+    /// Owners, sorted and unique.
+    pub owners: Vec<PrincipalArn>,
+    /// Viewers, sorted and unique.
+    pub viewers: Vec<PrincipalArn>,
+    /// The tenant's tags (the service adds its own `vending:` tags on top).
+    pub tags: Tags,
+    /// The VPC's prefix length.
+    pub prefix_length: u8,
+}
+
+fn field<T: DeserializeOwned>(
+    obj: &Map<String, Value>,
+    key: &str,
+    errs: &mut ValidationErrors,
+) -> Option<T> {
+    let v = obj.get(key)?;
+    match serde_json::from_value(v.clone()) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            errs.push(key, format!("has the wrong shape: {e}"));
+            None
+        }
+    }
+}
+
+/// Checks a request id: it becomes part of execution names, so AWS's name rules apply.
+fn check_request_id(id: &str) -> Result<(), String> {
+    if id.is_empty() || id.len() > 64 {
+        return Err(format!(
+            "must have 1 to 64 characters (it has {})",
+            id.len()
+        ));
+    }
+    if !id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err("may contain only letters, digits, '-' and '_'".into());
+    }
+    Ok(())
+}
+
+fn principals(list: &[String], field: &str, errs: &mut ValidationErrors) -> Vec<PrincipalArn> {
+    let mut out = BTreeSet::new();
+    for (i, p) in list.iter().enumerate() {
+        match PrincipalArn::parse(p) {
+            Ok(arn) => {
+                if !out.insert(arn) {
+                    errs.push(format!("{field}[{i}]"), format!("'{p}' is listed twice"));
+                }
+            }
+            Err(e) => errs.push(format!("{field}[{i}]"), format!("'{p}' {e}")),
+        }
+    }
+    out.into_iter().collect()
+}
+
+impl TenantRequest {
+    /// Reads a request from JSON, refusing unknown fields by name.
+    pub fn from_value(value: &Value) -> Result<TenantRequest, ValidationErrors> {
+        let mut errs = ValidationErrors::default();
+        let Some(obj) = value.as_object() else {
+            errs.push("request", "must be a JSON object");
+            return Err(errs);
+        };
+        for k in obj.keys() {
+            if !FIELDS.contains(&k.as_str()) {
+                errs.push(
+                    k.clone(),
+                    format!("is not a known field (known: {})", FIELDS.join(", ")),
+                );
+            }
+        }
+        let mut req = TenantRequest::default();
+        for (key, slot) in [
+            ("requestId", &mut req.request_id),
+            ("tenantId", &mut req.tenant_id),
+            ("environment", &mut req.environment),
+        ] {
+            match field::<String>(obj, key, &mut errs) {
+                Some(v) => *slot = v,
+                None if !obj.contains_key(key) => errs.push(key, "is required"),
+                None => {}
+            }
+        }
+        req.display_name = field(obj, "displayName", &mut errs);
+        req.account_email = field(obj, "accountEmail", &mut errs);
+        req.account_id = field(obj, "accountId", &mut errs);
+        req.owners = field(obj, "owners", &mut errs).unwrap_or_default();
+        req.viewers = field(obj, "viewers", &mut errs).unwrap_or_default();
+        req.tags = field(obj, "tags", &mut errs).unwrap_or_default();
+        req.network = field(obj, "network", &mut errs);
+        errs.into_result(req)
+    }
+
+    /// Checks every field against AWS's and Kubernetes' rules and the platform config.
+    pub fn validate(&self, config: &PlatformConfig) -> Result<TenantSpec, ValidationErrors> {
+        let mut errs = ValidationErrors::default();
+        if let Err(e) = check_request_id(&self.request_id) {
+            errs.push("requestId", e);
+        }
+        let tenant_id = TenantId::parse(&self.tenant_id)
+            .map_err(|e| errs.push("tenantId", format!("'{}' {e}", self.tenant_id)))
+            .ok();
+        let display_name = self
+            .display_name
+            .clone()
+            .unwrap_or_else(|| self.tenant_id.clone());
+        if display_name.trim().is_empty() || display_name.chars().count() > 64 {
+            errs.push("displayName", "must have 1 to 64 characters");
+        }
+        let ou_id = match config.environments.get(&self.environment) {
+            Some(env) => env.ou_id.clone(),
+            None => {
+                let known: Vec<&str> = config.environments.keys().map(String::as_str).collect();
+                errs.push(
+                    "environment",
+                    format!(
+                        "'{}' is not an environment of this platform (known: {})",
+                        self.environment,
+                        known.join(", ")
+                    ),
+                );
+                String::new()
+            }
+        };
+        let account = match (&self.account_id, &self.account_email) {
+            (Some(_), Some(_)) => {
+                errs.push("accountId", "give either accountId (adopt an account) or accountEmail (create one), not both");
+                None
+            }
+            (Some(id), None) => {
+                if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) {
+                    Some(AccountTarget::Adopt {
+                        account_id: id.clone(),
+                    })
+                } else {
+                    errs.push(
+                        "accountId",
+                        format!("'{id}' is not a 12-digit AWS account id"),
+                    );
+                    None
+                }
+            }
+            (None, email) => {
+                let email = email.clone().unwrap_or_else(|| {
+                    config
+                        .account_email_pattern
+                        .replace("{tenant}", &self.tenant_id)
+                });
+                match AccountEmail::parse(&email) {
+                    Ok(email) => Some(AccountTarget::Create { email }),
+                    Err(e) => {
+                        errs.push("accountEmail", format!("'{email}' {e}"));
+                        None
+                    }
+                }
+            }
+        };
+        if self.owners.is_empty() {
+            errs.push("owners", "needs at least one IAM principal ARN");
+        }
+        let owners = principals(&self.owners, "owners", &mut errs);
+        let viewers = principals(&self.viewers, "viewers", &mut errs);
+        let tags = match Tags::validate(&self.tags, "tags") {
+            Ok(t) => Some(t),
+            Err(list) => {
+                errs.errors.extend(list);
+                None
+            }
+        };
+        for required in &config.required_tags {
+            if !self.tags.contains_key(required) {
+                errs.push(format!("tags.{required}"), "is required by the platform");
+            }
+        }
+        let pool = &config.network.pool;
+        let prefix_length = self
+            .network
+            .as_ref()
+            .map_or(pool.default_prefix_length, |n| n.prefix_length);
+        if !(pool.min_prefix_length..=pool.max_prefix_length).contains(&prefix_length) {
+            errs.push(
+                "network.prefixLength",
+                format!(
+                    "/{prefix_length} is outside what the pool allows (/{} to /{})",
+                    pool.min_prefix_length, pool.max_prefix_length
+                ),
+            );
+        }
+        match (tenant_id, account, tags) {
+            (Some(tenant_id), Some(account), Some(tags)) if errs.errors.is_empty() => {
+                Ok(TenantSpec {
+                    request_id: self.request_id.clone(),
+                    tenant_id,
+                    display_name,
+                    environment: self.environment.clone(),
+                    ou_id,
+                    account,
+                    owners,
+                    viewers,
+                    tags,
+                    prefix_length,
+                })
+            }
+            _ => Err(errs),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::sample;
+    use serde_json::json;
+
+    fn config() -> PlatformConfig {
+        PlatformConfig::from_json(&sample().to_string()).expect("valid config")
+    }
+
+    fn good() -> Value {
+        json!({
+            "requestId": "req-0001",
+            "tenantId": "payments",
+            "displayName": "Payments",
+            "environment": "prod",
+            "owners": ["arn:aws:iam::123456789012:role/payments-leads"],
+            "tags": {"CostCenter": "cc-1234"},
+            "network": {"prefixLength": 20}
+        })
+    }
+
+    fn errors(v: Value) -> Vec<String> {
+        let errs = match TenantRequest::from_value(&v) {
+            Ok(req) => req.validate(&config()).expect_err("should be rejected"),
+            Err(e) => e,
+        };
+        errs.errors.into_iter().map(|e| e.field).collect()
+    }
+
+    #[test]
+    fn a_good_request_becomes_a_spec_with_defaults() {
+        let spec = TenantRequest::from_value(&good())
+            .expect("reads")
+            .validate(&config())
+            .expect("valid");
+        assert_eq!(spec.ou_id, "ou-ab12-prod0001");
+        assert_eq!(
+            spec.account,
+            AccountTarget::Create {
+                email: AccountEmail::parse("aws+payments@example.com").expect("email")
+            }
+        );
+        assert_eq!(spec.prefix_length, 20);
+        let mut adopt = good();
+        adopt["accountId"] = json!("210987654321");
+        let spec = TenantRequest::from_value(&adopt)
+            .expect("reads")
+            .validate(&config())
+            .expect("valid");
+        assert_eq!(
+            spec.account,
+            AccountTarget::Adopt {
+                account_id: "210987654321".into()
+            }
+        );
+    }
+
+    #[test]
+    fn bad_requests_name_every_field() {
+        let with = |k: &str, v: Value| {
+            let mut r = good();
+            r[k] = v;
+            r
+        };
+        let without = |k: &str| {
+            let mut r = good();
+            r.as_object_mut().map(|m| m.remove(k));
+            r
+        };
+        let cases: Vec<(Value, Vec<&str>)> = vec![
+            (with("tenantId", json!("Payments_Team")), vec!["tenantId"]),
+            (with("tenantId", json!("x")), vec!["tenantId"]),
+            (
+                with("accountEmail", json!("not-an-email")),
+                vec!["accountEmail"],
+            ),
+            (with("environment", json!("staging")), vec!["environment"]),
+            (
+                with("network", json!({"prefixLength": 8})),
+                vec!["network.prefixLength"],
+            ),
+            (with("owners", json!([])), vec!["owners"]),
+            (with("owners", json!(["alice"])), vec!["owners[0]"]),
+            (without("owners"), vec!["owners"]),
+            (with("surprise", json!(true)), vec!["surprise"]),
+            (with("tags", json!({})), vec!["tags.CostCenter"]),
+            (
+                with("tags", json!({"CostCenter": "x", "aws:x": "y"})),
+                vec!["tags.aws:x"],
+            ),
+            (with("requestId", json!("has space")), vec!["requestId"]),
+            (without("tenantId"), vec!["tenantId"]),
+            (with("accountId", json!("12345")), vec!["accountId"]),
+            (
+                with("owners", json!("arn:aws:iam::123456789012:role/x")),
+                vec!["owners"],
+            ),
+        ];
+        for (req, want) in cases {
+            assert_eq!(errors(req.clone()), want, "{req}");
+        }
+        assert_eq!(errors(json!([1])), ["request"]);
+    }
+}
