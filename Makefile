@@ -7,7 +7,18 @@ SHARED ?= ../shared
 FUZZ_SECONDS ?= 60
 VEND := target/debug/vend
 
-.PHONY: demo test lint unit conformance fuzz bench build
+VENV := .venv
+SANDBOX_REQUIREMENTS := crates/vend/sandbox/requirements.txt
+
+.PHONY: demo test lint unit conformance fuzz bench build setup
+
+## setup: the project-local virtualenv with the sandbox (moto, pinned). Re-run when the pins change.
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: $(SANDBOX_REQUIREMENTS)
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r $(SANDBOX_REQUIREMENTS)
+	touch $@
 
 build:
 	$(CARGO) build --quiet -p vend
