@@ -1,1 +1,15 @@
-//! AWS adapters (work in progress).
+//! The AWS adapters of tenant vending: the only crate that imports the AWS SDK.
+//!
+//! Each adapter implements a port of `vending_domain::ports` with the real SDK client and
+//! turns AWS errors into `StepError`s by their error code, never by message text.
+
+mod classify;
+pub mod clients;
+pub mod events;
+pub mod organizations;
+pub mod registry;
+
+pub use clients::Clients;
+pub use events::EventBridgeBus;
+pub use organizations::OrganizationsAdapter;
+pub use registry::DynamoRegistry;

@@ -74,6 +74,9 @@ pub enum StepError {
     /// Someone else changed the resource at the same time: retry.
     #[error("concurrent modification: {0}")]
     ConcurrentModification(String),
+    /// AWS failed or could not be reached (a 5xx, a timeout): retry with backoff.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     /// A quota or pool is exhausted: a person must act.
     #[error("quota exceeded: {0}")]
     QuotaExceeded(String),
@@ -93,6 +96,7 @@ impl StepError {
             StepError::AccountNotReady(_) => "AccountNotReady",
             StepError::Throttled(_) => "Throttled",
             StepError::ConcurrentModification(_) => "ConcurrentModification",
+            StepError::Unavailable(_) => "Unavailable",
             StepError::QuotaExceeded(_) => "QuotaExceeded",
             StepError::Conflict(_) => "Conflict",
             StepError::Internal(_) => "Internal",
@@ -100,11 +104,12 @@ impl StepError {
     }
 
     /// Every stable name, for checking the workflow definition against them.
-    pub const NAMES: [&'static str; 7] = [
+    pub const NAMES: [&'static str; 8] = [
         "InvalidRequest",
         "AccountNotReady",
         "Throttled",
         "ConcurrentModification",
+        "Unavailable",
         "QuotaExceeded",
         "Conflict",
         "Internal",
@@ -128,6 +133,7 @@ mod tests {
             StepError::AccountNotReady(String::new()),
             StepError::Throttled(String::new()),
             StepError::ConcurrentModification(String::new()),
+            StepError::Unavailable(String::new()),
             StepError::QuotaExceeded(String::new()),
             StepError::Conflict(String::new()),
             StepError::Internal(String::new()),

@@ -8,6 +8,7 @@ pub mod cidr;
 pub mod config;
 pub mod error;
 pub mod names;
+pub mod ports;
 pub mod request;
 
 pub use cidr::{CidrPool, Ipv4Cidr};

@@ -1,0 +1,196 @@
+//! AWS Organizations behind the `Organization` port.
+
+use crate::classify::classify;
+use aws_sdk_organizations::Client;
+use aws_sdk_organizations::operation::describe_account::DescribeAccountError;
+use aws_sdk_organizations::types::{Account, CreateAccountState as SdkState, Tag};
+use std::collections::BTreeMap;
+use vending_domain::StepError;
+use vending_domain::ports::{AccountInfo, CreateAccountState, Organization};
+
+/// The `Organization` port on the real Organizations client.
+#[derive(Debug, Clone)]
+pub struct OrganizationsAdapter {
+    client: Client,
+}
+
+impl OrganizationsAdapter {
+    /// Wraps a client.
+    pub fn new(client: Client) -> OrganizationsAdapter {
+        OrganizationsAdapter { client }
+    }
+}
+
+fn info(a: &Account) -> AccountInfo {
+    AccountInfo {
+        id: a.id().unwrap_or_default().to_owned(),
+        name: a.name().unwrap_or_default().to_owned(),
+        email: a.email().unwrap_or_default().to_owned(),
+        status: a
+            .state()
+            .map(|s| s.as_str().to_owned())
+            .or_else(|| a.status().map(|s| s.as_str().to_owned()))
+            .unwrap_or_default(),
+    }
+}
+
+fn sdk_tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, StepError> {
+    tags.iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| StepError::Internal(format!("building a tag: {e}")))
+        })
+        .collect()
+}
+
+impl Organization for OrganizationsAdapter {
+    async fn find_account_by_email(&self, email: &str) -> Result<Option<AccountInfo>, StepError> {
+        let mut pages = self.client.list_accounts().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("ListAccounts", &e))?;
+            if let Some(account) = page
+                .accounts()
+                .iter()
+                .find(|a| a.email().is_some_and(|e| e.eq_ignore_ascii_case(email)))
+            {
+                return Ok(Some(info(account)));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn describe_account(&self, account_id: &str) -> Result<Option<AccountInfo>, StepError> {
+        match self
+            .client
+            .describe_account()
+            .account_id(account_id)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.account().map(info)),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(DescribeAccountError::AccountNotFoundException(_))
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(classify("DescribeAccount", &e)),
+        }
+    }
+
+    async fn create_account(
+        &self,
+        email: &str,
+        name: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, StepError> {
+        let out = self
+            .client
+            .create_account()
+            .email(email)
+            .account_name(name)
+            .set_tags(Some(sdk_tags(tags)?))
+            .send()
+            .await
+            .map_err(|e| classify("CreateAccount", &e))?;
+        out.create_account_status()
+            .and_then(|s| s.id())
+            .map(str::to_owned)
+            .ok_or_else(|| StepError::Internal("CreateAccount returned no request id".into()))
+    }
+
+    async fn create_account_state(
+        &self,
+        request_id: &str,
+    ) -> Result<CreateAccountState, StepError> {
+        let out = self
+            .client
+            .describe_create_account_status()
+            .create_account_request_id(request_id)
+            .send()
+            .await
+            .map_err(|e| classify("DescribeCreateAccountStatus", &e))?;
+        let status = out.create_account_status().ok_or_else(|| {
+            StepError::Internal("DescribeCreateAccountStatus returned no status".into())
+        })?;
+        Ok(match status.state() {
+            Some(SdkState::Succeeded) => CreateAccountState::Succeeded {
+                account_id: status.account_id().map(str::to_owned).ok_or_else(|| {
+                    StepError::Internal("a SUCCEEDED creation has no account id".into())
+                })?,
+            },
+            Some(SdkState::Failed) => CreateAccountState::Failed {
+                reason: status
+                    .failure_reason()
+                    .map_or_else(|| "UNKNOWN".to_owned(), |r| r.as_str().to_owned()),
+            },
+            _ => CreateAccountState::InProgress,
+        })
+    }
+
+    async fn parent_of(&self, account_id: &str) -> Result<String, StepError> {
+        let out = self
+            .client
+            .list_parents()
+            .child_id(account_id)
+            .send()
+            .await
+            .map_err(|e| classify("ListParents", &e))?;
+        out.parents()
+            .first()
+            .and_then(|p| p.id())
+            .map(str::to_owned)
+            .ok_or_else(|| StepError::Internal(format!("account {account_id} has no parent")))
+    }
+
+    async fn move_account(&self, account_id: &str, from: &str, to: &str) -> Result<(), StepError> {
+        self.client
+            .move_account()
+            .account_id(account_id)
+            .source_parent_id(from)
+            .destination_parent_id(to)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify("MoveAccount", &e))
+    }
+
+    async fn account_tags(&self, account_id: &str) -> Result<BTreeMap<String, String>, StepError> {
+        let mut tags = BTreeMap::new();
+        let mut pages = self
+            .client
+            .list_tags_for_resource()
+            .resource_id(account_id)
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(tag) = pages.next().await {
+            let tag = tag.map_err(|e| classify("ListTagsForResource", &e))?;
+            tags.insert(tag.key().to_owned(), tag.value().to_owned());
+        }
+        Ok(tags)
+    }
+
+    async fn tag_account(
+        &self,
+        account_id: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), StepError> {
+        if tags.is_empty() {
+            return Ok(());
+        }
+        self.client
+            .tag_resource()
+            .resource_id(account_id)
+            .set_tags(Some(sdk_tags(tags)?))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify("TagResource", &e))
+    }
+}

@@ -1,0 +1,219 @@
+//! The tenant registry on DynamoDB, behind the `Registry` port.
+//!
+//! One table, one string key `pk`: `TENANT#<id>` rows hold the entry as JSON in `doc`;
+//! `CIDR#<block>` rows hold the owner of a network block in `tenant`. Claims are conditional
+//! writes, so two tenants can never hold the same block.
+
+use crate::classify::classify;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use vending_domain::ports::{Claim, Registry, RegistryEntry};
+use vending_domain::{Ipv4Cidr, StepError, TenantId};
+
+/// The `Registry` port on a DynamoDB table.
+#[derive(Debug, Clone)]
+pub struct DynamoRegistry {
+    client: Client,
+    table: String,
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn tenant_key(t: &TenantId) -> AttributeValue {
+    s(format!("TENANT#{t}"))
+}
+
+impl DynamoRegistry {
+    /// The registry in `table`.
+    pub fn new(client: Client, table: impl Into<String>) -> DynamoRegistry {
+        DynamoRegistry {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Creates the table (on-demand) when it does not exist: for the local sandbox; in AWS the
+    /// SAM template owns it.
+    pub async fn ensure_table(&self) -> Result<(), StepError> {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        if self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+            .is_ok()
+        {
+            return Ok(());
+        }
+        let build = |e: aws_sdk_dynamodb::error::BuildError| StepError::Internal(e.to_string());
+        self.client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .map_err(build)?,
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .map_err(build)?,
+            )
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify("CreateTable", &e))
+    }
+
+    fn encode(entry: &RegistryEntry) -> Result<AttributeValue, StepError> {
+        serde_json::to_string(entry)
+            .map(s)
+            .map_err(|e| StepError::Internal(format!("encoding a registry entry: {e}")))
+    }
+}
+
+fn is_condition_failure<R>(e: &aws_sdk_dynamodb::error::SdkError<PutItemError, R>) -> bool {
+    matches!(
+        e.as_service_error(),
+        Some(PutItemError::ConditionalCheckFailedException(_))
+    )
+}
+
+impl Registry for DynamoRegistry {
+    async fn get(&self, tenant: &TenantId) -> Result<Option<RegistryEntry>, StepError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", tenant_key(tenant))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify("GetItem", &e))?;
+        let Some(doc) = out
+            .item()
+            .and_then(|i| i.get("doc"))
+            .and_then(|d| d.as_s().ok())
+        else {
+            return Ok(None);
+        };
+        serde_json::from_str(doc).map(Some).map_err(|e| {
+            StepError::Internal(format!(
+                "the registry entry of {tenant} does not decode: {e}"
+            ))
+        })
+    }
+
+    async fn put(&self, entry: &RegistryEntry) -> Result<(), StepError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", tenant_key(&entry.tenant_id))
+            .item("doc", Self::encode(entry)?)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify("PutItem", &e))
+    }
+
+    async fn put_new(&self, entry: &RegistryEntry) -> Result<bool, StepError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", tenant_key(&entry.tenant_id))
+            .item("doc", Self::encode(entry)?)
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(classify("PutItem", &e)),
+        }
+    }
+
+    async fn claim_cidr(&self, cidr: Ipv4Cidr, tenant: &TenantId) -> Result<Claim, StepError> {
+        let key = s(format!("CIDR#{cidr}"));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", key.clone())
+            .item("tenant", s(tenant.as_str()))
+            .condition_expression("attribute_not_exists(pk) OR tenant = :t")
+            .expression_attribute_values(":t", s(tenant.as_str()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Claim::Claimed),
+            Err(e) if is_condition_failure(&e) => {
+                let out = self
+                    .client
+                    .get_item()
+                    .table_name(&self.table)
+                    .key("pk", key)
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(|e| classify("GetItem", &e))?;
+                let owner = out
+                    .item()
+                    .and_then(|i| i.get("tenant"))
+                    .and_then(|t| t.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                TenantId::parse(&owner).map(Claim::TakenBy).map_err(|e| {
+                    StepError::Internal(format!("block {cidr} has a bad owner '{owner}': {e}"))
+                })
+            }
+            Err(e) => Err(classify("PutItem", &e)),
+        }
+    }
+
+    async fn claimed_cidrs(&self) -> Result<Vec<(Ipv4Cidr, TenantId)>, StepError> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("begins_with(pk, :p)")
+            .expression_attribute_values(":p", s("CIDR#"))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(item) = pages.next().await {
+            let item = item.map_err(|e| classify("Scan", &e))?;
+            let pk = item
+                .get("pk")
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default();
+            let owner = item
+                .get("tenant")
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default();
+            let cidr = pk
+                .trim_start_matches("CIDR#")
+                .parse::<Ipv4Cidr>()
+                .map_err(StepError::Internal)?;
+            let owner = TenantId::parse(&owner).map_err(StepError::Internal)?;
+            out.push((cidr, owner));
+        }
+        out.sort();
+        Ok(out)
+    }
+}
