@@ -30,7 +30,7 @@ demo: build
 	  --input @crates/asl-executor/examples/account-poll.input.json
 
 ## test: formatting, lints, every unit and integration test, and the AWS conformance cases.
-test: lint unit conformance
+test: setup lint unit conformance
 
 lint:
 	$(CARGO) fmt --all -- --check

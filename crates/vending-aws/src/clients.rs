@@ -64,3 +64,15 @@ pub async fn assume_role(
         )
         .build()
 }
+
+/// A configuration for the local sandbox at `endpoint`: fixed test credentials, one region.
+pub async fn sandbox_config(endpoint: &str, region: &str) -> SdkConfig {
+    let credentials =
+        aws_credential_types::Credentials::new("testing", "testing", None, None, "sandbox");
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new(region.to_owned()))
+        .credentials_provider(credentials)
+        .load()
+        .await
+}

@@ -8,6 +8,7 @@ pub mod clients;
 pub mod events;
 pub mod organizations;
 pub mod registry;
+pub mod seed;
 
 pub use clients::Clients;
 pub use events::EventBridgeBus;

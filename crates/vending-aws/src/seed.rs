@@ -1,0 +1,173 @@
+//! Seeds the local sandbox so it looks like a platform team's organization: an organization
+//! with one OU per environment, a network account with a transit gateway and route table, and
+//! a platform account with the shared EKS clusters. Used by `vend` and the end-to-end tests;
+//! never against AWS.
+
+use crate::classify::classify;
+use crate::clients::assume_role;
+use aws_config::SdkConfig;
+use aws_sdk_organizations::operation::create_organization::CreateOrganizationError;
+use aws_sdk_organizations::types::{CreateAccountState, OrganizationFeatureSet};
+use std::collections::BTreeMap;
+use vending_domain::StepError;
+
+/// What to create.
+#[derive(Debug, Clone)]
+pub struct SeedSpec {
+    /// Environment names; each gets an OU of that name under the root.
+    pub environments: Vec<String>,
+    /// Names of the shared EKS clusters.
+    pub clusters: Vec<String>,
+    /// The role assumed in member accounts.
+    pub member_role_name: String,
+}
+
+/// What was created, with the ids the platform config needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeededPlatform {
+    /// The organization root.
+    pub root_id: String,
+    /// OU id per environment.
+    pub ou_ids: BTreeMap<String, String>,
+    /// The network account.
+    pub network_account_id: String,
+    /// Its transit gateway.
+    pub transit_gateway_id: String,
+    /// The transit gateway's route table.
+    pub transit_gateway_route_table_id: String,
+    /// The platform account, which holds the clusters.
+    pub platform_account_id: String,
+}
+
+async fn create_member_account(
+    org: &aws_sdk_organizations::Client,
+    name: &str,
+) -> Result<String, StepError> {
+    let out = org
+        .create_account()
+        .email(format!("{name}@sandbox.example.com"))
+        .account_name(name)
+        .send()
+        .await
+        .map_err(|e| classify("CreateAccount", &e))?;
+    let request = out
+        .create_account_status()
+        .and_then(|s| s.id())
+        .unwrap_or_default()
+        .to_owned();
+    // The sandbox reports IN_PROGRESS for a few polls; it counts polls, not time.
+    for _ in 0..50 {
+        let st = org
+            .describe_create_account_status()
+            .create_account_request_id(&request)
+            .send()
+            .await
+            .map_err(|e| classify("DescribeCreateAccountStatus", &e))?;
+        let st = st.create_account_status();
+        if st.and_then(|s| s.state()) == Some(&CreateAccountState::Succeeded) {
+            return st
+                .and_then(|s| s.account_id())
+                .map(str::to_owned)
+                .ok_or_else(|| StepError::Internal("no account id".into()));
+        }
+    }
+    Err(StepError::Internal(format!(
+        "the sandbox never finished creating {name}"
+    )))
+}
+
+/// Seeds the sandbox behind `config` (which must point at it).
+pub async fn seed(config: &SdkConfig, spec: &SeedSpec) -> Result<SeededPlatform, StepError> {
+    let org = aws_sdk_organizations::Client::new(config);
+    match org
+        .create_organization()
+        .feature_set(OrganizationFeatureSet::All)
+        .send()
+        .await
+    {
+        Ok(_) => {}
+        Err(e)
+            if matches!(
+                e.as_service_error(),
+                Some(CreateOrganizationError::AlreadyInOrganizationException(_))
+            ) => {}
+        Err(e) => return Err(classify("CreateOrganization", &e)),
+    }
+    let roots = org
+        .list_roots()
+        .send()
+        .await
+        .map_err(|e| classify("ListRoots", &e))?;
+    let root_id = roots
+        .roots()
+        .first()
+        .and_then(|r| r.id())
+        .unwrap_or_default()
+        .to_owned();
+    let mut ou_ids = BTreeMap::new();
+    for env in &spec.environments {
+        let out = org
+            .create_organizational_unit()
+            .parent_id(&root_id)
+            .name(env)
+            .send()
+            .await
+            .map_err(|e| classify("CreateOrganizationalUnit", &e))?;
+        ou_ids.insert(
+            env.clone(),
+            out.organizational_unit()
+                .and_then(|o| o.id())
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    }
+
+    let network_account_id = create_member_account(&org, "network").await?;
+    let network = assume_role(config, &network_account_id, &spec.member_role_name, "seed").await;
+    let ec2 = aws_sdk_ec2::Client::new(&network);
+    let tgw = ec2
+        .create_transit_gateway()
+        .description("shared transit gateway")
+        .send()
+        .await
+        .map_err(|e| classify("CreateTransitGateway", &e))?;
+    let transit_gateway_id = tgw
+        .transit_gateway()
+        .and_then(|t| t.transit_gateway_id())
+        .unwrap_or_default()
+        .to_owned();
+    let rtb = ec2
+        .create_transit_gateway_route_table()
+        .transit_gateway_id(&transit_gateway_id)
+        .send()
+        .await
+        .map_err(|e| classify("CreateTransitGatewayRouteTable", &e))?;
+    let transit_gateway_route_table_id = rtb
+        .transit_gateway_route_table()
+        .and_then(|t| t.transit_gateway_route_table_id())
+        .unwrap_or_default()
+        .to_owned();
+
+    let platform_account_id = create_member_account(&org, "platform").await?;
+    let platform = assume_role(config, &platform_account_id, &spec.member_role_name, "seed").await;
+    let eks = aws_sdk_eks::Client::new(&platform);
+    for name in &spec.clusters {
+        eks.create_cluster()
+            .name(name)
+            .role_arn(format!(
+                "arn:aws:iam::{platform_account_id}:role/eks-cluster"
+            ))
+            .resources_vpc_config(aws_sdk_eks::types::VpcConfigRequest::builder().build())
+            .send()
+            .await
+            .map_err(|e| classify("CreateCluster", &e))?;
+    }
+    Ok(SeededPlatform {
+        root_id,
+        ou_ids,
+        network_account_id,
+        transit_gateway_id,
+        transit_gateway_route_table_id,
+        platform_account_id,
+    })
+}
