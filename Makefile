@@ -8,17 +8,30 @@ FUZZ_SECONDS ?= 60
 VEND := target/debug/vend
 
 VENV := .venv
+ASL_VALIDATOR_VERSION := 4.0.0
 SANDBOX_REQUIREMENTS := crates/vend/sandbox/requirements.txt
 
-.PHONY: demo test lint unit conformance fuzz bench build setup
+.PHONY: demo test lint lint-workflows unit conformance fuzz bench build setup
 
 ## setup: the project-local virtualenv with the sandbox (moto, pinned). Re-run when the pins change.
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: $(SANDBOX_REQUIREMENTS)
+$(VENV)/.installed: $(SANDBOX_REQUIREMENTS) Makefile
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r $(SANDBOX_REQUIREMENTS)
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/node asl-validator@$(ASL_VALIDATOR_VERSION)
 	touch $@
+
+## lint-workflows: statelint and asl-validator on every definition, with SAM's ${...}
+## substitutions replaced by sample ARNs first (statelint wants URIs), as SAM would deploy them.
+lint-workflows: setup
+	@mkdir -p target/workflows
+	@for f in workflows/*.asl.json; do \
+	  out=target/workflows/$$(basename $$f); \
+	  sed -E 's/\$$\{([A-Za-z]+)FunctionArn\}/arn:aws:lambda:us-east-1:123456789012:function:\1/g' $$f > $$out; \
+	  $(VENV)/bin/statelint $$out; \
+	  $(VENV)/node/node_modules/.bin/asl-validator --json-path $$out; \
+	done
 
 build:
 	$(CARGO) build --quiet -p vend
@@ -30,7 +43,7 @@ demo: build
 	  --input @crates/asl-executor/examples/account-poll.input.json
 
 ## test: formatting, lints, every unit and integration test, and the AWS conformance cases.
-test: setup lint unit conformance
+test: setup lint lint-workflows unit conformance
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -1,0 +1,331 @@
+//! The real vending definition (`workflows/tenant-vending.asl.json`) on the local executor, with
+//! fake step handlers: the order of steps, the account poll loop, retries on the stable error
+//! names, and the failure path through RecordFailure.
+
+use asl_executor::{Executor, Status, TaskError, TaskHandler, handler_fn};
+use serde_json::{Value, json};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use vending_domain::StepError;
+
+const STEPS: [&str; 9] = [
+    "Normalize",
+    "EnsureAccount",
+    "CheckAccount",
+    "PlaceAccount",
+    "ProvisionNetwork",
+    "ProvisionIdentity",
+    "GrantClusterAccess",
+    "HandOff",
+    "RecordFailure",
+];
+
+fn definition() -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../workflows/tenant-vending.asl.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).expect("the definition is in the repo"))
+        .expect("valid JSON")
+}
+
+/// A fake step: answers with `reply(call number, payload)` and records each call.
+type Reply = Arc<dyn Fn(usize, &Value) -> Result<Value, TaskError> + Send + Sync>;
+
+struct Harness {
+    executor: Executor,
+    arn: String,
+    calls: Arc<Mutex<Vec<(String, Value)>>>,
+}
+
+fn harness(mut replies: HashMap<&'static str, Reply>) -> Harness {
+    let executor = Executor::default();
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let mut subs = HashMap::new();
+    for step in STEPS {
+        let reply = replies
+            .remove(step)
+            .unwrap_or_else(|| Arc::new(move |_, _| Ok(json!({"step": step}))));
+        let calls = calls.clone();
+        let counter = Arc::new(Mutex::new(0usize));
+        let handler: Arc<dyn TaskHandler> = handler_fn(move |req| {
+            let n = {
+                let mut c = counter.lock().expect("lock");
+                *c += 1;
+                *c
+            };
+            calls
+                .lock()
+                .expect("lock")
+                .push((step.to_owned(), req.payload.clone()));
+            let out = reply(n, &req.payload);
+            async move { out }
+        });
+        let name = step.to_lowercase();
+        executor.register_function(&name, handler);
+        subs.insert(
+            format!("{step}FunctionArn"),
+            format!("arn:aws:lambda:eu-west-1:123456789012:function:{name}"),
+        );
+    }
+    let arn = executor
+        .create_state_machine("tenant-vending", &definition(), &subs)
+        .expect("the definition is valid");
+    Harness {
+        executor,
+        arn,
+        calls,
+    }
+}
+
+fn reply(f: impl Fn(usize, &Value) -> Result<Value, TaskError> + Send + Sync + 'static) -> Reply {
+    Arc::new(f)
+}
+
+fn step_error(e: &StepError) -> TaskError {
+    TaskError::new(e.error_type(), e.to_string())
+}
+
+fn account_after_polls(polls: usize) -> HashMap<&'static str, Reply> {
+    HashMap::from([
+        (
+            "Normalize",
+            reply(|_, p| Ok(json!({"tenantId": p["trigger"]["tenantId"], "requestId": "req-1"}))),
+        ),
+        (
+            "EnsureAccount",
+            reply(|_, _| Ok(json!({"state": "IN_PROGRESS", "createRequestId": "car-1"}))),
+        ),
+        (
+            "CheckAccount",
+            reply(move |n, _| {
+                Ok(if n < polls {
+                    json!({"state": "IN_PROGRESS", "createRequestId": "car-1"})
+                } else {
+                    json!({"state": "SUCCEEDED", "accountId": "210987654321"})
+                })
+            }),
+        ),
+        (
+            "HandOff",
+            reply(|_, p| {
+                Ok(
+                    json!({"tenantId": p["spec"]["tenantId"], "status": "READY", "accountId": p["account"]["accountId"]}),
+                )
+            }),
+        ),
+    ])
+}
+
+#[tokio::test]
+async fn a_request_runs_every_step_in_order_and_polls_the_account() {
+    let h = harness(account_after_polls(3));
+    let (result, history) = h
+        .executor
+        .run(&h.arn, Some("req-1"), json!({"tenantId": "payments"}))
+        .await
+        .expect("runs");
+    assert_eq!(result.status, Status::Succeeded, "{result:?}");
+    assert_eq!(
+        result.output,
+        Some(json!({"tenantId": "payments", "status": "READY", "accountId": "210987654321"}))
+    );
+    let steps: Vec<String> = h
+        .calls
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|(s, _)| s.clone())
+        .collect();
+    let mut provision = steps[6..8].to_vec();
+    provision.sort();
+    assert_eq!(
+        &steps[..6],
+        [
+            "Normalize",
+            "EnsureAccount",
+            "CheckAccount",
+            "CheckAccount",
+            "CheckAccount",
+            "PlaceAccount"
+        ]
+    );
+    assert_eq!(provision, ["ProvisionIdentity", "ProvisionNetwork"]);
+    assert_eq!(&steps[8..], ["GrantClusterAccess", "HandOff"]);
+    assert_eq!(
+        history
+            .iter()
+            .filter(|e| e.event_type == "WaitStateEntered")
+            .count(),
+        3
+    );
+    assert_eq!(
+        (result.stop - result.start).num_seconds(),
+        45,
+        "three 15-second waits, on the virtual clock"
+    );
+    let calls = h.calls.lock().expect("lock");
+    let (_, place) = calls
+        .iter()
+        .find(|(s, _)| s == "PlaceAccount")
+        .expect("called");
+    assert_eq!(
+        place["executionName"],
+        json!("req-1"),
+        "steps get the execution name for their sessions"
+    );
+    assert_eq!(place["account"]["accountId"], json!("210987654321"));
+}
+
+#[tokio::test]
+async fn transient_errors_are_retried_on_their_stable_names() {
+    let mut replies = account_after_polls(0);
+    replies.insert(
+        "PlaceAccount",
+        reply(|n, _| {
+            if n <= 2 {
+                Err(step_error(&StepError::Throttled("MoveAccount".into())))
+            } else {
+                Ok(json!({"ouId": "ou-1"}))
+            }
+        }),
+    );
+    replies.insert(
+        "ProvisionNetwork",
+        reply(|n, _| {
+            if n == 1 {
+                Err(step_error(&StepError::ConcurrentModification(
+                    "CreateRoute".into(),
+                )))
+            } else {
+                Ok(json!({"vpcId": "vpc-1"}))
+            }
+        }),
+    );
+    let h = harness(replies);
+    let (result, _) = h
+        .executor
+        .run(&h.arn, None, json!({"tenantId": "payments"}))
+        .await
+        .expect("runs");
+    assert_eq!(result.status, Status::Succeeded, "{result:?}");
+    let calls = h.calls.lock().expect("lock");
+    assert_eq!(calls.iter().filter(|(s, _)| s == "PlaceAccount").count(), 3);
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|(s, _)| s == "ProvisionNetwork")
+            .count(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_failing_step_is_recorded_with_its_name_and_fails_the_execution() {
+    let mut replies = account_after_polls(0);
+    replies.insert(
+        "ProvisionIdentity",
+        reply(|_, _| {
+            Err(step_error(&StepError::QuotaExceeded(
+                "roles per account".into(),
+            )))
+        }),
+    );
+    replies.insert(
+        "RecordFailure",
+        reply(|_, p| {
+            let failure = p["state"]["failure"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            let (step, err) = failure.into_iter().next().expect("one failed step");
+            Ok(json!({"step": step, "error": err["Error"], "cause": err["Cause"]}))
+        }),
+    );
+    let h = harness(replies);
+    let (result, _) = h
+        .executor
+        .run(&h.arn, None, json!({"tenantId": "payments"}))
+        .await
+        .expect("runs");
+    assert_eq!(result.status, Status::Failed);
+    assert_eq!(
+        result.error.as_deref(),
+        Some("QuotaExceeded"),
+        "the original error name surfaces"
+    );
+    let calls = h.calls.lock().expect("lock");
+    let (_, recorded) = calls
+        .iter()
+        .find(|(s, _)| s == "RecordFailure")
+        .expect("the failure was recorded");
+    assert!(
+        recorded["state"]["failure"]["Provision"]["Error"] == json!("QuotaExceeded"),
+        "{recorded}"
+    );
+    assert!(
+        !calls
+            .iter()
+            .any(|(s, _)| s == "HandOff" || s == "GrantClusterAccess"),
+        "nothing after the failure runs"
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_request_stops_at_normalize() {
+    let mut replies = account_after_polls(0);
+    replies.insert(
+        "Normalize",
+        reply(|_, _| Err(step_error(&StepError::InvalidRequest(Default::default())))),
+    );
+    replies.insert(
+        "RecordFailure",
+        reply(|_, _| Ok(json!({"error": "InvalidRequest", "cause": "tenantId: bad"}))),
+    );
+    let h = harness(replies);
+    let (result, _) = h
+        .executor
+        .run(&h.arn, None, json!({"tenantId": "Bad"}))
+        .await
+        .expect("runs");
+    assert_eq!(
+        (result.error.as_deref(), result.cause.as_deref()),
+        (Some("InvalidRequest"), Some("tenantId: bad"))
+    );
+    let steps: Vec<String> = h
+        .calls
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|(s, _)| s.clone())
+        .collect();
+    assert_eq!(
+        steps,
+        ["Normalize", "RecordFailure"],
+        "InvalidRequest is not retried"
+    );
+}
+
+#[test]
+fn every_error_name_in_the_definition_is_one_the_code_raises() {
+    fn walk(v: &Value, out: &mut BTreeSet<String>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::Array(names)) = m.get("ErrorEquals") {
+                    out.extend(names.iter().filter_map(Value::as_str).map(str::to_owned));
+                }
+                m.values().for_each(|x| walk(x, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut names = BTreeSet::new();
+    walk(&definition(), &mut names);
+    for name in names {
+        let known = StepError::NAMES.contains(&name.as_str())
+            || name.starts_with("Lambda.")
+            || name.starts_with("States.");
+        assert!(known, "'{name}' in the definition is not a StepError name");
+    }
+}
