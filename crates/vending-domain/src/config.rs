@@ -30,6 +30,20 @@ pub struct PlatformConfig {
     pub identity: IdentityConfig,
     /// The shared EKS clusters tenants get access to.
     pub clusters: Vec<ClusterConfig>,
+    /// How accounts made outside the portal become tenants.
+    pub adoption: AdoptionConfig,
+}
+
+/// How accounts created outside the portal (Control Tower, Organizations) become tenants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AdoptionConfig {
+    /// The environment when the event names no OU of a known environment.
+    pub default_environment: String,
+    /// The owners of an adopted tenant.
+    pub default_owners: Vec<PrincipalArn>,
+    /// The tags of an adopted tenant (they must satisfy `requiredTags`).
+    pub default_tags: BTreeMap<String, String>,
 }
 
 /// One environment.
@@ -262,6 +276,29 @@ impl PlatformConfig {
                 );
             }
         }
+        if !self
+            .environments
+            .contains_key(&self.adoption.default_environment)
+        {
+            errs.push(
+                "adoption.defaultEnvironment",
+                format!(
+                    "'{}' is not one of the environments",
+                    self.adoption.default_environment
+                ),
+            );
+        }
+        if self.adoption.default_owners.is_empty() {
+            errs.push("adoption.defaultOwners", "must name at least one owner");
+        }
+        for required in &self.required_tags {
+            if !self.adoption.default_tags.contains_key(required) {
+                errs.push(
+                    format!("adoption.defaultTags.{required}"),
+                    "is required by requiredTags",
+                );
+            }
+        }
         errs.into_result(())
     }
 }
@@ -300,7 +337,12 @@ pub(crate) mod tests {
             "clusters": [
                 {"name": "shared-eu-1", "accessPolicyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"},
                 {"name": "shared-eu-2", "accessPolicyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"}
-            ]
+            ],
+            "adoption": {
+                "defaultEnvironment": "dev",
+                "defaultOwners": ["arn:aws:iam::123456789012:role/platform-admins"],
+                "defaultTags": {"CostCenter": "platform"}
+            }
         })
     }
 
