@@ -104,6 +104,27 @@ impl Organization for OrganizationsAdapter {
             .ok_or_else(|| StepError::Internal("CreateAccount returned no request id".into()))
     }
 
+    async fn find_create_request(&self, account_name: &str) -> Result<Option<String>, StepError> {
+        let mut pages = self
+            .client
+            .list_create_account_status()
+            .states(SdkState::InProgress)
+            .states(SdkState::Succeeded)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("ListCreateAccountStatus", &e))?;
+            if let Some(st) = page
+                .create_account_statuses()
+                .iter()
+                .find(|s| s.account_name() == Some(account_name))
+            {
+                return Ok(st.id().map(str::to_owned));
+            }
+        }
+        Ok(None)
+    }
+
     async fn create_account_state(
         &self,
         request_id: &str,

@@ -7,9 +7,12 @@
 pub mod cidr;
 pub mod config;
 pub mod error;
+#[cfg(feature = "fakes")]
+pub mod fakes;
 pub mod names;
 pub mod ports;
 pub mod request;
+pub mod steps;
 
 pub use cidr::{CidrPool, Ipv4Cidr};
 pub use config::PlatformConfig;

@@ -60,6 +60,13 @@ pub trait Organization: Send + Sync {
         name: &str,
         tags: &BTreeMap<String, String>,
     ) -> impl Future<Output = Result<String, StepError>> + Send;
+    /// The id of a creation request for an account of this name that is in progress or has
+    /// succeeded, if any: so a step killed between `create_account` and saving the request id
+    /// finds it again instead of creating a second account.
+    fn find_create_request(
+        &self,
+        account_name: &str,
+    ) -> impl Future<Output = Result<Option<String>, StepError>> + Send;
     /// Where a creation request stands.
     fn create_account_state(
         &self,

@@ -99,6 +99,33 @@ pub struct TenantSpec {
     pub prefix_length: u8,
 }
 
+/// The tag key that marks a resource as the tenant's: looked up before anything is created.
+pub const TENANT_TAG: &str = "vending:tenant";
+/// The tag key that names the request that created a resource.
+pub const REQUEST_TAG: &str = "vending:request";
+
+impl TenantSpec {
+    /// The service's own tags, on every resource it creates.
+    pub fn service_tags(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (TENANT_TAG.to_owned(), self.tenant_id.to_string()),
+            (REQUEST_TAG.to_owned(), self.request_id.clone()),
+        ])
+    }
+
+    /// The tenant's tags plus the service's.
+    pub fn all_tags(&self) -> BTreeMap<String, String> {
+        let mut tags = self.tags.0.clone();
+        tags.extend(self.service_tags());
+        tags
+    }
+
+    /// True when `tags` mark a resource as this tenant's.
+    pub fn owns(&self, tags: &BTreeMap<String, String>) -> bool {
+        tags.get(TENANT_TAG).map(String::as_str) == Some(self.tenant_id.as_str())
+    }
+}
+
 fn field<T: DeserializeOwned>(
     obj: &Map<String, Value>,
     key: &str,

@@ -1,0 +1,259 @@
+//! In-memory fakes of the ports, for handler tests (feature `fakes`). They keep state like the
+//! real services do, count calls, and can be told to fail.
+
+use crate::cidr::Ipv4Cidr;
+use crate::error::StepError;
+use crate::names::TenantId;
+use crate::ports::{AccountInfo, Claim, CreateAccountState, Organization, Registry, RegistryEntry};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// An account of the fake organization: what it is, its parent, its tags.
+type FakeAccount = (AccountInfo, String, BTreeMap<String, String>);
+
+/// An account being created in the fake organization.
+#[derive(Debug, Clone)]
+struct Creation {
+    name: String,
+    email: String,
+    tags: BTreeMap<String, String>,
+    polls_left: u32,
+    account_id: Option<String>,
+}
+
+/// A fake AWS Organizations: accounts, parents, tags, creations that need `polls` polls.
+#[derive(Debug, Default)]
+pub struct FakeOrganization {
+    accounts: Mutex<BTreeMap<String, FakeAccount>>,
+    creations: Mutex<BTreeMap<String, Creation>>,
+    /// How many polls a creation stays in progress.
+    pub polls: u32,
+    /// Calls made, by operation name.
+    pub calls: Mutex<Vec<String>>,
+    /// Errors to return, by operation name (each used once).
+    pub failures: Mutex<BTreeMap<String, Vec<StepError>>>,
+}
+
+impl FakeOrganization {
+    /// An organization whose root is `r-root`.
+    pub fn new(polls: u32) -> FakeOrganization {
+        FakeOrganization {
+            polls,
+            ..FakeOrganization::default()
+        }
+    }
+
+    /// Adds an existing account under the root.
+    pub fn add_account(&self, id: &str, name: &str, email: &str, tags: BTreeMap<String, String>) {
+        let info = AccountInfo {
+            id: id.into(),
+            name: name.into(),
+            email: email.into(),
+            status: "ACTIVE".into(),
+        };
+        lock(&self.accounts).insert(id.into(), (info, "r-root".into(), tags));
+    }
+
+    /// Makes the next call of `op` fail with `err`.
+    pub fn fail_next(&self, op: &str, err: StepError) {
+        lock(&self.failures).entry(op.into()).or_default().push(err);
+    }
+
+    /// How many times `op` was called.
+    pub fn count(&self, op: &str) -> usize {
+        lock(&self.calls).iter().filter(|c| *c == op).count()
+    }
+
+    /// The account's parent and tags.
+    pub fn placement(&self, id: &str) -> Option<(String, BTreeMap<String, String>)> {
+        lock(&self.accounts)
+            .get(id)
+            .map(|(_, p, t)| (p.clone(), t.clone()))
+    }
+
+    fn enter(&self, op: &str) -> Result<(), StepError> {
+        lock(&self.calls).push(op.into());
+        match lock(&self.failures).get_mut(op).and_then(Vec::pop) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Organization for FakeOrganization {
+    async fn find_account_by_email(&self, email: &str) -> Result<Option<AccountInfo>, StepError> {
+        self.enter("ListAccounts")?;
+        Ok(lock(&self.accounts)
+            .values()
+            .find(|(a, _, _)| a.email == email)
+            .map(|(a, _, _)| a.clone()))
+    }
+
+    async fn describe_account(&self, account_id: &str) -> Result<Option<AccountInfo>, StepError> {
+        self.enter("DescribeAccount")?;
+        Ok(lock(&self.accounts)
+            .get(account_id)
+            .map(|(a, _, _)| a.clone()))
+    }
+
+    async fn create_account(
+        &self,
+        email: &str,
+        name: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, StepError> {
+        self.enter("CreateAccount")?;
+        let mut creations = lock(&self.creations);
+        let id = format!("car-{:04}", creations.len() + 1);
+        creations.insert(
+            id.clone(),
+            Creation {
+                name: name.into(),
+                email: email.into(),
+                tags: tags.clone(),
+                polls_left: self.polls,
+                account_id: None,
+            },
+        );
+        Ok(id)
+    }
+
+    async fn find_create_request(&self, account_name: &str) -> Result<Option<String>, StepError> {
+        self.enter("ListCreateAccountStatus")?;
+        Ok(lock(&self.creations)
+            .iter()
+            .find(|(_, c)| c.name == account_name)
+            .map(|(id, _)| id.clone()))
+    }
+
+    async fn create_account_state(
+        &self,
+        request_id: &str,
+    ) -> Result<CreateAccountState, StepError> {
+        self.enter("DescribeCreateAccountStatus")?;
+        let mut creations = lock(&self.creations);
+        let c = creations
+            .get_mut(request_id)
+            .ok_or_else(|| StepError::Internal(format!("no creation {request_id}")))?;
+        if c.polls_left > 0 {
+            c.polls_left -= 1;
+            return Ok(CreateAccountState::InProgress);
+        }
+        if c.account_id.is_none() {
+            let id = format!(
+                "{:012}",
+                100_000_000_000u64 + lock(&self.accounts).len() as u64
+            );
+            c.account_id = Some(id.clone());
+            let info = AccountInfo {
+                id: id.clone(),
+                name: c.name.clone(),
+                email: c.email.clone(),
+                status: "ACTIVE".into(),
+            };
+            lock(&self.accounts).insert(id, (info, "r-root".into(), c.tags.clone()));
+        }
+        Ok(CreateAccountState::Succeeded {
+            account_id: c.account_id.clone().unwrap_or_default(),
+        })
+    }
+
+    async fn parent_of(&self, account_id: &str) -> Result<String, StepError> {
+        self.enter("ListParents")?;
+        lock(&self.accounts)
+            .get(account_id)
+            .map(|(_, p, _)| p.clone())
+            .ok_or_else(|| StepError::Internal(format!("no account {account_id}")))
+    }
+
+    async fn move_account(&self, account_id: &str, from: &str, to: &str) -> Result<(), StepError> {
+        self.enter("MoveAccount")?;
+        let mut accounts = lock(&self.accounts);
+        let a = accounts
+            .get_mut(account_id)
+            .ok_or_else(|| StepError::Internal(format!("no account {account_id}")))?;
+        if a.1 != from {
+            return Err(StepError::Internal(format!(
+                "{account_id} is not in {from}"
+            )));
+        }
+        a.1 = to.into();
+        Ok(())
+    }
+
+    async fn account_tags(&self, account_id: &str) -> Result<BTreeMap<String, String>, StepError> {
+        self.enter("ListTagsForResource")?;
+        Ok(lock(&self.accounts)
+            .get(account_id)
+            .map(|(_, _, t)| t.clone())
+            .unwrap_or_default())
+    }
+
+    async fn tag_account(
+        &self,
+        account_id: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), StepError> {
+        self.enter("TagResource")?;
+        if let Some(a) = lock(&self.accounts).get_mut(account_id) {
+            a.2.extend(tags.clone());
+        }
+        Ok(())
+    }
+}
+
+/// A fake registry.
+#[derive(Debug, Default)]
+pub struct FakeRegistry {
+    entries: Mutex<BTreeMap<TenantId, RegistryEntry>>,
+    claims: Mutex<BTreeMap<Ipv4Cidr, TenantId>>,
+}
+
+impl FakeRegistry {
+    /// The tenant's entry, for assertions.
+    pub fn entry(&self, t: &TenantId) -> Option<RegistryEntry> {
+        lock(&self.entries).get(t).cloned()
+    }
+}
+
+impl Registry for FakeRegistry {
+    async fn get(&self, tenant: &TenantId) -> Result<Option<RegistryEntry>, StepError> {
+        Ok(lock(&self.entries).get(tenant).cloned())
+    }
+
+    async fn put(&self, entry: &RegistryEntry) -> Result<(), StepError> {
+        lock(&self.entries).insert(entry.tenant_id.clone(), entry.clone());
+        Ok(())
+    }
+
+    async fn put_new(&self, entry: &RegistryEntry) -> Result<bool, StepError> {
+        let mut entries = lock(&self.entries);
+        if entries.contains_key(&entry.tenant_id) {
+            return Ok(false);
+        }
+        entries.insert(entry.tenant_id.clone(), entry.clone());
+        Ok(true)
+    }
+
+    async fn claim_cidr(&self, cidr: Ipv4Cidr, tenant: &TenantId) -> Result<Claim, StepError> {
+        let mut claims = lock(&self.claims);
+        match claims.get(&cidr) {
+            Some(owner) if owner != tenant => Ok(Claim::TakenBy(owner.clone())),
+            _ => {
+                claims.insert(cidr, tenant.clone());
+                Ok(Claim::Claimed)
+            }
+        }
+    }
+
+    async fn claimed_cidrs(&self) -> Result<Vec<(Ipv4Cidr, TenantId)>, StepError> {
+        Ok(lock(&self.claims)
+            .iter()
+            .map(|(c, t)| (*c, t.clone()))
+            .collect())
+    }
+}
