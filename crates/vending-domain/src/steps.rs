@@ -1,6 +1,8 @@
 //! The values steps hand each other through the workflow state (their JSON is the contract
 //! between the definition and the functions).
 
+use crate::error::StepError;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// Where the tenant's account stands after EnsureAccount or CheckAccount. The definition's
@@ -46,4 +48,17 @@ impl AccountProgress {
             create_request_id: Some(request_id.into()),
         }
     }
+}
+
+/// Decodes a step's input from the workflow payload. A payload that does not decode is the
+/// definition's fault (its Parameters), not the user's, hence `Internal`.
+pub fn decode<T: DeserializeOwned>(payload: serde_json::Value) -> Result<T, StepError> {
+    serde_json::from_value(payload)
+        .map_err(|e| StepError::Internal(format!("the step input does not decode: {e}")))
+}
+
+/// Encodes a step's result for the workflow state.
+pub fn encode<T: Serialize>(result: &T) -> Result<serde_json::Value, StepError> {
+    serde_json::to_value(result)
+        .map_err(|e| StepError::Internal(format!("the step result does not encode: {e}")))
 }

@@ -64,8 +64,7 @@ pub async fn handle<O: Organization, R: Registry>(
     registry: &R,
     payload: Value,
 ) -> Result<Value, StepError> {
-    let input: Input = serde_json::from_value(payload)
-        .map_err(|e| StepError::Internal(format!("the step input does not decode: {e}")))?;
+    let input: Input = vending_domain::steps::decode(payload)?;
     let progress = check_account(org, registry, &input.spec, &input.account).await?;
-    serde_json::to_value(progress).map_err(|e| StepError::Internal(e.to_string()))
+    vending_domain::steps::encode(&progress)
 }

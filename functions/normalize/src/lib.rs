@@ -114,6 +114,42 @@ fn adopted(
     }
 }
 
+/// Where an account-created event keeps what adoption needs (JSON pointers).
+struct AccountEvent {
+    /// The creation status object, from the event's root.
+    status: &'static str,
+    /// The account name, from the status.
+    name: &'static str,
+    /// The account id, from the status.
+    id: &'static str,
+    /// The OU id, from the status, when the event has one.
+    ou: Option<&'static str>,
+}
+
+/// The tenant request for an account that an account-created event reports as SUCCEEDED.
+fn adopted_from_event(
+    trigger: &Value,
+    config: &PlatformConfig,
+    shape: &AccountEvent,
+) -> Result<TenantRequest, StepError> {
+    let st = trigger.pointer(shape.status).unwrap_or(&Value::Null);
+    let state = field(st, "/state", "state")?;
+    if state != "SUCCEEDED" {
+        return Err(invalid(
+            "state",
+            format!("the account creation ended in {state}; only SUCCEEDED accounts are adopted"),
+        ));
+    }
+    let ou = shape.ou.and_then(|p| st.pointer(p)).and_then(Value::as_str);
+    Ok(adopted(
+        config,
+        field(trigger, "/id", "id")?,
+        field(st, shape.name, "accountName")?,
+        field(st, shape.id, "accountId")?,
+        ou,
+    ))
+}
+
 fn field<'a>(v: &'a Value, pointer: &str, name: &str) -> Result<&'a str, StepError> {
     v.pointer(pointer)
         .and_then(Value::as_str)
@@ -149,51 +185,26 @@ pub fn request_of(
             TenantRequest::from_value(trigger.get("detail").unwrap_or(&Value::Null))?
         }
         TriggerKind::Console => TenantRequest::from_value(trigger)?,
-        TriggerKind::ControlTower => {
-            let st = trigger
-                .pointer("/detail/serviceEventDetails/createManagedAccountStatus")
-                .unwrap_or(&Value::Null);
-            let state = field(st, "/state", "state")?;
-            if state != "SUCCEEDED" {
-                return Err(invalid(
-                    "state",
-                    format!(
-                        "the account creation ended in {state}; only SUCCEEDED accounts are adopted"
-                    ),
-                ));
-            }
-            let id = field(trigger, "/id", "id")?;
-            adopted(
-                config,
-                id,
-                field(st, "/account/accountName", "accountName")?,
-                field(st, "/account/accountId", "accountId")?,
-                st.pointer("/organizationalUnit/organizationalUnitId")
-                    .and_then(Value::as_str),
-            )
-        }
-        TriggerKind::Organizations => {
-            let st = trigger
-                .pointer("/detail/serviceEventDetails/createAccountStatus")
-                .unwrap_or(&Value::Null);
-            let state = field(st, "/state", "state")?;
-            if state != "SUCCEEDED" {
-                return Err(invalid(
-                    "state",
-                    format!(
-                        "the account creation ended in {state}; only SUCCEEDED accounts are adopted"
-                    ),
-                ));
-            }
-            let id = field(trigger, "/id", "id")?;
-            adopted(
-                config,
-                id,
-                field(st, "/accountName", "accountName")?,
-                field(st, "/accountId", "accountId")?,
-                None,
-            )
-        }
+        TriggerKind::ControlTower => adopted_from_event(
+            trigger,
+            config,
+            &AccountEvent {
+                status: "/detail/serviceEventDetails/createManagedAccountStatus",
+                name: "/account/accountName",
+                id: "/account/accountId",
+                ou: Some("/organizationalUnit/organizationalUnitId"),
+            },
+        )?,
+        TriggerKind::Organizations => adopted_from_event(
+            trigger,
+            config,
+            &AccountEvent {
+                status: "/detail/serviceEventDetails/createAccountStatus",
+                name: "/accountName",
+                id: "/accountId",
+                ou: None,
+            },
+        )?,
     };
     Ok((kind, request))
 }
@@ -212,5 +223,5 @@ pub fn handle(payload: &Value, config: &PlatformConfig) -> Result<Value, StepErr
         .get("trigger")
         .ok_or_else(|| invalid("trigger", "is missing from the step input"))?;
     let spec = normalize(trigger, config)?;
-    serde_json::to_value(spec).map_err(|e| StepError::Internal(format!("encoding the spec: {e}")))
+    vending_domain::steps::encode(&spec)
 }

@@ -61,8 +61,7 @@ pub async fn place_account<O: Organization>(
 
 /// The Lambda payload to the step's JSON result.
 pub async fn handle<O: Organization>(org: &O, payload: Value) -> Result<Value, StepError> {
-    let input: Input = serde_json::from_value(payload)
-        .map_err(|e| StepError::Internal(format!("the step input does not decode: {e}")))?;
+    let input: Input = vending_domain::steps::decode(payload)?;
     let placed = place_account(org, &input.spec, &input.account).await?;
-    serde_json::to_value(placed).map_err(|e| StepError::Internal(e.to_string()))
+    vending_domain::steps::encode(&placed)
 }
