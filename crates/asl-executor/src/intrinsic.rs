@@ -527,8 +527,9 @@ const MAX_CALL_DEPTH: usize = 32;
 
 impl P<'_> {
     fn ws(&mut self) {
-        while self.t[self.i..].starts_with(|c: char| c.is_whitespace()) {
-            self.i += 1;
+        // Advance by whole characters: Unicode whitespace such as U+00A0 is several bytes.
+        while let Some(c) = self.peek().filter(|c| c.is_whitespace()) {
+            self.i += c.len_utf8();
         }
     }
 
