@@ -29,7 +29,6 @@ const QUOTA: &[&str] = &[
     "ConstraintViolationException",
     "AccountLimitExceededException",
     "VpcLimitExceeded",
-    "EntityAlreadyExistsException-Limit",
 ];
 
 /// Error codes that mean AWS failed on its side.
