@@ -151,7 +151,7 @@ async fn eks_access_entries_are_served_in_the_eks_wire_format() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn ten_tenants_claiming_at_once_get_ten_separate_blocks() {
+async fn ten_tenants_claiming_blocks_of_mixed_sizes_at_once_get_ten_separate_blocks() {
     let w = world(0).await;
     let registry = DynamoRegistry::new(
         Clients::from_config(w.config.clone()).dynamodb,
@@ -169,6 +169,9 @@ async fn ten_tenants_claiming_at_once_get_ten_separate_blocks() {
         let (registry, pool) = (registry.clone(), pool.clone());
         tasks.push(tokio::spawn(async move {
             let t = tenant(&format!("tenant-{i}"));
+            // Blocks of different sizes overlap without being equal: the claim must still
+            // keep them apart.
+            let prefix = if i % 2 == 0 { 20 } else { 22 };
             loop {
                 let taken: Vec<Ipv4Cidr> = registry
                     .claimed_cidrs()
@@ -177,8 +180,10 @@ async fn ten_tenants_claiming_at_once_get_ten_separate_blocks() {
                     .into_iter()
                     .map(|(c, _)| c)
                     .collect();
-                let candidate = pool.first_free(&t, 20, &taken).expect("room in the pool");
-                match registry.claim_cidr(candidate, &t).await.expect("claim") {
+                let candidate = pool
+                    .first_free(&t, prefix, &taken)
+                    .expect("room in the pool");
+                match registry.claim_cidr(candidate, 22, &t).await.expect("claim") {
                     Claim::Claimed => return (t, candidate),
                     Claim::TakenBy(_) => continue,
                 }
@@ -195,16 +200,23 @@ async fn ten_tenants_claiming_at_once_get_ten_separate_blocks() {
         }
     }
     let claims = registry.claimed_cidrs().await.expect("scan");
-    assert_eq!(claims.len(), 10, "one claim per tenant");
+    assert_eq!(
+        claims.len(),
+        5 * 4 + 5,
+        "a /20 holds four /22 pieces, a /22 one"
+    );
     // A claim is idempotent for its owner and refused to anyone else.
     let (owner, block) = got[0].clone();
     assert_eq!(
-        registry.claim_cidr(block, &owner).await.expect("re-claim"),
+        registry
+            .claim_cidr(block, 22, &owner)
+            .await
+            .expect("re-claim"),
         Claim::Claimed
     );
     assert_eq!(
         registry
-            .claim_cidr(block, &tenant("intruder"))
+            .claim_cidr(block, 22, &tenant("intruder"))
             .await
             .expect("claim"),
         Claim::TakenBy(owner)

@@ -5,6 +5,12 @@ Runs moto's server application in this process behind a small front that
   the EKS REST-JSON wire format;
 - makes Organizations account creation take a few polls: CreateAccount answers IN_PROGRESS and
   DescribeCreateAccountStatus keeps answering IN_PROGRESS for the first N polls of a request;
+- shares transit gateways across accounts as RAM does inside an organization: moto keeps a
+  transit gateway in its owner's account only, so a tenant account's VPC attachment to the
+  network account's gateway would fail; here the attachment is made in the tenant account, is
+  visible to the gateway's owner too (which associates it with its route tables), and the
+  gateway becomes visible to the tenant account (for routes that target it);
+- loads the AWS-managed IAM policies, so tenant roles can attach them;
 - injects faults on request: POST /_sandbox/faults {"operation": "...", "code": "...",
   "status": 400, "count": 1} makes the next `count` calls of that operation fail with that AWS
   error code; DELETE /_sandbox/faults clears them;
@@ -16,6 +22,7 @@ Usage: python front.py --host 127.0.0.1 --port PORT [--account-polls N]
 import argparse
 import datetime
 import json
+import os
 import threading
 import urllib.parse
 
@@ -192,6 +199,44 @@ def handle_eks(request, op, cluster, principal, policy):
     return json_error(400, "InvalidRequestException", f"unsupported operation {op}", rest=True)
 
 
+def share_transit_gateways():
+    """Makes VPC attachments to another account's transit gateway work (see the module doc)."""
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.transit_gateway_attachments import (
+        TransitGatewayAttachmentBackend,
+        TransitGatewayVpcAttachment,
+    )
+
+    own = TransitGatewayAttachmentBackend.create_transit_gateway_vpc_attachment
+
+    def owner_of(region, transit_gateway_id):
+        for account in list(ec2_backends.keys()):
+            backend = ec2_backends[account][region]
+            if transit_gateway_id in backend.transit_gateways:
+                return backend
+        return None
+
+    def create(self, transit_gateway_id, vpc_id, subnet_ids, tags=None, options=None):
+        owner = None
+        if transit_gateway_id not in self.transit_gateways:
+            owner = owner_of(self.region_name, transit_gateway_id)
+        if owner is None or owner is self:
+            return own(self, transit_gateway_id, vpc_id, subnet_ids, tags=tags, options=options)
+        gateway = owner.transit_gateways[transit_gateway_id]
+        with LOCK:
+            attachment = TransitGatewayVpcAttachment(
+                self, transit_gateway=gateway, tags=tags, vpc_id=vpc_id, subnet_ids=subnet_ids, options=options
+            )
+            # The shared gateway is visible in the tenant account, the attachment in both.
+            self.transit_gateways[transit_gateway_id] = gateway
+            self.transit_gateway_attachments[attachment.id] = attachment
+            owner.transit_gateway_attachments[attachment.id] = attachment
+            owner.set_route_table_association(attachment.id, gateway.default_route_table.id)
+        return attachment
+
+    TransitGatewayAttachmentBackend.create_transit_gateway_vpc_attachment = create
+
+
 class Front:
     def __init__(self, moto_app, account_polls):
         self.moto = moto_app
@@ -276,6 +321,8 @@ def main():
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--account-polls", type=int, default=2)
     args = parser.parse_args()
+    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+    share_transit_gateways()
     moto_app = DomainDispatcherApplication(create_backend_app)
     run_simple(args.host, args.port, Front(moto_app, args.account_polls), threaded=True, request_handler=MotoRequestHandler)
 

@@ -1,3 +1,4 @@
 //! The library half of `vend`: what the command line and the end-to-end tests share.
 
+pub mod local;
 pub mod sandbox;

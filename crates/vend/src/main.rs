@@ -1,7 +1,8 @@
 //! `vend`: the tenant-vending command line.
 //!
-//! `vend states run` runs an Amazon States Language definition on the local executor;
-//! `vend states test` scores the executor against recorded AWS executions.
+//! `vend local` vends a tenant end to end on the local sandbox; `vend states run` runs an
+//! Amazon States Language definition on the local executor; `vend states test` scores the
+//! executor against recorded AWS executions.
 
 use anyhow::{Context as _, Result};
 use asl_executor::conformance::{Outcome, parse_cases, run_case};
@@ -11,6 +12,7 @@ use serde_json::Value;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -25,6 +27,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Vend a tenant end to end on the local sandbox: the real workflow definition on the
+    /// local executor, every function's handler in process, the real SDK against moto.
+    Local(LocalOptions),
     /// Run and check Amazon States Language definitions on the local executor.
     States {
         #[command(subcommand)]
@@ -45,6 +50,25 @@ enum StatesCommand {
         #[arg(long)]
         show_causes: bool,
     },
+}
+
+#[derive(Debug, clap::Args)]
+struct LocalOptions {
+    /// The trigger payload (a file of `events/`, or any JSON file).
+    #[arg(long, default_value = "events/portal-request.json")]
+    trigger: PathBuf,
+    /// The platform config; its ids are replaced by the seeded sandbox's.
+    #[arg(long, default_value = "infra/platform-config.json")]
+    config: PathBuf,
+    /// The execution name (default: derived from the trigger, so a re-run reuses it).
+    #[arg(long)]
+    name: Option<String>,
+    /// How many status polls a new account takes in the sandbox.
+    #[arg(long, default_value_t = 3)]
+    account_polls: u32,
+    /// Where the execution history and record are written.
+    #[arg(long, default_value = ".vend")]
+    out: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -200,6 +224,111 @@ async fn states_test(cases: PathBuf, show_causes: bool) -> Result<ExitCode> {
     })
 }
 
+/// An execution name derived from the trigger: the same trigger gets the same name.
+fn derived_name(input: &Value) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(input.to_string().as_bytes());
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("local-{hex}")
+}
+
+async fn local(opts: LocalOptions) -> Result<ExitCode> {
+    use vend::local::{Local, Observer, StepReport};
+    let input = read_input(&format!("@{}", opts.trigger.display()))?;
+    let config_text = std::fs::read_to_string(&opts.config)
+        .with_context(|| format!("reading {}", opts.config.display()))?;
+    let config = vending_domain::PlatformConfig::from_json(&config_text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", opts.config.display()))?;
+    let name = opts.name.clone().unwrap_or_else(|| derived_name(&input));
+    let observer: Observer = Arc::new(|r: &StepReport| {
+        let outcome = match &r.error {
+            None => "ok".to_owned(),
+            Some((name, message)) => format!("{name}: {message}"),
+        };
+        let ms = r.elapsed.as_secs_f64() * 1000.0;
+        let _ = writeln!(
+            std::io::stderr(),
+            "  {:<20} {ms:>8.1} ms  {outcome}",
+            r.state
+        );
+    });
+    let mut err = std::io::stderr();
+    writeln!(err, "starting and seeding the sandbox...")?;
+    let started = std::time::Instant::now();
+    let local = Local::start(config, opts.account_polls, observer).await?;
+    let seeded = &local.seeded;
+    writeln!(
+        err,
+        "sandbox at {} ({:.1} s): network account {} (transit gateway {}), platform account {} (clusters {})",
+        local.sandbox.endpoint(),
+        started.elapsed().as_secs_f64(),
+        seeded.network_account_id,
+        seeded.transit_gateway_id,
+        seeded.platform_account_id,
+        local
+            .platform
+            .config
+            .clusters
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )?;
+    writeln!(err, "execution {name} of {}:", opts.trigger.display())?;
+    let started = std::time::Instant::now();
+    let (result, events) = local.vend(&name, input).await?;
+    let real = started.elapsed();
+    let virtual_secs = match (events.first(), events.last()) {
+        (Some(a), Some(b)) => (b.timestamp - a.timestamp).num_milliseconds() as f64 / 1000.0,
+        _ => 0.0,
+    };
+    writeln!(
+        err,
+        "{} in {:.2} s of real time ({virtual_secs:.0} s on the workflow's clock, Waits included)",
+        result.status.as_str(),
+        real.as_secs_f64()
+    )?;
+    let dir = opts.out.join("runs").join(&name);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let history: Vec<Value> = events.iter().map(HistoryEvent::to_json).collect();
+    std::fs::write(
+        dir.join("history.json"),
+        serde_json::to_string_pretty(&history)?,
+    )?;
+    std::fs::write(
+        dir.join("result.json"),
+        serde_json::to_string_pretty(&result.to_json())?,
+    )?;
+    std::fs::write(
+        dir.join("platform-config.json"),
+        serde_json::to_string_pretty(&local.platform.config)?,
+    )?;
+    let mut out = std::io::stdout().lock();
+    if result.status == Status::Succeeded {
+        writeln!(out, "{}", serde_json::to_string_pretty(&result.output)?)?;
+    } else {
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "status": result.status.as_str(),
+                "error": result.error,
+                "cause": result.cause,
+            }))?
+        )?;
+    }
+    writeln!(
+        err,
+        "history, result and the seeded platform config are in {}",
+        dir.display()
+    )?;
+    Ok(if result.status == Status::Succeeded {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 fn main() -> Result<ExitCode> {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -207,6 +336,7 @@ fn main() -> Result<ExitCode> {
         .build()?;
     runtime.block_on(async {
         match cli.command {
+            Command::Local(opts) => local(opts).await,
             Command::States {
                 command: StatesCommand::Run(opts),
             } => states_run(opts).await,

@@ -3,13 +3,18 @@
 //! Each adapter implements a port of `vending_domain::ports` with the real SDK client and
 //! turns AWS errors into `StepError`s by their error code, never by message text.
 
+pub mod accounts;
 mod classify;
 pub mod clients;
+pub mod ec2;
+pub mod eks;
 pub mod events;
+pub mod iam;
 pub mod organizations;
 pub mod registry;
 pub mod seed;
 
+pub use accounts::MemberAccounts;
 pub use clients::Clients;
 pub use events::EventBridgeBus;
 pub use organizations::OrganizationsAdapter;

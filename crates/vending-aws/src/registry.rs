@@ -1,13 +1,15 @@
 //! The tenant registry on DynamoDB, behind the `Registry` port.
 //!
 //! One table, one string key `pk`: `TENANT#<id>` rows hold the entry as JSON in `doc`;
-//! `CIDR#<block>` rows hold the owner of a network block in `tenant`. Claims are conditional
-//! writes, so two tenants can never hold the same block.
+//! `CIDR#<piece>` rows hold the owner (`tenant`) and the claimed block (`block`) of each
+//! smallest-size piece of a claimed block. A claim writes all its pieces with conditions in one
+//! transaction, so two tenants can never hold overlapping blocks, whatever their sizes.
 
 use crate::classify::classify;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use vending_domain::ports::{Claim, Registry, RegistryEntry};
 use vending_domain::{Ipv4Cidr, StepError, TenantId};
 
@@ -144,26 +146,51 @@ impl Registry for DynamoRegistry {
         }
     }
 
-    async fn claim_cidr(&self, cidr: Ipv4Cidr, tenant: &TenantId) -> Result<Claim, StepError> {
-        let key = s(format!("CIDR#{cidr}"));
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", key.clone())
-            .item("tenant", s(tenant.as_str()))
-            .condition_expression("attribute_not_exists(pk) OR tenant = :t")
-            .expression_attribute_values(":t", s(tenant.as_str()))
-            .send()
-            .await;
-        match result {
+    async fn claim_cidr(
+        &self,
+        cidr: Ipv4Cidr,
+        unit: u8,
+        tenant: &TenantId,
+    ) -> Result<Claim, StepError> {
+        let pieces: Vec<Ipv4Cidr> = cidr.split(unit).collect();
+        if pieces.is_empty() || pieces.len() > 100 {
+            return Err(StepError::Internal(format!(
+                "{cidr} makes {} pieces of /{unit}; a claim takes 1 to 100",
+                pieces.len()
+            )));
+        }
+        let mut request = self.client.transact_write_items();
+        for piece in &pieces {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .item("pk", s(format!("CIDR#{piece}")))
+                .item("tenant", s(tenant.as_str()))
+                .item("block", s(cidr.to_string()))
+                .condition_expression("attribute_not_exists(pk) OR tenant = :t")
+                .expression_attribute_values(":t", s(tenant.as_str()))
+                .build()
+                .map_err(|e| StepError::Internal(format!("building a claim: {e}")))?;
+            request = request.transact_items(TransactWriteItem::builder().put(put).build());
+        }
+        match request.send().await {
             Ok(_) => Ok(Claim::Claimed),
-            Err(e) if is_condition_failure(&e) => {
+            Err(e) => {
+                let refused = match e.as_service_error() {
+                    Some(TransactWriteItemsError::TransactionCanceledException(c)) => c
+                        .cancellation_reasons()
+                        .iter()
+                        .position(|r| r.code() == Some("ConditionalCheckFailed")),
+                    _ => None,
+                };
+                let Some(index) = refused else {
+                    return Err(classify("TransactWriteItems", &e));
+                };
+                let piece = pieces[index];
                 let out = self
                     .client
                     .get_item()
                     .table_name(&self.table)
-                    .key("pk", key)
+                    .key("pk", s(format!("CIDR#{piece}")))
                     .consistent_read(true)
                     .send()
                     .await
@@ -175,10 +202,9 @@ impl Registry for DynamoRegistry {
                     .cloned()
                     .unwrap_or_default();
                 TenantId::parse(&owner).map(Claim::TakenBy).map_err(|e| {
-                    StepError::Internal(format!("block {cidr} has a bad owner '{owner}': {e}"))
+                    StepError::Internal(format!("block {piece} has a bad owner '{owner}': {e}"))
                 })
             }
-            Err(e) => Err(classify("PutItem", &e)),
         }
     }
 

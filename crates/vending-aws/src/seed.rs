@@ -1,6 +1,6 @@
 //! Seeds the local sandbox so it looks like a platform team's organization: an organization
-//! with one OU per environment, a network account with a transit gateway and route table, and
-//! a platform account with the shared EKS clusters. Used by `vend` and the end-to-end tests;
+//! with one OU per environment, a network account with a transit gateway, its route table and
+//! the flow-log bucket, and a platform account with the shared EKS clusters. Used by `vend` and the end-to-end tests;
 //! never against AWS.
 
 use crate::classify::classify;
@@ -9,7 +9,7 @@ use aws_config::SdkConfig;
 use aws_sdk_organizations::operation::create_organization::CreateOrganizationError;
 use aws_sdk_organizations::types::{CreateAccountState, OrganizationFeatureSet};
 use std::collections::BTreeMap;
-use vending_domain::StepError;
+use vending_domain::{PlatformConfig, StepError};
 
 /// What to create.
 #[derive(Debug, Clone)]
@@ -37,7 +37,34 @@ pub struct SeededPlatform {
     pub transit_gateway_route_table_id: String,
     /// The platform account, which holds the clusters.
     pub platform_account_id: String,
+    /// The bucket that receives VPC flow logs.
+    pub flow_logs_bucket_arn: String,
 }
+
+impl SeededPlatform {
+    /// Points `config` at what was seeded: OU ids by environment name, the network account,
+    /// its transit gateway and route table, the flow-log bucket, the clusters' account.
+    pub fn apply(&self, config: &mut PlatformConfig) {
+        for (name, env) in &mut config.environments {
+            if let Some(ou) = self.ou_ids.get(name) {
+                env.ou_id.clone_from(ou);
+            }
+        }
+        let n = &mut config.network;
+        n.account_id.clone_from(&self.network_account_id);
+        n.transit_gateway_id.clone_from(&self.transit_gateway_id);
+        n.transit_gateway_route_table_id
+            .clone_from(&self.transit_gateway_route_table_id);
+        n.flow_logs_bucket_arn
+            .clone_from(&self.flow_logs_bucket_arn);
+        for cluster in &mut config.clusters {
+            cluster.account_id.clone_from(&self.platform_account_id);
+        }
+    }
+}
+
+/// The name of the seeded flow-log bucket.
+const FLOW_LOGS_BUCKET: &str = "sandbox-vpc-flow-logs";
 
 async fn create_member_account(
     org: &aws_sdk_organizations::Client,
@@ -148,6 +175,25 @@ pub async fn seed(config: &SdkConfig, spec: &SeedSpec) -> Result<SeededPlatform,
         .unwrap_or_default()
         .to_owned();
 
+    // Path-style addressing: a bucket name cannot be a subdomain of a loopback address.
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&network)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket()
+        .bucket(FLOW_LOGS_BUCKET)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
+                    network.region().map_or("eu-west-1", |r| r.as_ref()),
+                ))
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| classify("CreateBucket", &e))?;
+
     let platform_account_id = create_member_account(&org, "platform").await?;
     let platform = assume_role(config, &platform_account_id, &spec.member_role_name, "seed").await;
     let eks = aws_sdk_eks::Client::new(&platform);
@@ -169,5 +215,6 @@ pub async fn seed(config: &SdkConfig, spec: &SeedSpec) -> Result<SeededPlatform,
         transit_gateway_id,
         transit_gateway_route_table_id,
         platform_account_id,
+        flow_logs_bucket_arn: format!("arn:aws:s3:::{FLOW_LOGS_BUCKET}"),
     })
 }

@@ -67,7 +67,12 @@ impl Ipv4Cidr {
         Ipv4Cidr::new(network, prefix)
     }
 
-    /// How many blocks of length `prefix` fit inside this one.
+    /// The blocks of length `prefix` that make up this one, in address order.
+    pub fn split(self, prefix: u8) -> impl Iterator<Item = Ipv4Cidr> {
+        (0..self.subnet_count(prefix)).filter_map(move |i| self.nth_subnet(prefix, i))
+    }
+
+    /// How many blocks of length `prefix` this one holds (0 when `prefix` is shorter).
     pub fn subnet_count(self, prefix: u8) -> u64 {
         if prefix < self.prefix || prefix > 32 {
             0

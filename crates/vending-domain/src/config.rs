@@ -19,6 +19,9 @@ pub struct PlatformConfig {
     pub member_role_name: String,
     /// Root email of new accounts; `{tenant}` is replaced by the tenant id.
     pub account_email_pattern: String,
+    /// The IAM alias of tenant accounts; `{tenant}` is replaced by the tenant id. Aliases are
+    /// unique across AWS, so it usually carries the organization's name (`acme-{tenant}`).
+    pub account_alias_pattern: String,
     /// Environments by name (`dev`, `prod`): where their accounts go.
     pub environments: BTreeMap<String, Environment>,
     /// Tag keys every request must carry.
@@ -58,6 +61,9 @@ pub struct Environment {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NetworkConfig {
+    /// The network account: it owns the transit gateway (shared with the organization through
+    /// RAM) and its route tables.
+    pub account_id: String,
     /// Where VPC ranges come from.
     pub pool: CidrPool,
     /// How many availability zones get subnets.
@@ -70,6 +76,9 @@ pub struct NetworkConfig {
     pub transit_gateway_route_table_id: String,
     /// Destinations routed to the transit gateway from tenant subnets.
     pub routes_to_transit_gateway: Vec<crate::cidr::Ipv4Cidr>,
+    /// The S3 bucket (its ARN, `arn:aws:s3:::name`) that receives every tenant VPC's flow logs,
+    /// usually in a log archive account.
+    pub flow_logs_bucket_arn: String,
 }
 
 /// Tenant roles.
@@ -94,6 +103,24 @@ pub struct RoleTemplate {
     pub managed_policy_arns: Vec<String>,
     /// The Kubernetes group the role maps to in the shared clusters.
     pub kubernetes_group: String,
+    /// Who besides the platform's trusted principals may assume it: the tenant's `owners`, its
+    /// `viewers`, or both. Owners when absent.
+    #[serde(default = "default_trust")]
+    pub trusted_by: Vec<TenantAudience>,
+}
+
+/// A group of a tenant's principals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TenantAudience {
+    /// The request's `owners`.
+    Owners,
+    /// The request's `viewers`.
+    Viewers,
+}
+
+fn default_trust() -> Vec<TenantAudience> {
+    vec![TenantAudience::Owners]
 }
 
 /// One shared cluster.
@@ -102,6 +129,8 @@ pub struct RoleTemplate {
 pub struct ClusterConfig {
     /// The cluster name.
     pub name: String,
+    /// The account that runs it (the platform account).
+    pub account_id: String,
     /// The EKS access policy granted to tenant roles, scoped to the tenant's namespaces.
     pub access_policy_arn: String,
 }
@@ -116,12 +145,22 @@ fn is_region(s: &str) -> bool {
         })
 }
 
+fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 fn has_prefix_and_hex(s: &str, prefix: &str) -> bool {
     s.strip_prefix(prefix)
         .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 impl PlatformConfig {
+    /// The account alias of a tenant.
+    pub fn account_alias(&self, tenant: &crate::names::TenantId) -> String {
+        self.account_alias_pattern
+            .replace("{tenant}", tenant.as_str())
+    }
+
     /// Parses and validates a config given as JSON text.
     pub fn from_json(text: &str) -> Result<PlatformConfig, ValidationErrors> {
         let config: PlatformConfig = serde_json::from_str(text).map_err(|e| {
@@ -162,6 +201,21 @@ impl PlatformConfig {
             errs.push(
                 "accountEmailPattern",
                 "must contain '{tenant}' and '@' (aws+{tenant}@example.com)",
+            );
+        }
+        let alias_ok = self.account_alias_pattern.contains("{tenant}")
+            && self.account_alias_pattern.len() <= 31
+            && !self.account_alias_pattern.starts_with('-')
+            && !self.account_alias_pattern.ends_with('-')
+            && self
+                .account_alias_pattern
+                .replace("{tenant}", "")
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !alias_ok {
+            errs.push(
+                "accountAliasPattern",
+                "must contain '{tenant}', at most 31 characters, only lowercase letters, digits and '-' (acme-{tenant}), so every tenant's alias fits IAM's 63",
             );
         }
         if self.environments.is_empty() {
@@ -217,6 +271,34 @@ impl PlatformConfig {
                 "must be a transit gateway route table id (tgw-rtb-...)",
             );
         }
+        if !is_account_id(&n.account_id) {
+            errs.push("network.accountId", "must be a 12-digit account id");
+        }
+        let bucket_ok = n
+            .flow_logs_bucket_arn
+            .strip_prefix("arn:aws:s3:::")
+            .is_some_and(|b| {
+                (3..=63).contains(&b.len())
+                    && b.bytes().all(|c| {
+                        c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'.'
+                    })
+            });
+        if !bucket_ok {
+            errs.push(
+                "network.flowLogsBucketArn",
+                "must be an S3 bucket ARN (arn:aws:s3:::bucket-name)",
+            );
+        }
+        let units = n
+            .pool
+            .max_prefix_length
+            .saturating_sub(n.pool.min_prefix_length);
+        if units > 6 {
+            errs.push(
+                "network.pool",
+                "minPrefixLength and maxPrefixLength may differ by at most 6 (a block is claimed as at most 64 units in one transaction)",
+            );
+        }
         let id = &self.identity;
         if !id.permissions_boundary_arn.starts_with("arn:")
             || !id.permissions_boundary_arn.contains(":policy/")
@@ -264,6 +346,12 @@ impl PlatformConfig {
                 errs.push(
                     format!("clusters[{i}].name"),
                     "must be an EKS cluster name of 1 to 100 characters",
+                );
+            }
+            if !is_account_id(&c.account_id) {
+                errs.push(
+                    format!("clusters[{i}].accountId"),
+                    "must be a 12-digit account id",
                 );
             }
             if !c
@@ -315,6 +403,7 @@ pub(crate) mod tests {
             "regions": ["eu-west-1", "eu-central-1"],
             "memberRoleName": "OrganizationAccountAccessRole",
             "accountEmailPattern": "aws+{tenant}@example.com",
+            "accountAliasPattern": "acme-{tenant}",
             "environments": {"dev": {"ouId": "ou-ab12-dev00001"}, "prod": {"ouId": "ou-ab12-prod0001"}},
             "requiredTags": ["CostCenter"],
             "network": {
@@ -323,7 +412,9 @@ pub(crate) mod tests {
                 "subnetPrefixDelta": 2,
                 "transitGatewayId": "tgw-0123456789abcdef0",
                 "transitGatewayRouteTableId": "tgw-rtb-0123456789abcdef0",
-                "routesToTransitGateway": ["10.0.0.0/8"]
+                "routesToTransitGateway": ["10.0.0.0/8"],
+                "accountId": "210987654321",
+                "flowLogsBucketArn": "arn:aws:s3:::org-vpc-flow-logs"
             },
             "identity": {
                 "permissionsBoundaryArn": "arn:aws:iam::123456789012:policy/tenant-boundary",
@@ -331,12 +422,12 @@ pub(crate) mod tests {
                 "roles": [
                     {"name": "admin", "managedPolicyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"], "kubernetesGroup": "tenant-admins"},
                     {"name": "deploy", "managedPolicyArns": [], "kubernetesGroup": "tenant-deployers"},
-                    {"name": "read-only", "managedPolicyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"], "kubernetesGroup": "tenant-viewers"}
+                    {"name": "read-only", "managedPolicyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"], "kubernetesGroup": "tenant-viewers", "trustedBy": ["owners", "viewers"]}
                 ]
             },
             "clusters": [
-                {"name": "shared-eu-1", "accessPolicyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"},
-                {"name": "shared-eu-2", "accessPolicyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"}
+                {"name": "shared-eu-1", "accountId": "345678901234", "accessPolicyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"},
+                {"name": "shared-eu-2", "accountId": "345678901234", "accessPolicyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"}
             ],
             "adoption": {
                 "defaultEnvironment": "dev",

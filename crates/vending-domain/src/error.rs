@@ -77,6 +77,10 @@ pub enum StepError {
     /// AWS failed or could not be reached (a 5xx, a timeout): retry with backoff.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// A resource the step depends on is still being made (a transit gateway attachment that
+    /// is pending): retry later.
+    #[error("not ready: {0}")]
+    NotReady(String),
     /// A quota or pool is exhausted: a person must act.
     #[error("quota exceeded: {0}")]
     QuotaExceeded(String),
@@ -97,6 +101,7 @@ impl StepError {
             StepError::Throttled(_) => "Throttled",
             StepError::ConcurrentModification(_) => "ConcurrentModification",
             StepError::Unavailable(_) => "Unavailable",
+            StepError::NotReady(_) => "NotReady",
             StepError::QuotaExceeded(_) => "QuotaExceeded",
             StepError::Conflict(_) => "Conflict",
             StepError::Internal(_) => "Internal",
@@ -104,12 +109,13 @@ impl StepError {
     }
 
     /// Every stable name, for checking the workflow definition against them.
-    pub const NAMES: [&'static str; 8] = [
+    pub const NAMES: [&'static str; 9] = [
         "InvalidRequest",
         "AccountNotReady",
         "Throttled",
         "ConcurrentModification",
         "Unavailable",
+        "NotReady",
         "QuotaExceeded",
         "Conflict",
         "Internal",
@@ -134,6 +140,7 @@ mod tests {
             StepError::Throttled(String::new()),
             StepError::ConcurrentModification(String::new()),
             StepError::Unavailable(String::new()),
+            StepError::NotReady(String::new()),
             StepError::QuotaExceeded(String::new()),
             StepError::Conflict(String::new()),
             StepError::Internal(String::new()),

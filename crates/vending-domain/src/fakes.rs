@@ -4,7 +4,11 @@
 use crate::cidr::Ipv4Cidr;
 use crate::error::StepError;
 use crate::names::TenantId;
-use crate::ports::{AccountInfo, Claim, CreateAccountState, Organization, Registry, RegistryEntry};
+use crate::ports::{
+    AccountInfo, Claim, CreateAccountState, Ensured, Identity, Organization, Registry,
+    RegistryEntry, RoleSpec,
+};
+use crate::request::TENANT_TAG;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
@@ -239,15 +243,23 @@ impl Registry for FakeRegistry {
         Ok(true)
     }
 
-    async fn claim_cidr(&self, cidr: Ipv4Cidr, tenant: &TenantId) -> Result<Claim, StepError> {
+    async fn claim_cidr(
+        &self,
+        cidr: Ipv4Cidr,
+        unit: u8,
+        tenant: &TenantId,
+    ) -> Result<Claim, StepError> {
         let mut claims = lock(&self.claims);
-        match claims.get(&cidr) {
-            Some(owner) if owner != tenant => Ok(Claim::TakenBy(owner.clone())),
-            _ => {
-                claims.insert(cidr, tenant.clone());
-                Ok(Claim::Claimed)
+        let pieces: Vec<Ipv4Cidr> = cidr.split(unit).collect();
+        for p in &pieces {
+            if let Some(owner) = claims.get(p).filter(|o| *o != tenant) {
+                return Ok(Claim::TakenBy(owner.clone()));
             }
         }
+        for p in pieces {
+            claims.insert(p, tenant.clone());
+        }
+        Ok(Claim::Claimed)
     }
 
     async fn claimed_cidrs(&self) -> Result<Vec<(Ipv4Cidr, TenantId)>, StepError> {
@@ -255,5 +267,52 @@ impl Registry for FakeRegistry {
             .iter()
             .map(|(c, t)| (*c, t.clone()))
             .collect())
+    }
+}
+
+/// A fake IAM of one account: roles by name and the account alias.
+#[derive(Debug, Default)]
+pub struct FakeIdentity {
+    roles: Mutex<BTreeMap<String, RoleSpec>>,
+    alias: Mutex<Option<String>>,
+}
+
+impl FakeIdentity {
+    /// The role, as last written.
+    pub fn role(&self, name: &str) -> Option<RoleSpec> {
+        lock(&self.roles).get(name).cloned()
+    }
+
+    /// The account alias.
+    pub fn alias(&self) -> Option<String> {
+        lock(&self.alias).clone()
+    }
+}
+
+impl Identity for FakeIdentity {
+    async fn ensure_role(&self, spec: &RoleSpec) -> Result<Ensured, StepError> {
+        let mut roles = lock(&self.roles);
+        if let Some(existing) = roles.get(&spec.name)
+            && existing.tags.get(TENANT_TAG) != spec.tags.get(TENANT_TAG)
+        {
+            return Err(StepError::Conflict(format!(
+                "role {} is not ours",
+                spec.name
+            )));
+        }
+        let created = roles.insert(spec.name.clone(), spec.clone()).is_none();
+        Ok(Ensured {
+            id: format!("arn:aws:iam::000000000000:role/{}", spec.name),
+            created,
+        })
+    }
+
+    async fn ensure_account_alias(&self, alias: &str) -> Result<bool, StepError> {
+        let mut current = lock(&self.alias);
+        if current.is_some() {
+            return Ok(false);
+        }
+        *current = Some(alias.to_owned());
+        Ok(true)
     }
 }

@@ -182,13 +182,16 @@ pub trait Registry: Send + Sync {
         &self,
         entry: &RegistryEntry,
     ) -> impl Future<Output = Result<bool, StepError>> + Send;
-    /// Claims a block for the tenant with a conditional write: one owner per block.
+    /// Claims a block for the tenant: every piece of length `unit` inside it (the pool's
+    /// smallest block), all or none, with conditional writes in one transaction, so blocks of
+    /// different sizes cannot overlap either. Claiming a block the tenant holds is a no-op.
     fn claim_cidr(
         &self,
         cidr: Ipv4Cidr,
+        unit: u8,
         tenant: &TenantId,
     ) -> impl Future<Output = Result<Claim, StepError>> + Send;
-    /// Every claimed block and its owner.
+    /// Every claimed piece and its owner.
     fn claimed_cidrs(
         &self,
     ) -> impl Future<Output = Result<Vec<(Ipv4Cidr, TenantId)>, StepError>> + Send;
@@ -202,4 +205,183 @@ pub trait EventBus: Send + Sync {
         detail_type: &str,
         detail: &serde_json::Value,
     ) -> impl Future<Output = Result<(), StepError>> + Send;
+}
+
+/// A resource found or created by an `ensure_*` call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ensured {
+    /// Its AWS id (or ARN).
+    pub id: String,
+    /// True when this call created it; false when it already existed.
+    pub created: bool,
+}
+
+/// A tenant VPC as the network port reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VpcInfo {
+    /// The VPC id.
+    pub id: String,
+    /// Its primary CIDR block.
+    pub cidr: Ipv4Cidr,
+    /// Its main route table.
+    pub main_route_table_id: String,
+    /// True when this call created it.
+    pub created: bool,
+}
+
+/// EC2 in one region of a tenant account (reached through the member role).
+pub trait TenantNetwork: Send + Sync {
+    /// The VPC tagged for `tags`' tenant (`vending:tenant`), or a new one with `cidr` and
+    /// `tags`. An existing VPC with another CIDR is a `Conflict`.
+    fn ensure_vpc(
+        &self,
+        cidr: Ipv4Cidr,
+        tags: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<VpcInfo, StepError>> + Send;
+    /// The names of the region's available availability zones, sorted.
+    fn availability_zones(&self) -> impl Future<Output = Result<Vec<String>, StepError>> + Send;
+    /// The VPC's subnet with `cidr` in `zone`, created if missing.
+    fn ensure_subnet(
+        &self,
+        vpc_id: &str,
+        zone: &str,
+        cidr: Ipv4Cidr,
+        tags: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<Ensured, StepError>> + Send;
+    /// The VPC's attachment to the (shared) transit gateway, created in `subnet_ids` if
+    /// missing. `NotReady` until it is available.
+    fn ensure_transit_gateway_attachment(
+        &self,
+        transit_gateway_id: &str,
+        vpc_id: &str,
+        subnet_ids: &[String],
+        tags: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<Ensured, StepError>> + Send;
+    /// A route from `route_table_id` to `destination` through the transit gateway.
+    fn ensure_route_to_transit_gateway(
+        &self,
+        route_table_id: &str,
+        destination: Ipv4Cidr,
+        transit_gateway_id: &str,
+    ) -> impl Future<Output = Result<bool, StepError>> + Send;
+    /// The VPC's flow log to the bucket, created if missing; returns its id.
+    fn ensure_flow_logs(
+        &self,
+        vpc_id: &str,
+        bucket_arn: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<Ensured, StepError>> + Send;
+    /// Deletes the region's default VPC (its subnets and internet gateway first); returns the
+    /// ids of the VPCs deleted (none when there was no default VPC left).
+    fn remove_default_vpcs(&self) -> impl Future<Output = Result<Vec<String>, StepError>> + Send;
+}
+
+/// The network account's side of a transit gateway attachment.
+pub trait TransitGatewayHub: Send + Sync {
+    /// The attachment is associated with `route_table_id` (and no other table) and propagates
+    /// its routes into it. Returns true when this call changed anything.
+    fn ensure_routing(
+        &self,
+        attachment_id: &str,
+        route_table_id: &str,
+    ) -> impl Future<Output = Result<bool, StepError>> + Send;
+}
+
+/// A tenant role as it should be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleSpec {
+    /// The role name.
+    pub name: String,
+    /// The permissions boundary.
+    pub boundary_arn: String,
+    /// Principals allowed to assume it (and no one else).
+    pub trusted: Vec<String>,
+    /// Managed policies attached to it.
+    pub managed_policy_arns: Vec<String>,
+    /// Its tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// IAM in a tenant account.
+pub trait Identity: Send + Sync {
+    /// The role exists exactly as `spec` says (trust, boundary, policies, tags); returns its ARN.
+    /// A role of that name not tagged for the tenant is a `Conflict`.
+    fn ensure_role(
+        &self,
+        spec: &RoleSpec,
+    ) -> impl Future<Output = Result<Ensured, StepError>> + Send;
+    /// The account alias is `alias`. An account with another alias is a `Conflict`.
+    fn ensure_account_alias(
+        &self,
+        alias: &str,
+    ) -> impl Future<Output = Result<bool, StepError>> + Send;
+}
+
+/// An EKS access entry as it should be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessEntrySpec {
+    /// The cluster.
+    pub cluster: String,
+    /// The IAM principal (a tenant role ARN).
+    pub principal_arn: String,
+    /// Its Kubernetes groups.
+    pub kubernetes_groups: Vec<String>,
+    /// The access policy associated with it.
+    pub access_policy_arn: String,
+    /// The namespaces the policy is scoped to.
+    pub namespaces: Vec<String>,
+    /// Its tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// EKS in the account that runs the shared clusters.
+pub trait ClusterAccess: Send + Sync {
+    /// The access entry and its namespace-scoped policy exist as `spec` says; returns the
+    /// entry's ARN. An entry for the principal not tagged for the tenant is a `Conflict`.
+    fn ensure_access_entry(
+        &self,
+        spec: &AccessEntrySpec,
+    ) -> impl Future<Output = Result<Ensured, StepError>> + Send;
+}
+
+/// Reaches other accounts: each call assumes the configured member role in `account_id`,
+/// with `session` (the execution name) as the session name.
+pub trait Accounts: Send + Sync {
+    /// EC2 in a tenant account.
+    type Network: TenantNetwork;
+    /// EC2 in the network account.
+    type Hub: TransitGatewayHub;
+    /// IAM in a tenant account.
+    type Identity: Identity;
+    /// EKS in a cluster account.
+    type Clusters: ClusterAccess;
+    /// EC2 of `account_id` in `region`.
+    fn network(
+        &self,
+        account_id: &str,
+        region: &str,
+        session: &str,
+    ) -> impl Future<Output = Self::Network> + Send;
+    /// EC2 of the network account in `region`.
+    fn hub(
+        &self,
+        account_id: &str,
+        region: &str,
+        session: &str,
+    ) -> impl Future<Output = Self::Hub> + Send;
+    /// IAM of `account_id`.
+    fn identity(
+        &self,
+        account_id: &str,
+        session: &str,
+    ) -> impl Future<Output = Self::Identity> + Send;
+    /// EKS of `account_id` in `region`.
+    fn clusters(
+        &self,
+        account_id: &str,
+        region: &str,
+        session: &str,
+    ) -> impl Future<Output = Self::Clusters> + Send;
 }

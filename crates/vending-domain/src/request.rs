@@ -120,6 +120,17 @@ impl TenantSpec {
         tags
     }
 
+    /// The Kubernetes namespaces the tenant owns in the shared clusters: its id and any
+    /// namespace that starts with `<id>-` (EKS access scopes accept a trailing `*`).
+    pub fn namespaces(&self) -> Vec<String> {
+        vec![self.tenant_id.to_string(), format!("{}-*", self.tenant_id)]
+    }
+
+    /// The name of a tenant role made from the template `template`.
+    pub fn role_name(&self, template: &str) -> String {
+        format!("{}-{template}", self.tenant_id)
+    }
+
     /// True when `tags` mark a resource as this tenant's.
     pub fn owns(&self, tags: &BTreeMap<String, String>) -> bool {
         tags.get(TENANT_TAG).map(String::as_str) == Some(self.tenant_id.as_str())

@@ -1,6 +1,7 @@
 //! The values steps hand each other through the workflow state (their JSON is the contract
 //! between the definition and the functions).
 
+use crate::cidr::Ipv4Cidr;
 use crate::error::StepError;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -61,4 +62,121 @@ pub fn decode<T: DeserializeOwned>(payload: serde_json::Value) -> Result<T, Step
 pub fn encode<T: Serialize>(result: &T) -> Result<serde_json::Value, StepError> {
     serde_json::to_value(result)
         .map_err(|e| StepError::Internal(format!("the step result does not encode: {e}")))
+}
+
+/// One tenant subnet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubnetRecord {
+    /// The subnet id.
+    pub id: String,
+    /// Its availability zone.
+    pub zone: String,
+    /// Its CIDR block.
+    pub cidr: Ipv4Cidr,
+}
+
+/// What ProvisionNetwork leaves: the tenant's VPC and how it reaches the transit gateway.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkRecord {
+    /// The region of the VPC.
+    pub region: String,
+    /// The VPC id.
+    pub vpc_id: String,
+    /// Its CIDR block, claimed from the pool.
+    pub cidr: Ipv4Cidr,
+    /// One subnet per configured availability zone.
+    pub subnets: Vec<SubnetRecord>,
+    /// The transit gateway.
+    pub transit_gateway_id: String,
+    /// The VPC's attachment to it.
+    pub transit_gateway_attachment_id: String,
+    /// Destinations routed to the transit gateway.
+    pub routes_to_transit_gateway: Vec<Ipv4Cidr>,
+    /// The VPC's flow log.
+    pub flow_log_id: String,
+}
+
+/// One tenant role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleRecord {
+    /// The template it was made from (`admin`, `deploy`, ...).
+    pub template: String,
+    /// The role's ARN.
+    pub arn: String,
+    /// The Kubernetes group it maps to.
+    pub kubernetes_group: String,
+}
+
+/// What ProvisionIdentity leaves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityRecord {
+    /// The tenant roles, in the config's order.
+    pub roles: Vec<RoleRecord>,
+}
+
+/// The tenant's access to one shared cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterRecord {
+    /// The cluster name.
+    pub name: String,
+    /// The access entries (their ARNs), one per tenant role.
+    pub access_entries: Vec<String>,
+    /// The access policy each entry is associated with.
+    pub access_policy_arn: String,
+    /// The namespaces the policy is scoped to.
+    pub namespaces: Vec<String>,
+}
+
+/// What GrantClusterAccess leaves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessRecord {
+    /// One entry per shared cluster, in the config's order.
+    pub clusters: Vec<ClusterRecord>,
+}
+
+/// The tenant's account in the record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountRecord {
+    /// The account id.
+    pub id: String,
+    /// Its OU.
+    pub ou_id: String,
+    /// The home region.
+    pub region: String,
+}
+
+/// The tenant record HandOff writes to the registry and announces in `TenantReady`. It holds
+/// no time stamps or execution names, so a re-run with the same input yields the same bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantRecord {
+    /// The tenant id.
+    pub tenant_id: crate::names::TenantId,
+    /// The human name.
+    pub display_name: String,
+    /// The request that produced this record.
+    pub request_id: String,
+    /// The environment.
+    pub environment: String,
+    /// The account.
+    pub account: AccountRecord,
+    /// Owners.
+    pub owners: Vec<crate::names::PrincipalArn>,
+    /// Viewers.
+    pub viewers: Vec<crate::names::PrincipalArn>,
+    /// Every tag on the tenant's resources.
+    pub tags: std::collections::BTreeMap<String, String>,
+    /// The network.
+    pub network: NetworkRecord,
+    /// The roles.
+    pub identity: IdentityRecord,
+    /// The clusters.
+    pub clusters: Vec<ClusterRecord>,
 }

@@ -3,7 +3,7 @@
 //! request id saved before polling.
 
 use std::collections::BTreeMap;
-use vending_domain::fakes::{FakeOrganization, FakeRegistry};
+use vending_domain::fakes::{FakeIdentity, FakeOrganization, FakeRegistry};
 use vending_domain::request::TenantRequest;
 use vending_domain::steps::{AccountProgress, AccountState};
 use vending_domain::{PlatformConfig, StepError, TenantSpec};
@@ -91,9 +91,12 @@ async fn a_new_tenant_gets_one_account_and_a_rerun_creates_nothing() {
         AccountProgress::ready(done.account_id.clone().unwrap_or_default())
     );
     assert_eq!(org.count("CreateAccount"), 1, "nothing new is created");
-    let placed = place_account::place_account(&org, &spec, &done)
+    let iam = FakeIdentity::default();
+    let config = config();
+    let placed = place_account::place_account(&org, &iam, &config, &spec, &done)
         .await
         .expect("placed");
+    assert_eq!(iam.alias().as_deref(), Some("acme-payments"));
     assert!(placed.moved);
     let (parent, tags) = org.placement(&placed.account_id).expect("account");
     assert_eq!(parent, spec.ou_id);
@@ -102,15 +105,15 @@ async fn a_new_tenant_gets_one_account_and_a_rerun_creates_nothing() {
         Some("payments")
     );
     assert_eq!(tags.get("CostCenter").map(String::as_str), Some("cc-1"));
-    let placed_again = place_account::place_account(&org, &spec, &done)
+    let placed_again = place_account::place_account(&org, &iam, &config, &spec, &done)
         .await
         .expect("placed");
     assert!(!placed_again.moved);
     assert_eq!(org.count("MoveAccount"), 1, "a re-run moves nothing");
     assert_eq!(
         org.count("TagResource"),
-        2,
-        "the second run tags nothing new (an empty tag call is a no-op)"
+        0,
+        "the account got its tags at creation, so neither run tags it again"
     );
 }
 

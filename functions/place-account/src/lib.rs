@@ -1,11 +1,13 @@
 //! The PlaceAccount step: the account ends up in its environment's OU with the tenant's and
-//! the service's tags. Both are read before they are changed, so a re-run changes nothing.
+//! the service's tags, and gets the tenant's account alias (an adopted account that already
+//! has an alias keeps it). Everything is read before it is changed, so a re-run changes
+//! nothing.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use vending_domain::ports::Organization;
+use vending_domain::ports::{Accounts, Identity, Organization};
 use vending_domain::steps::AccountProgress;
-use vending_domain::{StepError, TenantSpec};
+use vending_domain::{PlatformConfig, StepError, TenantSpec};
 
 /// What the workflow passes.
 #[derive(Debug, Deserialize)]
@@ -15,6 +17,8 @@ pub struct Input {
     pub spec: TenantSpec,
     /// The account.
     pub account: AccountProgress,
+    /// The execution, for the assumed-role session name.
+    pub execution_name: String,
 }
 
 /// Where the account was placed.
@@ -27,11 +31,15 @@ pub struct Placement {
     pub ou_id: String,
     /// True when this run moved it.
     pub moved: bool,
+    /// The account alias it was given.
+    pub alias: String,
 }
 
 /// The step.
-pub async fn place_account<O: Organization>(
+pub async fn place_account<O: Organization, I: Identity>(
     org: &O,
+    iam: &I,
+    config: &PlatformConfig,
     spec: &TenantSpec,
     account: &AccountProgress,
 ) -> Result<Placement, StepError> {
@@ -50,18 +58,33 @@ pub async fn place_account<O: Organization>(
         .into_iter()
         .filter(|(k, v)| current.get(k) != Some(v))
         .collect();
-    org.tag_account(&account_id, &missing).await?;
+    if !missing.is_empty() {
+        org.tag_account(&account_id, &missing).await?;
+    }
+    let alias = config.account_alias(&spec.tenant_id);
+    iam.ensure_account_alias(&alias).await?;
     tracing::info!(tenant = %spec.tenant_id, account = %account_id, ou = %spec.ou_id, moved, "account placed");
     Ok(Placement {
         account_id,
         ou_id: spec.ou_id.clone(),
         moved,
+        alias,
     })
 }
 
 /// The Lambda payload to the step's JSON result.
-pub async fn handle<O: Organization>(org: &O, payload: Value) -> Result<Value, StepError> {
+pub async fn handle<O: Organization, A: Accounts>(
+    org: &O,
+    accounts: &A,
+    config: &PlatformConfig,
+    payload: Value,
+) -> Result<Value, StepError> {
     let input: Input = vending_domain::steps::decode(payload)?;
-    let placed = place_account(org, &input.spec, &input.account).await?;
+    let account_id =
+        input.account.account_id.as_deref().ok_or_else(|| {
+            StepError::Internal("PlaceAccount ran before the account existed".into())
+        })?;
+    let iam = accounts.identity(account_id, &input.execution_name).await;
+    let placed = place_account(org, &iam, config, &input.spec, &input.account).await?;
     vending_domain::steps::encode(&placed)
 }

@@ -2,17 +2,17 @@
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
-use vending_aws::{Clients, OrganizationsAdapter};
+use vending_aws::{Clients, MemberAccounts, OrganizationsAdapter};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     vending_runtime::init_tracing();
-    // Loaded (and validated) at init so a bad config stops the function before its first event.
-    let _config = vending_runtime::load_config()?;
+    let config = &vending_runtime::load_config()?;
     let clients = Clients::from_env().await;
     let org = &OrganizationsAdapter::new(clients.organizations.clone());
+    let accounts = &MemberAccounts::new(clients.config.clone(), &config.member_role_name);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        place_account::handle(org, event.payload)
+        place_account::handle(org, accounts, config, event.payload)
             .await
             .map_err(vending_runtime::diagnostic)
     }))

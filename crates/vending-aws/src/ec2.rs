@@ -1,0 +1,625 @@
+//! EC2 behind the `TenantNetwork` port (a tenant account's VPC) and the `TransitGatewayHub`
+//! port (the network account's transit gateway route table).
+//!
+//! Every lookup goes by the `vending:tenant` tag or by a stored id before anything is created,
+//! so each `ensure_*` call can run any number of times.
+
+use crate::classify::classify;
+use aws_sdk_ec2::Client;
+use aws_sdk_ec2::client::Waiters;
+use aws_sdk_ec2::error::ProvideErrorMetadata;
+use aws_sdk_ec2::types::{
+    Filter, FlowLogsResourceType, LogDestinationType, ResourceType, Tag, TagSpecification,
+    TrafficType, TransitGatewayAttachmentState,
+};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use vending_domain::ports::{Ensured, TenantNetwork, TransitGatewayHub, VpcInfo};
+use vending_domain::request::TENANT_TAG;
+use vending_domain::{Ipv4Cidr, StepError};
+
+/// The `TenantNetwork` port on an EC2 client of one tenant account and region.
+#[derive(Debug, Clone)]
+pub struct Ec2Network {
+    client: Client,
+}
+
+impl Ec2Network {
+    /// Wraps a client (built from the tenant account's assumed-role configuration).
+    pub fn new(client: Client) -> Ec2Network {
+        Ec2Network { client }
+    }
+}
+
+/// The `TransitGatewayHub` port on an EC2 client of the network account.
+#[derive(Debug, Clone)]
+pub struct Ec2Hub {
+    client: Client,
+}
+
+impl Ec2Hub {
+    /// Wraps a client (built from the network account's assumed-role configuration).
+    pub fn new(client: Client) -> Ec2Hub {
+        Ec2Hub { client }
+    }
+}
+
+fn filter(name: &str, values: &[&str]) -> Filter {
+    Filter::builder()
+        .name(name)
+        .set_values(Some(values.iter().map(|v| (*v).to_owned()).collect()))
+        .build()
+}
+
+fn tag_spec(resource: ResourceType, tags: &BTreeMap<String, String>) -> TagSpecification {
+    TagSpecification::builder()
+        .resource_type(resource)
+        .set_tags(Some(
+            tags.iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect(),
+        ))
+        .build()
+}
+
+fn tenant_of(tags: &BTreeMap<String, String>) -> Result<&str, StepError> {
+    tags.get(TENANT_TAG)
+        .map(String::as_str)
+        .ok_or_else(|| StepError::Internal(format!("tags without {TENANT_TAG}")))
+}
+
+fn parse_cidr(text: Option<&str>, what: &str) -> Result<Ipv4Cidr, StepError> {
+    text.unwrap_or_default()
+        .parse()
+        .map_err(|e| StepError::Internal(format!("{what} has an unreadable CIDR: {e}")))
+}
+
+/// Transit gateway attachment states in which the attachment still exists.
+const LIVE_ATTACHMENT: &[&str] = &[
+    "initiating",
+    "initiatingRequest",
+    "pendingAcceptance",
+    "pending",
+    "modifying",
+    "available",
+];
+
+impl Ec2Network {
+    async fn main_route_table(&self, vpc_id: &str) -> Result<String, StepError> {
+        let out = self
+            .client
+            .describe_route_tables()
+            .filters(filter("vpc-id", &[vpc_id]))
+            .filters(filter("association.main", &["true"]))
+            .send()
+            .await
+            .map_err(|e| classify("DescribeRouteTables", &e))?;
+        out.route_tables()
+            .first()
+            .and_then(|t| t.route_table_id())
+            .map(str::to_owned)
+            .ok_or_else(|| StepError::NotReady(format!("VPC {vpc_id} has no main route table yet")))
+    }
+}
+
+impl TenantNetwork for Ec2Network {
+    async fn ensure_vpc(
+        &self,
+        cidr: Ipv4Cidr,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<VpcInfo, StepError> {
+        let tenant = tenant_of(tags)?;
+        let out = self
+            .client
+            .describe_vpcs()
+            .filters(filter(&format!("tag:{TENANT_TAG}"), &[tenant]))
+            .send()
+            .await
+            .map_err(|e| classify("DescribeVpcs", &e))?;
+        if let Some(vpc) = out.vpcs().first() {
+            let id = vpc.vpc_id().unwrap_or_default().to_owned();
+            let existing = parse_cidr(vpc.cidr_block(), &id)?;
+            if existing != cidr {
+                return Err(StepError::Conflict(format!(
+                    "VPC {id} of tenant {tenant} has {existing}, but the registry claimed {cidr}"
+                )));
+            }
+            let main_route_table_id = self.main_route_table(&id).await?;
+            return Ok(VpcInfo {
+                id,
+                cidr,
+                main_route_table_id,
+                created: false,
+            });
+        }
+        let mut named = tags.clone();
+        named.insert("Name".into(), tenant.to_owned());
+        let out = self
+            .client
+            .create_vpc()
+            .cidr_block(cidr.to_string())
+            .tag_specifications(tag_spec(ResourceType::Vpc, &named))
+            .send()
+            .await
+            .map_err(|e| classify("CreateVpc", &e))?;
+        let id = out
+            .vpc()
+            .and_then(|v| v.vpc_id())
+            .unwrap_or_default()
+            .to_owned();
+        self.client
+            .wait_until_vpc_available()
+            .vpc_ids(&id)
+            .wait(Duration::from_secs(60))
+            .await
+            .map_err(|e| StepError::NotReady(format!("VPC {id} is not available yet: {e}")))?;
+        tracing::info!(tenant, vpc = %id, %cidr, "created the tenant VPC");
+        let main_route_table_id = self.main_route_table(&id).await?;
+        Ok(VpcInfo {
+            id,
+            cidr,
+            main_route_table_id,
+            created: true,
+        })
+    }
+
+    async fn availability_zones(&self) -> Result<Vec<String>, StepError> {
+        let out = self
+            .client
+            .describe_availability_zones()
+            .filters(filter("state", &["available"]))
+            .filters(filter("zone-type", &["availability-zone"]))
+            .send()
+            .await
+            .map_err(|e| classify("DescribeAvailabilityZones", &e))?;
+        let mut zones: Vec<String> = out
+            .availability_zones()
+            .iter()
+            .filter_map(|z| z.zone_name().map(str::to_owned))
+            .collect();
+        zones.sort();
+        Ok(zones)
+    }
+
+    async fn ensure_subnet(
+        &self,
+        vpc_id: &str,
+        zone: &str,
+        cidr: Ipv4Cidr,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<Ensured, StepError> {
+        let block = cidr.to_string();
+        let out = self
+            .client
+            .describe_subnets()
+            .filters(filter("vpc-id", &[vpc_id]))
+            .filters(filter("cidr-block", &[&block]))
+            .send()
+            .await
+            .map_err(|e| classify("DescribeSubnets", &e))?;
+        if let Some(subnet) = out.subnets().first() {
+            let id = subnet.subnet_id().unwrap_or_default().to_owned();
+            if subnet.availability_zone() != Some(zone) {
+                return Err(StepError::Conflict(format!(
+                    "subnet {id} ({block}) is in {}, not {zone}",
+                    subnet.availability_zone().unwrap_or("no zone")
+                )));
+            }
+            return Ok(Ensured { id, created: false });
+        }
+        let mut named = tags.clone();
+        named.insert("Name".into(), format!("{}-{zone}", tenant_of(tags)?));
+        let out = self
+            .client
+            .create_subnet()
+            .vpc_id(vpc_id)
+            .availability_zone(zone)
+            .cidr_block(&block)
+            .tag_specifications(tag_spec(ResourceType::Subnet, &named))
+            .send()
+            .await
+            .map_err(|e| classify("CreateSubnet", &e))?;
+        let id = out
+            .subnet()
+            .and_then(|s| s.subnet_id())
+            .unwrap_or_default()
+            .to_owned();
+        Ok(Ensured { id, created: true })
+    }
+
+    async fn ensure_transit_gateway_attachment(
+        &self,
+        transit_gateway_id: &str,
+        vpc_id: &str,
+        subnet_ids: &[String],
+        tags: &BTreeMap<String, String>,
+    ) -> Result<Ensured, StepError> {
+        let out = self
+            .client
+            .describe_transit_gateway_vpc_attachments()
+            .filters(filter("vpc-id", &[vpc_id]))
+            .filters(filter("transit-gateway-id", &[transit_gateway_id]))
+            .filters(filter("state", LIVE_ATTACHMENT))
+            .send()
+            .await
+            .map_err(|e| classify("DescribeTransitGatewayVpcAttachments", &e))?;
+        let (id, state, created) = match out.transit_gateway_vpc_attachments().first() {
+            Some(a) => (
+                a.transit_gateway_attachment_id()
+                    .unwrap_or_default()
+                    .to_owned(),
+                a.state().cloned(),
+                false,
+            ),
+            None => {
+                let out = self
+                    .client
+                    .create_transit_gateway_vpc_attachment()
+                    .transit_gateway_id(transit_gateway_id)
+                    .vpc_id(vpc_id)
+                    .set_subnet_ids(Some(subnet_ids.to_vec()))
+                    .tag_specifications(tag_spec(ResourceType::TransitGatewayAttachment, tags))
+                    .send()
+                    .await
+                    .map_err(|e| classify("CreateTransitGatewayVpcAttachment", &e))?;
+                let a = out.transit_gateway_vpc_attachment();
+                (
+                    a.and_then(|a| a.transit_gateway_attachment_id())
+                        .unwrap_or_default()
+                        .to_owned(),
+                    a.and_then(|a| a.state()).cloned(),
+                    true,
+                )
+            }
+        };
+        match state {
+            Some(TransitGatewayAttachmentState::Available) => Ok(Ensured { id, created }),
+            other => Err(StepError::NotReady(format!(
+                "transit gateway attachment {id} of {vpc_id} is {}",
+                other.as_ref().map_or("in no state", |s| s.as_str())
+            ))),
+        }
+    }
+
+    async fn ensure_route_to_transit_gateway(
+        &self,
+        route_table_id: &str,
+        destination: Ipv4Cidr,
+        transit_gateway_id: &str,
+    ) -> Result<bool, StepError> {
+        let dest = destination.to_string();
+        let out = self
+            .client
+            .describe_route_tables()
+            .route_table_ids(route_table_id)
+            .send()
+            .await
+            .map_err(|e| classify("DescribeRouteTables", &e))?;
+        let existing = out
+            .route_tables()
+            .iter()
+            .flat_map(|t| t.routes())
+            .find(|r| r.destination_cidr_block() == Some(dest.as_str()));
+        if let Some(route) = existing {
+            return match route.transit_gateway_id() {
+                Some(t) if t == transit_gateway_id => Ok(false),
+                _ => Err(StepError::Conflict(format!(
+                    "route table {route_table_id} already routes {dest} elsewhere"
+                ))),
+            };
+        }
+        self.client
+            .create_route()
+            .route_table_id(route_table_id)
+            .destination_cidr_block(&dest)
+            .transit_gateway_id(transit_gateway_id)
+            .send()
+            .await
+            .map_err(|e| classify("CreateRoute", &e))?;
+        Ok(true)
+    }
+
+    async fn ensure_flow_logs(
+        &self,
+        vpc_id: &str,
+        bucket_arn: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<Ensured, StepError> {
+        let out = self
+            .client
+            .describe_flow_logs()
+            .filter(filter("resource-id", &[vpc_id]))
+            .send()
+            .await
+            .map_err(|e| classify("DescribeFlowLogs", &e))?;
+        if let Some(log) = out
+            .flow_logs()
+            .iter()
+            .find(|l| l.log_destination() == Some(bucket_arn))
+        {
+            return Ok(Ensured {
+                id: log.flow_log_id().unwrap_or_default().to_owned(),
+                created: false,
+            });
+        }
+        let out = self
+            .client
+            .create_flow_logs()
+            .resource_type(FlowLogsResourceType::Vpc)
+            .resource_ids(vpc_id)
+            .traffic_type(TrafficType::All)
+            .log_destination_type(LogDestinationType::S3)
+            .log_destination(bucket_arn)
+            // One flow log per VPC: the token makes a retried call return the first one.
+            .client_token(format!("flow-logs-{vpc_id}"))
+            .tag_specifications(tag_spec(ResourceType::VpcFlowLog, tags))
+            .send()
+            .await
+            .map_err(|e| classify("CreateFlowLogs", &e))?;
+        if let Some(failed) = out.unsuccessful().first() {
+            let detail = failed.error().map_or_else(String::new, |e| {
+                format!(
+                    "{}: {}",
+                    e.code().unwrap_or_default(),
+                    e.message().unwrap_or_default()
+                )
+            });
+            return Err(StepError::Internal(format!(
+                "CreateFlowLogs for {vpc_id} to {bucket_arn} failed: {detail}"
+            )));
+        }
+        let id = out.flow_log_ids().first().cloned().ok_or_else(|| {
+            StepError::Internal(format!("CreateFlowLogs for {vpc_id} returned no id"))
+        })?;
+        Ok(Ensured { id, created: true })
+    }
+
+    async fn remove_default_vpcs(&self) -> Result<Vec<String>, StepError> {
+        let out = self
+            .client
+            .describe_vpcs()
+            .filters(filter("is-default", &["true"]))
+            .send()
+            .await
+            .map_err(|e| classify("DescribeVpcs", &e))?;
+        let mut removed = Vec::new();
+        for vpc in out.vpcs() {
+            let vpc_id = vpc.vpc_id().unwrap_or_default();
+            let gateways = self
+                .client
+                .describe_internet_gateways()
+                .filters(filter("attachment.vpc-id", &[vpc_id]))
+                .send()
+                .await
+                .map_err(|e| classify("DescribeInternetGateways", &e))?;
+            for igw in gateways.internet_gateways() {
+                let igw_id = igw.internet_gateway_id().unwrap_or_default();
+                gone(
+                    self.client
+                        .detach_internet_gateway()
+                        .internet_gateway_id(igw_id)
+                        .vpc_id(vpc_id)
+                        .send()
+                        .await,
+                    "DetachInternetGateway",
+                )?;
+                gone(
+                    self.client
+                        .delete_internet_gateway()
+                        .internet_gateway_id(igw_id)
+                        .send()
+                        .await,
+                    "DeleteInternetGateway",
+                )?;
+            }
+            let subnets = self
+                .client
+                .describe_subnets()
+                .filters(filter("vpc-id", &[vpc_id]))
+                .send()
+                .await
+                .map_err(|e| classify("DescribeSubnets", &e))?;
+            for subnet in subnets.subnets() {
+                gone(
+                    self.client
+                        .delete_subnet()
+                        .subnet_id(subnet.subnet_id().unwrap_or_default())
+                        .send()
+                        .await,
+                    "DeleteSubnet",
+                )?;
+            }
+            gone(
+                self.client.delete_vpc().vpc_id(vpc_id).send().await,
+                "DeleteVpc",
+            )?;
+            removed.push(vpc_id.to_owned());
+        }
+        Ok(removed)
+    }
+}
+
+/// A delete or detach whose target is already gone (a concurrent run got there first) has
+/// done its job.
+fn gone<T, E, R>(
+    result: Result<T, aws_sdk_ec2::error::SdkError<E, R>>,
+    operation: &str,
+) -> Result<(), StepError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.code()
+                .is_some_and(|c| c.ends_with(".NotFound") || c == "Gateway.NotAttached") =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(classify(operation, &e)),
+    }
+}
+
+impl TransitGatewayHub for Ec2Hub {
+    async fn ensure_routing(
+        &self,
+        attachment_id: &str,
+        route_table_id: &str,
+    ) -> Result<bool, StepError> {
+        let mut changed = false;
+        let associations = self
+            .client
+            .get_transit_gateway_route_table_associations()
+            .transit_gateway_route_table_id(route_table_id)
+            .filters(filter("transit-gateway-attachment-id", &[attachment_id]))
+            .send()
+            .await
+            .map_err(|e| classify("GetTransitGatewayRouteTableAssociations", &e))?;
+        if associations.associations().is_empty() {
+            let result = self
+                .client
+                .associate_transit_gateway_route_table()
+                .transit_gateway_attachment_id(attachment_id)
+                .transit_gateway_route_table_id(route_table_id)
+                .send()
+                .await;
+            match result {
+                Ok(_) => changed = true,
+                // Associated with another table (the gateway's default one): move it. AWS
+                // disassociates asynchronously, so the retry associates.
+                Err(e) if e.code() == Some("Resource.AlreadyAssociated") => {
+                    self.disassociate_elsewhere(attachment_id, route_table_id)
+                        .await?;
+                    return Err(StepError::NotReady(format!(
+                        "attachment {attachment_id} is leaving its previous route table"
+                    )));
+                }
+                Err(e) if e.code() == Some("IncorrectState") => {
+                    return Err(StepError::NotReady(format!(
+                        "attachment {attachment_id} cannot be associated yet"
+                    )));
+                }
+                Err(e) => return Err(classify("AssociateTransitGatewayRouteTable", &e)),
+            }
+        }
+        let propagations = self
+            .client
+            .get_transit_gateway_route_table_propagations()
+            .transit_gateway_route_table_id(route_table_id)
+            .filters(filter("transit-gateway-attachment-id", &[attachment_id]))
+            .send()
+            .await
+            .map_err(|e| classify("GetTransitGatewayRouteTablePropagations", &e))?;
+        if propagations
+            .transit_gateway_route_table_propagations()
+            .is_empty()
+        {
+            self.client
+                .enable_transit_gateway_route_table_propagation()
+                .transit_gateway_attachment_id(attachment_id)
+                .transit_gateway_route_table_id(route_table_id)
+                .send()
+                .await
+                .map_err(|e| classify("EnableTransitGatewayRouteTablePropagation", &e))?;
+            changed = true;
+        }
+        if changed {
+            tracing::info!(attachment = %attachment_id, route_table = %route_table_id, "routed the attachment");
+        }
+        Ok(changed)
+    }
+}
+
+impl Ec2Hub {
+    async fn disassociate_elsewhere(
+        &self,
+        attachment_id: &str,
+        route_table_id: &str,
+    ) -> Result<(), StepError> {
+        let out = self
+            .client
+            .describe_transit_gateway_attachments()
+            .transit_gateway_attachment_ids(attachment_id)
+            .send()
+            .await
+            .map_err(|e| classify("DescribeTransitGatewayAttachments", &e))?;
+        let current = out
+            .transit_gateway_attachments()
+            .first()
+            .and_then(|a| a.association())
+            .and_then(|a| a.transit_gateway_route_table_id())
+            .filter(|t| *t != route_table_id);
+        if let Some(other) = current {
+            self.client
+                .disassociate_transit_gateway_route_table()
+                .transit_gateway_attachment_id(attachment_id)
+                .transit_gateway_route_table_id(other)
+                .send()
+                .await
+                .map_err(|e| classify("DisassociateTransitGatewayRouteTable", &e))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ec2::operation::create_route::CreateRouteOutput;
+    use aws_sdk_ec2::operation::describe_route_tables::DescribeRouteTablesOutput;
+    use aws_sdk_ec2::types::{Route, RouteTable};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    fn table(routes: Vec<Route>) -> DescribeRouteTablesOutput {
+        DescribeRouteTablesOutput::builder()
+            .route_tables(
+                RouteTable::builder()
+                    .route_table_id("rtb-1")
+                    .set_routes(Some(routes))
+                    .build(),
+            )
+            .build()
+    }
+
+    #[tokio::test]
+    async fn a_route_that_exists_is_not_created_again_and_a_foreign_one_is_a_conflict() {
+        let dest: Ipv4Cidr = "10.0.0.0/8".parse().expect("cidr");
+        let ours = mock!(Client::describe_route_tables).then_output(|| {
+            table(vec![
+                Route::builder()
+                    .destination_cidr_block("10.0.0.0/8")
+                    .transit_gateway_id("tgw-1")
+                    .build(),
+            ])
+        });
+        let theirs = mock!(Client::describe_route_tables).then_output(|| {
+            table(vec![
+                Route::builder()
+                    .destination_cidr_block("10.0.0.0/8")
+                    .gateway_id("igw-1")
+                    .build(),
+            ])
+        });
+        let none = mock!(Client::describe_route_tables).then_output(|| table(vec![]));
+        let create = mock!(Client::create_route)
+            .match_requests(|r| {
+                r.transit_gateway_id() == Some("tgw-1")
+                    && r.destination_cidr_block() == Some("10.0.0.0/8")
+            })
+            .then_output(|| CreateRouteOutput::builder().r#return(true).build());
+        let client = mock_client!(
+            aws_sdk_ec2,
+            RuleMode::Sequential,
+            [&ours, &theirs, &none, &create]
+        );
+        let net = Ec2Network::new(client);
+        let first = net.ensure_route_to_transit_gateway("rtb-1", dest, "tgw-1");
+        assert_eq!(first.await, Ok(false));
+        let second = net.ensure_route_to_transit_gateway("rtb-1", dest, "tgw-1");
+        assert!(matches!(second.await, Err(StepError::Conflict(_))));
+        let third = net.ensure_route_to_transit_gateway("rtb-1", dest, "tgw-1");
+        assert_eq!(third.await, Ok(true));
+        assert_eq!(create.num_calls(), 1);
+    }
+}

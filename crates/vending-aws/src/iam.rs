@@ -1,0 +1,295 @@
+//! IAM of a tenant account behind the `Identity` port: tenant roles under the permissions
+//! boundary, and the account alias.
+
+use crate::classify::classify;
+use aws_sdk_iam::Client;
+use aws_sdk_iam::error::ProvideErrorMetadata;
+use aws_sdk_iam::types::{Role, Tag};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use vending_domain::StepError;
+use vending_domain::ports::{Ensured, Identity, RoleSpec};
+use vending_domain::request::TENANT_TAG;
+
+/// The `Identity` port on an IAM client of one tenant account.
+#[derive(Debug, Clone)]
+pub struct IamIdentity {
+    client: Client,
+}
+
+impl IamIdentity {
+    /// Wraps a client (built from the tenant account's assumed-role configuration).
+    pub fn new(client: Client) -> IamIdentity {
+        IamIdentity { client }
+    }
+}
+
+/// The trust policy that lets exactly `trusted` assume a role.
+pub(crate) fn trust_policy(trusted: &[String]) -> Value {
+    let mut principals = trusted.to_vec();
+    principals.sort();
+    principals.dedup();
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"AWS": principals},
+            "Action": "sts:AssumeRole"
+        }]
+    })
+}
+
+/// IAM returns policy documents URL-encoded (RFC 3986); read one either way.
+fn read_policy(text: &str) -> Option<Value> {
+    serde_json::from_str(text).ok().or_else(|| {
+        let decoded = percent_encoding::percent_decode_str(text)
+            .decode_utf8()
+            .ok()?;
+        serde_json::from_str(&decoded).ok()
+    })
+}
+
+/// IAM may write a single principal as a string instead of a list; compare them as sets.
+fn same_trust(current: &Value, wanted: &Value) -> bool {
+    let principals = |doc: &Value| -> Option<Vec<String>> {
+        let statements = doc.get("Statement")?.as_array()?;
+        if statements.len() != 1 {
+            return None;
+        }
+        let s = &statements[0];
+        if s.get("Effect")? != "Allow" || s.get("Action")? != "sts:AssumeRole" {
+            return None;
+        }
+        let mut list: Vec<String> = match s.get("Principal")?.get("AWS")? {
+            Value::String(p) => vec![p.clone()],
+            Value::Array(ps) => ps
+                .iter()
+                .filter_map(|p| p.as_str().map(str::to_owned))
+                .collect(),
+            _ => return None,
+        };
+        list.sort();
+        Some(list)
+    };
+    principals(current).is_some_and(|c| Some(c) == principals(wanted))
+}
+
+fn role_tags(role: &Role) -> BTreeMap<String, String> {
+    role.tags()
+        .iter()
+        .map(|t| (t.key().to_owned(), t.value().to_owned()))
+        .collect()
+}
+
+fn sdk_tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, StepError> {
+    tags.iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| StepError::Internal(format!("building a tag: {e}")))
+        })
+        .collect()
+}
+
+impl IamIdentity {
+    async fn get_role(&self, name: &str) -> Result<Option<Role>, StepError> {
+        match self.client.get_role().role_name(name).send().await {
+            Ok(out) => Ok(out.role().cloned()),
+            Err(e) if e.code() == Some("NoSuchEntity") => Ok(None),
+            Err(e) => Err(classify("GetRole", &e)),
+        }
+    }
+
+    /// Brings an existing role of ours to `spec`.
+    async fn converge(&self, role: &Role, spec: &RoleSpec, trust: &Value) -> Result<(), StepError> {
+        let name = &spec.name;
+        let current = role
+            .assume_role_policy_document()
+            .and_then(read_policy)
+            .unwrap_or(Value::Null);
+        if !same_trust(&current, trust) {
+            self.client
+                .update_assume_role_policy()
+                .role_name(name)
+                .policy_document(trust.to_string())
+                .send()
+                .await
+                .map_err(|e| classify("UpdateAssumeRolePolicy", &e))?;
+            tracing::info!(role = %name, "reset the trust policy");
+        }
+        let boundary = role
+            .permissions_boundary()
+            .and_then(|b| b.permissions_boundary_arn());
+        if boundary != Some(spec.boundary_arn.as_str()) {
+            self.client
+                .put_role_permissions_boundary()
+                .role_name(name)
+                .permissions_boundary(&spec.boundary_arn)
+                .send()
+                .await
+                .map_err(|e| classify("PutRolePermissionsBoundary", &e))?;
+            tracing::info!(role = %name, "reset the permissions boundary");
+        }
+        let tags = role_tags(role);
+        let missing: BTreeMap<String, String> = spec
+            .tags
+            .iter()
+            .filter(|(k, v)| tags.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if !missing.is_empty() {
+            self.client
+                .tag_role()
+                .role_name(name)
+                .set_tags(Some(sdk_tags(&missing)?))
+                .send()
+                .await
+                .map_err(|e| classify("TagRole", &e))?;
+        }
+        Ok(())
+    }
+
+    async fn attach_policies(&self, spec: &RoleSpec) -> Result<(), StepError> {
+        let mut attached = Vec::new();
+        let mut pages = self
+            .client
+            .list_attached_role_policies()
+            .role_name(&spec.name)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("ListAttachedRolePolicies", &e))?;
+            attached.extend(
+                page.attached_policies()
+                    .iter()
+                    .filter_map(|p| p.policy_arn().map(str::to_owned)),
+            );
+        }
+        for arn in &spec.managed_policy_arns {
+            if !attached.contains(arn) {
+                self.client
+                    .attach_role_policy()
+                    .role_name(&spec.name)
+                    .policy_arn(arn)
+                    .send()
+                    .await
+                    .map_err(|e| classify("AttachRolePolicy", &e))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Identity for IamIdentity {
+    async fn ensure_role(&self, spec: &RoleSpec) -> Result<Ensured, StepError> {
+        let trust = trust_policy(&spec.trusted);
+        let tenant = spec.tags.get(TENANT_TAG);
+        let mut created = false;
+        let role = match self.get_role(&spec.name).await? {
+            Some(role) => role,
+            None => {
+                let result = self
+                    .client
+                    .create_role()
+                    .role_name(&spec.name)
+                    .assume_role_policy_document(trust.to_string())
+                    .permissions_boundary(&spec.boundary_arn)
+                    .description("Tenant role made by tenant-vending")
+                    .set_tags(Some(sdk_tags(&spec.tags)?))
+                    .send()
+                    .await;
+                match result {
+                    Ok(out) => {
+                        created = true;
+                        out.role().cloned().ok_or_else(|| {
+                            StepError::Internal(format!(
+                                "CreateRole {} returned no role",
+                                spec.name
+                            ))
+                        })?
+                    }
+                    // A concurrent run made it first: converge on what it made.
+                    Err(e) if e.code() == Some("EntityAlreadyExists") => {
+                        self.get_role(&spec.name).await?.ok_or_else(|| {
+                            StepError::ConcurrentModification(format!(
+                                "role {} exists and does not",
+                                spec.name
+                            ))
+                        })?
+                    }
+                    Err(e) => return Err(classify("CreateRole", &e)),
+                }
+            }
+        };
+        if role_tags(&role).get(TENANT_TAG) != tenant {
+            return Err(StepError::Conflict(format!(
+                "role {} exists and is not tagged {TENANT_TAG}={}",
+                spec.name,
+                tenant.map_or("", String::as_str)
+            )));
+        }
+        if !created {
+            self.converge(&role, spec, &trust).await?;
+        }
+        self.attach_policies(spec).await?;
+        Ok(Ensured {
+            id: role.arn().to_owned(),
+            created,
+        })
+    }
+
+    async fn ensure_account_alias(&self, alias: &str) -> Result<bool, StepError> {
+        let out = self
+            .client
+            .list_account_aliases()
+            .send()
+            .await
+            .map_err(|e| classify("ListAccountAliases", &e))?;
+        match out.account_aliases().first() {
+            Some(current) if current == alias => Ok(false),
+            Some(current) => {
+                // An adopted account keeps the alias its owners chose.
+                tracing::warn!(current = %current, wanted = %alias, "the account already has another alias; keeping it");
+                Ok(false)
+            }
+            None => match self
+                .client
+                .create_account_alias()
+                .account_alias(alias)
+                .send()
+                .await
+            {
+                Ok(_) => Ok(true),
+                Err(e) if e.code() == Some("EntityAlreadyExists") => {
+                    Err(StepError::Conflict(format!(
+                        "the account alias {alias} is taken by another AWS account (aliases are global)"
+                    )))
+                }
+                Err(e) => Err(classify("CreateAccountAlias", &e)),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trust_policies_compare_as_principal_sets_in_either_encoding() {
+        let wanted = trust_policy(&[
+            "arn:aws:iam::1:role/b".into(),
+            "arn:aws:iam::1:role/a".into(),
+        ]);
+        let encoded = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22AWS%22%3A%5B%22arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fa%22%2C%22arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fb%22%5D%7D%2C%22Action%22%3A%22sts%3AAssumeRole%22%7D%5D%7D";
+        let read = read_policy(encoded).expect("decodes");
+        assert!(same_trust(&read, &wanted));
+        let single = trust_policy(&["arn:aws:iam::1:role/a".into()]);
+        let mut as_string = single.clone();
+        as_string["Statement"][0]["Principal"]["AWS"] = json!("arn:aws:iam::1:role/a");
+        assert!(same_trust(&as_string, &single));
+        assert!(!same_trust(&single, &wanted));
+    }
+}

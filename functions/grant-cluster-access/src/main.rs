@@ -1,0 +1,19 @@
+//! The grant-cluster-access Lambda function: wiring only (see `lib.rs` for the step).
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+use vending_aws::{Clients, MemberAccounts};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    vending_runtime::init_tracing();
+    let config = &vending_runtime::load_config()?;
+    let clients = Clients::from_env().await;
+    let accounts = &MemberAccounts::new(clients.config.clone(), &config.member_role_name);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        grant_cluster_access::handle(accounts, config, event.payload)
+            .await
+            .map_err(vending_runtime::diagnostic)
+    }))
+    .await
+}
