@@ -36,11 +36,9 @@ lint-workflows: setup
 build:
 	$(CARGO) build --quiet -p vend
 
-## demo: run the example vending-shaped workflow on the local executor, showing each step.
-demo: build
-	$(VEND) states run --steps \
-	  --definition crates/asl-executor/examples/account-poll.asl.json \
-	  --input @crates/asl-executor/examples/account-poll.input.json
+## demo: vend the sample portal request end to end on the local sandbox, showing each step.
+demo: setup build
+	$(VEND) local --trigger events/portal-request.json
 
 ## test: formatting, lints, every unit and integration test, and the AWS conformance cases.
 test: setup lint lint-workflows unit conformance

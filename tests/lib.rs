@@ -37,3 +37,128 @@ pub async fn world(account_polls: u32) -> World {
         platform,
     }
 }
+
+/// A local vending platform on a fresh sandbox: the real definition on the executor, every
+/// handler in process, the example platform config pointed at the seeded accounts.
+pub async fn vending(account_polls: u32) -> vend::local::Local {
+    let config = vend::local::example_config().expect("the example config is valid");
+    let quiet: vend::local::Observer = std::sync::Arc::new(|_| {});
+    vend::local::Local::start(config, account_polls, quiet)
+        .await
+        .expect("the sandbox starts and is seeded (run `make setup` first)")
+}
+
+/// The configuration of a member account, through the member role.
+pub async fn member(local: &vend::local::Local, account_id: &str) -> SdkConfig {
+    vending_aws::clients::assume_role(
+        &local.sdk,
+        account_id,
+        &local.platform.config.member_role_name,
+        "e2e-check",
+    )
+    .await
+}
+
+/// A queue that receives the service's `TenantReady` and `TenantFailed` events.
+pub async fn event_queue(local: &vend::local::Local) -> String {
+    let sqs = aws_sdk_sqs::Client::new(&local.sdk);
+    let events = aws_sdk_eventbridge::Client::new(&local.sdk);
+    let url = sqs
+        .create_queue()
+        .queue_name("tenant-events")
+        .send()
+        .await
+        .expect("queue")
+        .queue_url()
+        .unwrap_or_default()
+        .to_owned();
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("attributes");
+    let arn = attrs
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+        .cloned()
+        .unwrap_or_default();
+    events
+        .put_rule()
+        .event_bus_name(vend::local::EVENT_BUS)
+        .name("tenant-outcomes")
+        .event_pattern(
+            serde_json::json!({"source": ["tenant-vending"], "detail-type": ["TenantReady", "TenantFailed"]})
+                .to_string(),
+        )
+        .send()
+        .await
+        .expect("rule");
+    events
+        .put_targets()
+        .event_bus_name(vend::local::EVENT_BUS)
+        .rule("tenant-outcomes")
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(arn)
+                .build()
+                .expect("target"),
+        )
+        .send()
+        .await
+        .expect("targets");
+    url
+}
+
+/// Every event waiting in the queue, as `(detail-type, detail)`.
+pub async fn drain(local: &vend::local::Local, url: &str) -> Vec<(String, serde_json::Value)> {
+    let sqs = aws_sdk_sqs::Client::new(&local.sdk);
+    let mut out = Vec::new();
+    loop {
+        let got = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .expect("receive");
+        if got.messages().is_empty() {
+            return out;
+        }
+        for m in got.messages() {
+            let event: serde_json::Value =
+                serde_json::from_str(m.body().unwrap_or_default()).expect("an event");
+            out.push((
+                event["detail-type"].as_str().unwrap_or_default().to_owned(),
+                event["detail"].clone(),
+            ));
+            sqs.delete_message()
+                .queue_url(url)
+                .receipt_handle(m.receipt_handle().unwrap_or_default())
+                .send()
+                .await
+                .expect("delete");
+        }
+    }
+}
+
+/// The sample portal request of `events/` with another body.
+pub fn portal(body: &serde_json::Value) -> serde_json::Value {
+    let mut event: serde_json::Value = serde_json::from_str(
+        &vend::local::repo_file("events/portal-request.json").expect("sample"),
+    )
+    .expect("JSON");
+    event["body"] = serde_json::Value::String(body.to_string());
+    event
+}
+
+/// The sample portal request's body.
+pub fn portal_body() -> serde_json::Value {
+    let event: serde_json::Value = serde_json::from_str(
+        &vend::local::repo_file("events/portal-request.json").expect("sample"),
+    )
+    .expect("JSON");
+    serde_json::from_str(event["body"].as_str().unwrap_or_default()).expect("the body is JSON")
+}

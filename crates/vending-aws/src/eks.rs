@@ -3,7 +3,8 @@
 
 use crate::classify::classify;
 use aws_sdk_eks::Client;
-use aws_sdk_eks::error::ProvideErrorMetadata;
+use aws_sdk_eks::operation::create_access_entry::CreateAccessEntryError;
+use aws_sdk_eks::operation::describe_access_entry::DescribeAccessEntryError;
 use aws_sdk_eks::types::{AccessEntry, AccessScope, AccessScopeType};
 use vending_domain::StepError;
 use vending_domain::ports::{AccessEntrySpec, ClusterAccess, Ensured};
@@ -31,7 +32,14 @@ impl EksAccess {
             .await
         {
             Ok(out) => Ok(out.access_entry().cloned()),
-            Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(None),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(DescribeAccessEntryError::ResourceNotFoundException(_))
+                ) =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(classify("DescribeAccessEntry", &e)),
         }
     }
@@ -52,7 +60,14 @@ impl EksAccess {
             // For CreateAccessEntry this code means "the principal already has an entry" (a
             // concurrent run made it); it is not a retryable conflict, so it is handled here
             // before `classify`, which treats it as one.
-            Err(e) if e.code() == Some("ResourceInUseException") => Ok(None),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(CreateAccessEntryError::ResourceInUseException(_))
+                ) =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(classify("CreateAccessEntry", &e)),
         }
     }
@@ -150,10 +165,7 @@ impl ClusterAccess for EksAccess {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_eks::operation::create_access_entry::CreateAccessEntryError;
-    use aws_sdk_eks::operation::describe_access_entry::{
-        DescribeAccessEntryError, DescribeAccessEntryOutput,
-    };
+    use aws_sdk_eks::operation::describe_access_entry::DescribeAccessEntryOutput;
     use aws_sdk_eks::operation::list_associated_access_policies::ListAssociatedAccessPoliciesOutput;
     use aws_sdk_eks::types::AssociatedAccessPolicy;
     use aws_sdk_eks::types::error::{ResourceInUseException, ResourceNotFoundException};

@@ -3,7 +3,9 @@
 
 use crate::classify::classify;
 use aws_sdk_iam::Client;
-use aws_sdk_iam::error::ProvideErrorMetadata;
+use aws_sdk_iam::operation::create_account_alias::CreateAccountAliasError;
+use aws_sdk_iam::operation::create_role::CreateRoleError;
+use aws_sdk_iam::operation::get_role::GetRoleError;
 use aws_sdk_iam::types::{Role, Tag};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -97,7 +99,14 @@ impl IamIdentity {
     async fn get_role(&self, name: &str) -> Result<Option<Role>, StepError> {
         match self.client.get_role().role_name(name).send().await {
             Ok(out) => Ok(out.role().cloned()),
-            Err(e) if e.code() == Some("NoSuchEntity") => Ok(None),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(GetRoleError::NoSuchEntityException(_))
+                ) =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(classify("GetRole", &e)),
         }
     }
@@ -211,7 +220,12 @@ impl Identity for IamIdentity {
                         })?
                     }
                     // A concurrent run made it first: converge on what it made.
-                    Err(e) if e.code() == Some("EntityAlreadyExists") => {
+                    Err(e)
+                        if matches!(
+                            e.as_service_error(),
+                            Some(CreateRoleError::EntityAlreadyExistsException(_))
+                        ) =>
+                    {
                         self.get_role(&spec.name).await?.ok_or_else(|| {
                             StepError::ConcurrentModification(format!(
                                 "role {} exists and does not",
@@ -262,7 +276,12 @@ impl Identity for IamIdentity {
                 .await
             {
                 Ok(_) => Ok(true),
-                Err(e) if e.code() == Some("EntityAlreadyExists") => {
+                Err(e)
+                    if matches!(
+                        e.as_service_error(),
+                        Some(CreateAccountAliasError::EntityAlreadyExistsException(_))
+                    ) =>
+                {
                     Err(StepError::Conflict(format!(
                         "the account alias {alias} is taken by another AWS account (aliases are global)"
                     )))

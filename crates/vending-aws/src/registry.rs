@@ -1,16 +1,19 @@
 //! The tenant registry on DynamoDB, behind the `Registry` port.
 //!
 //! One table, one string key `pk`: `TENANT#<id>` rows hold the entry as JSON in `doc`;
+//! `LEASE#<id>` rows name the execution working on the tenant (`execution`) and when its lease
+//! ends (`expires`, epoch seconds);
 //! `CIDR#<piece>` rows hold the owner (`tenant`) and the claimed block (`block`) of each
 //! smallest-size piece of a claimed block. A claim writes all its pieces with conditions in one
 //! transaction, so two tenants can never hold overlapping blocks, whatever their sizes.
 
 use crate::classify::classify;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
-use vending_domain::ports::{Claim, Registry, RegistryEntry};
+use vending_domain::ports::{Claim, LEASE_SECONDS, Lease, Registry, RegistryEntry};
 use vending_domain::{Ipv4Cidr, StepError, TenantId};
 
 /// The `Registry` port on a DynamoDB table.
@@ -92,7 +95,83 @@ fn is_condition_failure<R>(e: &aws_sdk_dynamodb::error::SdkError<PutItemError, R
     )
 }
 
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn lease_key(t: &TenantId) -> AttributeValue {
+    s(format!("LEASE#{t}"))
+}
+
 impl Registry for DynamoRegistry {
+    async fn acquire(&self, tenant: &TenantId, execution: &str) -> Result<Lease, StepError> {
+        let now = now_secs();
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", lease_key(tenant))
+            .item("execution", s(execution))
+            .item(
+                "expires",
+                AttributeValue::N((now + LEASE_SECONDS).to_string()),
+            )
+            .condition_expression("attribute_not_exists(pk) OR execution = :me OR expires < :now")
+            .expression_attribute_values(":me", s(execution))
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Lease::Acquired),
+            Err(e) if is_condition_failure(&e) => {
+                let out = self
+                    .client
+                    .get_item()
+                    .table_name(&self.table)
+                    .key("pk", lease_key(tenant))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(|e| classify("GetItem", &e))?;
+                let holder = out
+                    .item()
+                    .and_then(|i| i.get("execution"))
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                Ok(Lease::HeldBy(holder))
+            }
+            Err(e) => Err(classify("PutItem", &e)),
+        }
+    }
+
+    async fn release(&self, tenant: &TenantId, execution: &str) -> Result<(), StepError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", lease_key(tenant))
+            .condition_expression("execution = :me")
+            .expression_attribute_values(":me", s(execution))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Not ours (or already gone): nothing to give back.
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(DeleteItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(classify("DeleteItem", &e)),
+        }
+    }
+
     async fn get(&self, tenant: &TenantId) -> Result<Option<RegistryEntry>, StepError> {
         let out = self
             .client

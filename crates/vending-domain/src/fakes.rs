@@ -5,7 +5,7 @@ use crate::cidr::Ipv4Cidr;
 use crate::error::StepError;
 use crate::names::TenantId;
 use crate::ports::{
-    AccountInfo, Claim, CreateAccountState, Ensured, Identity, Organization, Registry,
+    AccountInfo, Claim, CreateAccountState, Ensured, Identity, Lease, Organization, Registry,
     RegistryEntry, RoleSpec,
 };
 use crate::request::TENANT_TAG;
@@ -214,6 +214,7 @@ impl Organization for FakeOrganization {
 #[derive(Debug, Default)]
 pub struct FakeRegistry {
     entries: Mutex<BTreeMap<TenantId, RegistryEntry>>,
+    leases: Mutex<BTreeMap<TenantId, String>>,
     claims: Mutex<BTreeMap<Ipv4Cidr, TenantId>>,
 }
 
@@ -225,6 +226,25 @@ impl FakeRegistry {
 }
 
 impl Registry for FakeRegistry {
+    async fn acquire(&self, tenant: &TenantId, execution: &str) -> Result<Lease, StepError> {
+        let mut leases = lock(&self.leases);
+        match leases.get(tenant) {
+            Some(holder) if holder != execution => Ok(Lease::HeldBy(holder.clone())),
+            _ => {
+                leases.insert(tenant.clone(), execution.to_owned());
+                Ok(Lease::Acquired)
+            }
+        }
+    }
+
+    async fn release(&self, tenant: &TenantId, execution: &str) -> Result<(), StepError> {
+        let mut leases = lock(&self.leases);
+        if leases.get(tenant).is_some_and(|h| h == execution) {
+            leases.remove(tenant);
+        }
+        Ok(())
+    }
+
     async fn get(&self, tenant: &TenantId) -> Result<Option<RegistryEntry>, StepError> {
         Ok(lock(&self.entries).get(tenant).cloned())
     }

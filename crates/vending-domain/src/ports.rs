@@ -168,8 +168,35 @@ impl RegistryEntry {
     }
 }
 
+/// The outcome of asking for a tenant's lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lease {
+    /// This execution holds it (newly, or already).
+    Acquired,
+    /// Another execution that has not ended holds it.
+    HeldBy(String),
+}
+
+/// How long a lease lasts when its execution never releases it (killed, timed out): a little
+/// longer than the workflow's `TimeoutSeconds`.
+pub const LEASE_SECONDS: u64 = 7500;
+
 /// The tenant registry (a DynamoDB table in AWS).
 pub trait Registry: Send + Sync {
+    /// Takes the tenant's lease for `execution` (one execution works on a tenant at a time, so
+    /// duplicate deliveries of one event cannot race each other), unless another execution
+    /// holds it and its lease has not expired.
+    fn acquire(
+        &self,
+        tenant: &TenantId,
+        execution: &str,
+    ) -> impl Future<Output = Result<Lease, StepError>> + Send;
+    /// Gives the lease back, if `execution` holds it.
+    fn release(
+        &self,
+        tenant: &TenantId,
+        execution: &str,
+    ) -> impl Future<Output = Result<(), StepError>> + Send;
     /// The tenant's entry, if any.
     fn get(
         &self,

@@ -7,7 +7,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// Where the tenant's account stands after EnsureAccount or CheckAccount. The definition's
-/// Choice loops on `state` until it is `SUCCEEDED`.
+/// Choice loops on `state` until it is `SUCCEEDED`, and ends the execution quietly when it is
+/// `DUPLICATE`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountProgress {
@@ -19,6 +20,9 @@ pub struct AccountProgress {
     /// The CreateAccount request being polled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub create_request_id: Option<String>,
+    /// The execution already working on the tenant, when `state` is `DUPLICATE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_by: Option<String>,
 }
 
 /// The two states the workflow distinguishes.
@@ -29,6 +33,8 @@ pub enum AccountState {
     Succeeded,
     /// Creation is under way: wait and check again.
     InProgress,
+    /// Another execution is vending this tenant (a duplicate delivery): this one stops.
+    Duplicate,
 }
 
 impl AccountProgress {
@@ -38,6 +44,7 @@ impl AccountProgress {
             state: AccountState::Succeeded,
             account_id: Some(account_id.into()),
             create_request_id: None,
+            held_by: None,
         }
     }
 
@@ -47,6 +54,17 @@ impl AccountProgress {
             state: AccountState::InProgress,
             account_id: None,
             create_request_id: Some(request_id.into()),
+            held_by: None,
+        }
+    }
+
+    /// Another execution holds the tenant.
+    pub fn duplicate(execution: impl Into<String>) -> AccountProgress {
+        AccountProgress {
+            state: AccountState::Duplicate,
+            account_id: None,
+            create_request_id: None,
+            held_by: Some(execution.into()),
         }
     }
 }

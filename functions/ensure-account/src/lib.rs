@@ -1,5 +1,9 @@
 //! The EnsureAccount step: the tenant gets exactly one account, however often the step runs.
 //!
+//! It first takes the tenant's lease for the execution: when another execution that has not
+//! ended holds it (the same event delivered twice), it answers `DUPLICATE` and the workflow
+//! stops quietly, so duplicate deliveries never race each other.
+//!
 //! Adoption checks that the account is in the organization and not another tenant's. Creation
 //! looks first in the registry (a saved request id or account id), then for an account with
 //! the tenant's email (ours if tagged for this tenant), then for a creation request already
@@ -8,7 +12,7 @@
 
 use serde::Deserialize;
 use serde_json::Value;
-use vending_domain::ports::{Organization, Registry, RegistryEntry, TenantStatus};
+use vending_domain::ports::{Lease, Organization, Registry, RegistryEntry, TenantStatus};
 use vending_domain::request::AccountTarget;
 use vending_domain::steps::AccountProgress;
 use vending_domain::{StepError, TenantSpec, ValidationErrors};
@@ -19,6 +23,8 @@ use vending_domain::{StepError, TenantSpec, ValidationErrors};
 pub struct Input {
     /// The validated request.
     pub spec: TenantSpec,
+    /// The execution, which takes the tenant's lease.
+    pub execution_name: String,
 }
 
 fn conflict(msg: String) -> StepError {
@@ -30,8 +36,13 @@ pub async fn ensure_account<O: Organization, R: Registry>(
     org: &O,
     registry: &R,
     spec: &TenantSpec,
+    execution: &str,
 ) -> Result<AccountProgress, StepError> {
     let tenant = &spec.tenant_id;
+    if let Lease::HeldBy(other) = registry.acquire(tenant, execution).await? {
+        tracing::info!(tenant = %tenant, execution, other = %other, "another execution is vending this tenant; stopping");
+        return Ok(AccountProgress::duplicate(other));
+    }
     let mut entry = match registry.get(tenant).await? {
         Some(e) => e,
         None => {
@@ -111,6 +122,6 @@ pub async fn handle<O: Organization, R: Registry>(
     payload: Value,
 ) -> Result<Value, StepError> {
     let input: Input = vending_domain::steps::decode(payload)?;
-    let progress = ensure_account(org, registry, &input.spec).await?;
+    let progress = ensure_account(org, registry, &input.spec, &input.execution_name).await?;
     vending_domain::steps::encode(&progress)
 }

@@ -36,7 +36,7 @@ async fn vend_account(
     registry: &FakeRegistry,
     spec: &TenantSpec,
 ) -> AccountProgress {
-    let mut progress = ensure_account::ensure_account(org, registry, spec)
+    let mut progress = ensure_account::ensure_account(org, registry, spec, "exec-1")
         .await
         .expect("ensured");
     for _ in 0..10 {
@@ -67,7 +67,7 @@ async fn a_new_tenant_gets_one_account_and_a_rerun_creates_nothing() {
         FakeRegistry::default(),
         spec(serde_json::json!({})),
     );
-    let first = ensure_account::ensure_account(&org, &registry, &spec)
+    let first = ensure_account::ensure_account(&org, &registry, &spec, "exec-1")
         .await
         .expect("ensured");
     assert_eq!(first.state, AccountState::InProgress);
@@ -83,7 +83,7 @@ async fn a_new_tenant_gets_one_account_and_a_rerun_creates_nothing() {
         done.account_id
     );
     // A re-run (same input) finds the account in the registry.
-    let again = ensure_account::ensure_account(&org, &registry, &spec)
+    let again = ensure_account::ensure_account(&org, &registry, &spec, "exec-1")
         .await
         .expect("ensured");
     assert_eq!(
@@ -133,7 +133,7 @@ async fn a_step_killed_after_create_account_finds_its_request_again() {
     )
     .await
     .expect("created");
-    let progress = ensure_account::ensure_account(&org, &registry, &spec)
+    let progress = ensure_account::ensure_account(&org, &registry, &spec, "exec-1")
         .await
         .expect("ensured");
     assert_eq!(
@@ -156,19 +156,19 @@ async fn adoption_checks_the_account_is_here_and_not_anothers() {
     let registry = FakeRegistry::default();
     let ours = spec(serde_json::json!({"accountId": "210987654321"}));
     assert_eq!(
-        ensure_account::ensure_account(&org, &registry, &ours)
+        ensure_account::ensure_account(&org, &registry, &ours, "exec-1")
             .await
             .expect("adopted"),
         AccountProgress::ready("210987654321")
     );
     let missing = spec(serde_json::json!({"tenantId": "ghost", "accountId": "999999999999"}));
     assert!(matches!(
-        ensure_account::ensure_account(&org, &registry, &missing).await,
+        ensure_account::ensure_account(&org, &registry, &missing, "exec-1").await,
         Err(StepError::InvalidRequest(_))
     ));
     let theirs = spec(serde_json::json!({"tenantId": "thief", "accountId": "310987654321"}));
     assert!(matches!(
-        ensure_account::ensure_account(&org, &registry, &theirs).await,
+        ensure_account::ensure_account(&org, &registry, &theirs, "exec-1").await,
         Err(StepError::Conflict(_))
     ));
     assert_eq!(org.count("CreateAccount"), 0);
@@ -184,9 +184,10 @@ async fn an_email_taken_by_someone_else_is_a_conflict() {
         BTreeMap::new(),
     );
     let registry = FakeRegistry::default();
-    let err = ensure_account::ensure_account(&org, &registry, &spec(serde_json::json!({})))
-        .await
-        .expect_err("conflict");
+    let err =
+        ensure_account::ensure_account(&org, &registry, &spec(serde_json::json!({})), "exec-1")
+            .await
+            .expect_err("conflict");
     assert!(matches!(err, StepError::Conflict(_)), "{err:?}");
     assert_eq!(org.count("CreateAccount"), 0);
 }
@@ -202,7 +203,7 @@ async fn transient_failures_surface_with_their_stable_names() {
         "CreateAccount",
         StepError::Throttled("CreateAccount".into()),
     );
-    let err = ensure_account::ensure_account(&org, &registry, &spec)
+    let err = ensure_account::ensure_account(&org, &registry, &spec, "exec-1")
         .await
         .expect_err("throttled");
     assert_eq!(err.error_type(), "Throttled");
@@ -214,4 +215,35 @@ async fn transient_failures_surface_with_their_stable_names() {
         2,
         "one throttled call, one real"
     );
+}
+
+#[tokio::test]
+async fn a_second_execution_for_a_tenant_being_vended_stops_as_a_duplicate() {
+    let (org, registry, spec) = (
+        FakeOrganization::new(2),
+        FakeRegistry::default(),
+        spec(serde_json::json!({})),
+    );
+    let first = ensure_account::ensure_account(&org, &registry, &spec, "exec-1")
+        .await
+        .expect("first");
+    assert_eq!(first.state, AccountState::InProgress);
+    let second = ensure_account::ensure_account(&org, &registry, &spec, "exec-2")
+        .await
+        .expect("second");
+    assert_eq!(second, AccountProgress::duplicate("exec-1"));
+    assert_eq!(
+        org.count("CreateAccount"),
+        1,
+        "the duplicate created nothing"
+    );
+    // Once the first execution gives the lease back, a re-run proceeds.
+    vending_domain::ports::Registry::release(&registry, &spec.tenant_id, "exec-1")
+        .await
+        .expect("released");
+    let rerun = ensure_account::ensure_account(&org, &registry, &spec, "exec-3")
+        .await
+        .expect("re-run");
+    assert_eq!(rerun.state, AccountState::InProgress);
+    assert_eq!(org.count("CreateAccount"), 1);
 }

@@ -1,7 +1,8 @@
 //! The HandOff step: the tenant record (no time stamps, stable key order, so the same input
 //! gives the same bytes) is written to the registry with status READY, then announced with a
 //! `TenantReady` event. A retry rewrites the same bytes and may announce twice; consumers see
-//! the events at least once, as EventBridge delivers them anyway.
+//! the events at least once, as EventBridge delivers them anyway. Last, the execution gives
+//! the tenant's lease back.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -25,13 +26,21 @@ pub struct Input {
     pub identity: IdentityRecord,
     /// GrantClusterAccess's result.
     pub access: AccessRecord,
+    /// The execution, whose tenant lease is given back.
+    pub execution_name: String,
 }
 
 /// The record the steps' results make.
 pub fn tenant_record(config: &PlatformConfig, input: Input) -> Result<TenantRecord, StepError> {
-    let spec = input.spec;
-    let account_id = input
-        .account
+    let Input {
+        spec,
+        account,
+        network,
+        identity,
+        access,
+        ..
+    } = input;
+    let account_id = account
         .account_id
         .ok_or_else(|| StepError::Internal("HandOff ran before the account existed".into()))?;
     Ok(TenantRecord {
@@ -47,9 +56,9 @@ pub fn tenant_record(config: &PlatformConfig, input: Input) -> Result<TenantReco
         environment: spec.environment,
         owners: spec.owners,
         viewers: spec.viewers,
-        network: input.network,
-        identity: input.identity,
-        clusters: input.access.clusters,
+        network,
+        identity,
+        clusters: access.clusters,
     })
 }
 
@@ -58,6 +67,7 @@ pub async fn hand_off<R: Registry, B: EventBus>(
     registry: &R,
     bus: &B,
     record: &TenantRecord,
+    execution: &str,
 ) -> Result<(), StepError> {
     let tenant = &record.tenant_id;
     let text = serde_json::to_string(record)
@@ -74,6 +84,7 @@ pub async fn hand_off<R: Registry, B: EventBus>(
     registry.put(&entry).await?;
     bus.put("TenantReady", &vending_domain::steps::encode(record)?)
         .await?;
+    registry.release(tenant, execution).await?;
     tracing::info!(tenant = %tenant, account = %record.account.id, "tenant handed off");
     Ok(())
 }
@@ -86,7 +97,8 @@ pub async fn handle<R: Registry, B: EventBus>(
     payload: Value,
 ) -> Result<Value, StepError> {
     let input: Input = vending_domain::steps::decode(payload)?;
+    let execution = input.execution_name.clone();
     let record = tenant_record(config, input)?;
-    hand_off(registry, bus, &record).await?;
+    hand_off(registry, bus, &record, &execution).await?;
     vending_domain::steps::encode(&record)
 }

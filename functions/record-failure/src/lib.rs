@@ -1,6 +1,7 @@
 //! The RecordFailure step: every Catch of the workflow lands here with the error under
 //! `failure.<Step>`. The tenant's registry entry becomes FAILED with the step, the error name
-//! and the cause, and a `TenantFailed` event is put. It returns `{error, cause}`, which the
+//! and the cause, a `TenantFailed` event is put, and the execution gives the tenant's lease
+//! back, so a re-run can start. It returns `{error, cause}`, which the
 //! workflow's Fail state reports. A failure before the request was validated (no spec) has no
 //! tenant to record; it is only reported.
 
@@ -37,6 +38,8 @@ pub struct CaughtError {
 pub struct Input {
     /// The whole state.
     pub state: FailedState,
+    /// The execution, whose tenant lease is given back.
+    pub execution_name: String,
 }
 
 /// The error and cause the Fail state reports.
@@ -61,6 +64,7 @@ pub async fn record_failure<R: Registry, B: EventBus>(
     registry: &R,
     bus: &B,
     state: FailedState,
+    execution: &str,
 ) -> Result<Recorded, StepError> {
     let Some((step, caught)) = state.failure.into_iter().next() else {
         return Err(StepError::Internal(
@@ -93,6 +97,7 @@ pub async fn record_failure<R: Registry, B: EventBus>(
             }),
         )
         .await?;
+        registry.release(tenant, execution).await?;
         tracing::warn!(tenant = %tenant, step = %failure.step, error = %failure.error, "vending failed");
     } else {
         tracing::warn!(step = %failure.step, error = %failure.error, "a trigger was refused before it named a valid tenant");
@@ -110,6 +115,6 @@ pub async fn handle<R: Registry, B: EventBus>(
     payload: Value,
 ) -> Result<Value, StepError> {
     let input: Input = vending_domain::steps::decode(payload)?;
-    let recorded = record_failure(registry, bus, input.state).await?;
+    let recorded = record_failure(registry, bus, input.state, &input.execution_name).await?;
     vending_domain::steps::encode(&recorded)
 }

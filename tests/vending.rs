@@ -1,0 +1,711 @@
+//! Vending end to end: the real workflow definition on the local executor, the functions'
+//! handlers in process, the real SDK clients against the sandbox. Each test checks what a
+//! platform engineer would check in the accounts afterwards.
+
+use asl_executor::Status;
+use aws_sdk_ec2::types::Filter;
+use e2e::{drain, event_queue, member, portal, portal_body, vending};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use vend::local::Local;
+use vending_aws::DynamoRegistry;
+use vending_domain::ports::{Registry, RegistryEntry, TenantStatus};
+use vending_domain::{Ipv4Cidr, TenantId};
+
+fn tenant(id: &str) -> TenantId {
+    TenantId::parse(id).expect("a valid tenant id")
+}
+
+fn filter(name: &str, value: &str) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
+
+async fn entry(local: &Local, id: &str) -> RegistryEntry {
+    local
+        .platform
+        .registry
+        .get(&tenant(id))
+        .await
+        .expect("registry read")
+        .expect("the tenant has a registry entry")
+}
+
+async fn account_ids(local: &Local) -> BTreeSet<String> {
+    let org = aws_sdk_organizations::Client::new(&local.sdk);
+    let mut ids = BTreeSet::new();
+    let mut pages = org.list_accounts().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        for a in page.expect("list accounts").accounts() {
+            ids.insert(a.id().unwrap_or_default().to_owned());
+        }
+    }
+    ids
+}
+
+/// Everything the tenant's account holds that vending made, as comparable ids.
+async fn tenant_resources(local: &Local, account_id: &str, id: &str) -> Vec<String> {
+    let cfg = member(local, account_id).await;
+    let ec2 = aws_sdk_ec2::Client::new(&cfg);
+    let tag = filter("tag:vending:tenant", id);
+    let mut out = Vec::new();
+    for v in ec2
+        .describe_vpcs()
+        .filters(tag.clone())
+        .send()
+        .await
+        .expect("vpcs")
+        .vpcs()
+    {
+        out.push(v.vpc_id().unwrap_or_default().to_owned());
+    }
+    for s in ec2
+        .describe_subnets()
+        .filters(tag.clone())
+        .send()
+        .await
+        .expect("subnets")
+        .subnets()
+    {
+        out.push(s.subnet_id().unwrap_or_default().to_owned());
+    }
+    for a in ec2
+        .describe_transit_gateway_vpc_attachments()
+        .send()
+        .await
+        .expect("attachments")
+        .transit_gateway_vpc_attachments()
+    {
+        out.push(
+            a.transit_gateway_attachment_id()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    }
+    for f in ec2
+        .describe_flow_logs()
+        .send()
+        .await
+        .expect("flow logs")
+        .flow_logs()
+    {
+        out.push(f.flow_log_id().unwrap_or_default().to_owned());
+    }
+    let iam = aws_sdk_iam::Client::new(&cfg);
+    for r in iam.list_roles().send().await.expect("roles").roles() {
+        if r.role_name().starts_with(id) {
+            out.push(r.arn().to_owned());
+        }
+    }
+    let eks = aws_sdk_eks::Client::new(&member(local, &local.seeded.platform_account_id).await);
+    for cluster in &local.platform.config.clusters {
+        let entries = eks
+            .list_access_entries()
+            .cluster_name(&cluster.name)
+            .send()
+            .await
+            .expect("access entries");
+        out.extend(entries.access_entries().iter().cloned());
+    }
+    out.sort();
+    out
+}
+
+async fn vend_ok(local: &Local, name: &str, input: Value) -> Value {
+    let (result, _) = local.vend(name, input).await.expect("the execution runs");
+    assert_eq!(
+        result.status,
+        Status::Succeeded,
+        "{name}: {:?} {:?}",
+        result.error,
+        result.cause
+    );
+    result.output.unwrap_or(Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_portal_request_becomes_an_onboarded_tenant() {
+    let local = vending(3).await;
+    let queue = event_queue(&local).await;
+    let input = portal(&portal_body());
+    let (result, history) = local.vend("portal-1", input).await.expect("runs");
+    assert_eq!(result.status, Status::Succeeded, "{:?}", result.cause);
+    let polls = history
+        .iter()
+        .filter(|e| {
+            e.event_type == "TaskStateEntered"
+                && e.details
+                    .as_ref()
+                    .is_some_and(|(_, d)| d["name"] == "CheckAccount")
+        })
+        .count();
+    assert_eq!(polls, 4, "three IN_PROGRESS polls, then SUCCEEDED");
+    let record = result.output.unwrap_or(Value::Null);
+    let account_id = record["account"]["id"]
+        .as_str()
+        .expect("account id")
+        .to_owned();
+    let config = &local.platform.config;
+
+    // The account: in its OU, with the tenant's and the service's tags.
+    let org = aws_sdk_organizations::Client::new(&local.sdk);
+    let parents = org
+        .list_parents()
+        .child_id(&account_id)
+        .send()
+        .await
+        .expect("parents");
+    assert_eq!(
+        parents.parents()[0].id(),
+        Some(config.environments["prod"].ou_id.as_str())
+    );
+    let tags = org
+        .list_tags_for_resource()
+        .resource_id(&account_id)
+        .send()
+        .await
+        .expect("tags");
+    let tags: Vec<(String, String)> = tags
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_owned(), t.value().to_owned()))
+        .collect();
+    for (k, v) in [
+        ("vending:tenant", "payments"),
+        ("vending:request", "portal-7f3c2a9e"),
+        ("CostCenter", "cc-1234"),
+        ("Team", "payments"),
+    ] {
+        assert!(
+            tags.contains(&(k.into(), v.into())),
+            "tag {k}={v} in {tags:?}"
+        );
+    }
+
+    // The network: a VPC from the pool, a subnet per zone, the attachment and its routes.
+    let tenant_cfg = member(&local, &account_id).await;
+    let ec2 = aws_sdk_ec2::Client::new(&tenant_cfg);
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(filter("tag:vending:tenant", "payments"))
+        .send()
+        .await
+        .expect("vpcs");
+    assert_eq!(vpcs.vpcs().len(), 1);
+    let vpc = &vpcs.vpcs()[0];
+    let cidr: Ipv4Cidr = vpc.cidr_block().unwrap_or_default().parse().expect("cidr");
+    assert!(
+        config.network.pool.cidr.contains(cidr),
+        "{cidr} is from the pool"
+    );
+    assert_eq!(cidr.prefix(), 20);
+    let vpc_id = vpc.vpc_id().unwrap_or_default();
+    let subnets = ec2
+        .describe_subnets()
+        .filters(filter("vpc-id", vpc_id))
+        .send()
+        .await
+        .expect("subnets");
+    let zones: BTreeSet<&str> = subnets
+        .subnets()
+        .iter()
+        .filter_map(|s| s.availability_zone())
+        .collect();
+    assert_eq!(zones.len(), usize::from(config.network.availability_zones));
+    for s in subnets.subnets() {
+        let block: Ipv4Cidr = s.cidr_block().unwrap_or_default().parse().expect("cidr");
+        assert!(cidr.contains(block));
+    }
+    let attachments = ec2
+        .describe_transit_gateway_vpc_attachments()
+        .filters(filter("vpc-id", vpc_id))
+        .send()
+        .await
+        .expect("attachments");
+    assert_eq!(attachments.transit_gateway_vpc_attachments().len(), 1);
+    let attachment = &attachments.transit_gateway_vpc_attachments()[0];
+    assert_eq!(
+        attachment.transit_gateway_id(),
+        Some(config.network.transit_gateway_id.as_str())
+    );
+    let tables = ec2
+        .describe_route_tables()
+        .filters(filter("vpc-id", vpc_id))
+        .send()
+        .await
+        .expect("route tables");
+    let routes: Vec<(&str, &str)> = tables
+        .route_tables()
+        .iter()
+        .flat_map(|t| t.routes())
+        .filter_map(|r| Some((r.destination_cidr_block()?, r.transit_gateway_id()?)))
+        .collect();
+    assert_eq!(
+        routes,
+        [("10.0.0.0/8", config.network.transit_gateway_id.as_str())]
+    );
+    let network = aws_sdk_ec2::Client::new(&member(&local, &config.network.account_id).await);
+    let associations = network
+        .get_transit_gateway_route_table_associations()
+        .transit_gateway_route_table_id(&config.network.transit_gateway_route_table_id)
+        .send()
+        .await
+        .expect("associations");
+    assert!(
+        associations.associations().iter().any(
+            |a| a.transit_gateway_attachment_id() == attachment.transit_gateway_attachment_id()
+        ),
+        "the network account routes the attachment"
+    );
+    let flow_logs = ec2
+        .describe_flow_logs()
+        .filter(filter("resource-id", vpc_id))
+        .send()
+        .await
+        .expect("flow logs");
+    assert_eq!(
+        flow_logs.flow_logs()[0].log_destination(),
+        Some(config.network.flow_logs_bucket_arn.as_str())
+    );
+    for region in &config.regions {
+        let regional = tenant_cfg
+            .to_builder()
+            .region(aws_config::Region::new(region.clone()))
+            .build();
+        let defaults = aws_sdk_ec2::Client::new(&regional)
+            .describe_vpcs()
+            .filters(filter("is-default", "true"))
+            .send()
+            .await
+            .expect("vpcs");
+        assert!(
+            defaults.vpcs().is_empty(),
+            "a default VPC is left in {region}"
+        );
+    }
+
+    // Identity: the roles, under the boundary, trusted by exactly the configured principals.
+    let iam = aws_sdk_iam::Client::new(&tenant_cfg);
+    let mut role_arns = Vec::new();
+    for template in &config.identity.roles {
+        let role = iam
+            .get_role()
+            .role_name(format!("payments-{}", template.name))
+            .send()
+            .await
+            .expect("the role exists");
+        let role = role.role().expect("role");
+        assert_eq!(
+            role.permissions_boundary()
+                .and_then(|b| b.permissions_boundary_arn()),
+            Some(config.identity.permissions_boundary_arn.as_str())
+        );
+        let doc = role.assume_role_policy_document().unwrap_or_default();
+        // IAM returns policy documents URL-encoded.
+        let doc = percent_encoding::percent_decode_str(doc).decode_utf8_lossy();
+        let trust: Value = serde_json::from_str(&doc).expect("a policy");
+        let mut principals: Vec<String> = trust["Statement"][0]["Principal"]["AWS"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|p| p.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        principals.sort();
+        let mut expected = vec![
+            "arn:aws:iam::123456789012:role/payments-leads".to_owned(),
+            "arn:aws:iam::123456789012:role/platform-admins".to_owned(),
+        ];
+        if template.name == "read-only" {
+            expected.push("arn:aws:iam::123456789012:role/finance-auditors".into());
+        }
+        expected.sort();
+        assert_eq!(principals, expected, "trust of {}", template.name);
+        role_arns.push(role.arn().to_owned());
+    }
+
+    // Cluster access: an entry per role on both clusters, scoped to the tenant's namespaces.
+    let eks = aws_sdk_eks::Client::new(&member(&local, &local.seeded.platform_account_id).await);
+    for cluster in &config.clusters {
+        for arn in &role_arns {
+            let policies = eks
+                .list_associated_access_policies()
+                .cluster_name(&cluster.name)
+                .principal_arn(arn)
+                .send()
+                .await
+                .expect("the entry exists");
+            let scope = policies.associated_access_policies()[0]
+                .access_scope()
+                .expect("scope");
+            assert_eq!(scope.r#type().map(|t| t.as_str()), Some("namespace"));
+            assert_eq!(scope.namespaces(), ["payments", "payments-*"]);
+        }
+    }
+
+    // The registry says READY with the record; TenantReady carried the same record.
+    let entry = entry(&local, "payments").await;
+    assert_eq!(entry.status, TenantStatus::Ready);
+    let stored: Value =
+        serde_json::from_str(entry.record.as_deref().unwrap_or("null")).expect("record");
+    assert_eq!(stored, record);
+    let events = drain(&local, &queue).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].0, "TenantReady");
+    assert_eq!(events[0].1, record);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rerun_with_the_same_input_creates_nothing_and_writes_the_same_record() {
+    let local = vending(1).await;
+    let input = portal(&portal_body());
+    let first = vend_ok(&local, "first", input.clone()).await;
+    let account_id = first["account"]["id"].as_str().expect("account").to_owned();
+    let bytes = entry(&local, "payments").await.record;
+    let accounts = account_ids(&local).await;
+    let resources = tenant_resources(&local, &account_id, "payments").await;
+    // A console "New execution" with the same input: another name, same everything else.
+    let second = vend_ok(&local, "second", input).await;
+    assert_eq!(second, first);
+    assert_eq!(entry(&local, "payments").await.record, bytes, "same bytes");
+    assert_eq!(account_ids(&local).await, accounts, "no new account");
+    assert_eq!(
+        tenant_resources(&local, &account_id, "payments").await,
+        resources,
+        "no new VPC, subnet, attachment, flow log, role or access entry"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_event_delivered_three_times_yields_one_account_and_one_tenant() {
+    let local = vending(2).await;
+    let before = account_ids(&local).await;
+    let input = portal(&portal_body());
+    // EventBridge starts one execution per delivery, each with its own name.
+    let runs = futures::future::join_all((0..3).map(|i| {
+        let (local, input) = (&local, input.clone());
+        async move { local.vend(&format!("delivery-{i}"), input).await }
+    }))
+    .await;
+    let mut records = Vec::new();
+    for run in runs {
+        let (result, _) = run.expect("runs");
+        assert_eq!(result.status, Status::Succeeded, "{:?}", result.cause);
+        let output = result.output.unwrap_or(Value::Null);
+        if output["state"] != "DUPLICATE" {
+            records.push(output);
+        }
+    }
+    assert_eq!(
+        records.len(),
+        1,
+        "one delivery did the work, the others stopped as duplicates"
+    );
+    let after = account_ids(&local).await;
+    assert_eq!(
+        after.len(),
+        before.len() + 1,
+        "one account for three deliveries"
+    );
+    let account_id = records[0]["account"]["id"].as_str().expect("account");
+    let ec2 = aws_sdk_ec2::Client::new(&member(&local, account_id).await);
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(filter("tag:vending:tenant", "payments"))
+        .send()
+        .await
+        .expect("vpcs");
+    assert_eq!(vpcs.vpcs().len(), 1, "one tenant network");
+    assert_eq!(entry(&local, "payments").await.status, TenantStatus::Ready);
+}
+
+async fn assert_separate(local: &Local, records: &[Value]) {
+    let mut blocks: Vec<(Ipv4Cidr, String)> = Vec::new();
+    for r in records {
+        let cidr: Ipv4Cidr = r["network"]["cidr"]
+            .as_str()
+            .unwrap_or_default()
+            .parse()
+            .expect("cidr");
+        let account = r["account"]["id"].as_str().unwrap_or_default();
+        let ec2 = aws_sdk_ec2::Client::new(&member(local, account).await);
+        let vpc = ec2
+            .describe_vpcs()
+            .vpc_ids(r["network"]["vpcId"].as_str().unwrap_or_default())
+            .send()
+            .await
+            .expect("the VPC exists");
+        assert_eq!(vpc.vpcs()[0].cidr_block(), Some(cidr.to_string().as_str()));
+        blocks.push((cidr, r["tenantId"].as_str().unwrap_or_default().to_owned()));
+    }
+    for (i, (a, ta)) in blocks.iter().enumerate() {
+        for (b, tb) in &blocks[i + 1..] {
+            assert!(!a.overlaps(*b), "{ta} {a} and {tb} {b} overlap");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ten_tenants_in_sequence_and_ten_at_once_get_non_overlapping_blocks() {
+    let local = vending(1).await;
+    let request = |id: String, prefix: u8| {
+        let mut body = portal_body();
+        body["requestId"] = json!(format!("req-{id}"));
+        body["tenantId"] = json!(id);
+        body["network"] = json!({"prefixLength": prefix});
+        portal(&body)
+    };
+    let mut records = Vec::new();
+    for i in 0..10 {
+        let id = format!("seq-{i}");
+        records.push(vend_ok(&local, &id, request(id.clone(), 20)).await);
+    }
+    // At once, with mixed sizes: /20 blocks and /22 blocks must not overlap either.
+    let at_once = futures::future::join_all((0..10).map(|i| {
+        let id = format!("par-{i}");
+        let prefix = if i % 2 == 0 { 20 } else { 22 };
+        let input = request(id.clone(), prefix);
+        let local = &local;
+        async move { vend_ok(local, &id, input).await }
+    }))
+    .await;
+    records.extend(at_once);
+    assert_eq!(records.len(), 20);
+    assert_separate(&local, &records).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_requests_are_refused_with_the_field_and_create_nothing() {
+    let local = vending(1).await;
+    let before = account_ids(&local).await;
+    let cases: Vec<(&str, Value, &str, &str)> = vec![
+        (
+            "bad-name",
+            json!({"tenantId": "Payments_Team"}),
+            "tenantId",
+            "DNS-1123",
+        ),
+        (
+            "long-name",
+            json!({"tenantId": "a".repeat(41)}),
+            "tenantId",
+            "40",
+        ),
+        (
+            "bad-email",
+            json!({"accountEmail": "not-an-email"}),
+            "accountEmail",
+            "email",
+        ),
+        (
+            "unknown-env",
+            json!({"environment": "staging"}),
+            "environment",
+            "staging",
+        ),
+        (
+            "oversize-network",
+            json!({"network": {"prefixLength": 16}}),
+            "network.prefixLength",
+            "/16",
+        ),
+        ("no-owner", json!({"owners": []}), "owners", "at least one"),
+        (
+            "unknown-field",
+            json!({"surprise": true}),
+            "surprise",
+            "not a known field",
+        ),
+        (
+            "bad-tag",
+            json!({"tags": {"aws:owner": "x", "CostCenter": "cc-1"}}),
+            "tags",
+            "aws:",
+        ),
+    ];
+    for (name, change, field, reason) in cases {
+        let mut body = portal_body();
+        for (k, v) in change.as_object().expect("object") {
+            body[k] = v.clone();
+        }
+        let (result, _) = local.vend(name, portal(&body)).await.expect("runs");
+        assert_eq!(result.status, Status::Failed, "{name}");
+        assert_eq!(result.error.as_deref(), Some("InvalidRequest"), "{name}");
+        let cause = result.cause.unwrap_or_default();
+        assert!(cause.contains(field), "{name}: {cause}");
+        assert!(cause.contains(reason), "{name}: {cause}");
+    }
+    assert_eq!(account_ids(&local).await, before, "no account was created");
+    let items = aws_sdk_dynamodb::Client::new(&local.sdk)
+        .scan()
+        .table_name(vend::local::REGISTRY_TABLE)
+        .send()
+        .await
+        .expect("scan");
+    assert_eq!(items.count(), 0, "the registry holds nothing");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failure_in_a_middle_step_is_recorded_and_a_rerun_completes_the_tenant() {
+    let local = vending(1).await;
+    let queue = event_queue(&local).await;
+    // Refused, not throttled: retrying cannot help, so the Catch records it.
+    local
+        .sandbox
+        .inject_fault("CreateAccessEntry", "AccessDeniedException", 403, 1)
+        .expect("fault");
+    let input = portal(&portal_body());
+    let (result, _) = local.vend("faulty", input.clone()).await.expect("runs");
+    assert_eq!(result.status, Status::Failed);
+    assert_eq!(result.error.as_deref(), Some("Internal"));
+    assert!(
+        result
+            .cause
+            .as_deref()
+            .unwrap_or_default()
+            .contains("CreateAccessEntry"),
+        "{:?}",
+        result.cause
+    );
+    let failed = entry(&local, "payments").await;
+    assert_eq!(failed.status, TenantStatus::Failed);
+    let failure = failed.failure.expect("the failure is stored");
+    assert_eq!(failure.step, "GrantClusterAccess");
+    assert_eq!(failure.error, "Internal");
+    assert!(
+        failure.cause.contains("AccessDeniedException"),
+        "{}",
+        failure.cause
+    );
+    let events = drain(&local, &queue).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].0, "TenantFailed");
+    assert_eq!(events[0].1["step"], "GrantClusterAccess");
+
+    local.sandbox.clear_faults().expect("cleared");
+    let record = vend_ok(&local, "after-fix", input).await;
+    let fixed = entry(&local, "payments").await;
+    assert_eq!(fixed.status, TenantStatus::Ready);
+    assert_eq!(fixed.failure, None);
+    let account_id = record["account"]["id"].as_str().expect("account");
+    let ec2 = aws_sdk_ec2::Client::new(&member(&local, account_id).await);
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(filter("tag:vending:tenant", "payments"))
+        .send()
+        .await
+        .expect("vpcs");
+    assert_eq!(vpcs.vpcs().len(), 1, "the re-run reused the network");
+    let events = drain(&local, &queue).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].0, "TenantReady");
+}
+
+/// An account made outside the portal, in `ou`, named `name`.
+async fn outside_account(local: &Local, name: &str, ou: &str) -> String {
+    let org = aws_sdk_organizations::Client::new(&local.sdk);
+    let created = org
+        .create_account()
+        .account_name(name)
+        .email(format!("{}@outside.example.com", name.replace(' ', ".")))
+        .send()
+        .await
+        .expect("create");
+    let request = created
+        .create_account_status()
+        .and_then(|s| s.id())
+        .unwrap_or_default()
+        .to_owned();
+    let account_id = loop {
+        let st = org
+            .describe_create_account_status()
+            .create_account_request_id(&request)
+            .send()
+            .await
+            .expect("status");
+        if let Some(id) = st.create_account_status().and_then(|s| s.account_id()) {
+            break id.to_owned();
+        }
+    };
+    org.move_account()
+        .account_id(&account_id)
+        .source_parent_id(&local.seeded.root_id)
+        .destination_parent_id(ou)
+        .send()
+        .await
+        .expect("move");
+    account_id
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn control_tower_and_organizations_events_adopt_existing_accounts() {
+    let local = vending(1).await;
+    let config = &local.platform.config;
+    let prod = config.environments["prod"].ou_id.clone();
+    let dev = config.environments["dev"].ou_id.clone();
+
+    let search = outside_account(&local, "Search Team", &prod).await;
+    let mut ct: Value = serde_json::from_str(
+        &vend::local::repo_file("events/control-tower-create-managed-account.json")
+            .expect("sample"),
+    )
+    .expect("JSON");
+    let status = &mut ct["detail"]["serviceEventDetails"]["createManagedAccountStatus"];
+    status["account"]["accountId"] = json!(search);
+    status["organizationalUnit"]["organizationalUnitId"] = json!(prod);
+
+    let data = outside_account(&local, "data-platform", &dev).await;
+    let mut orgs: Value = serde_json::from_str(
+        &vend::local::repo_file("events/organizations-create-account-result.json").expect("sample"),
+    )
+    .expect("JSON");
+    orgs["detail"]["serviceEventDetails"]["createAccountStatus"]["accountId"] = json!(data);
+
+    let before = account_ids(&local).await;
+    for (name, event, account, tenant_id, ou) in [
+        ("control-tower", ct, &search, "search-team", &prod),
+        ("organizations", orgs, &data, "data-platform", &dev),
+    ] {
+        let record = vend_ok(&local, name, event).await;
+        assert_eq!(record["tenantId"], tenant_id);
+        assert_eq!(record["account"]["id"].as_str(), Some(account.as_str()));
+        assert_eq!(record["account"]["ouId"].as_str(), Some(ou.as_str()));
+        let resources = tenant_resources(&local, account, tenant_id).await;
+        assert!(
+            resources.iter().any(|r| r.starts_with("vpc-")),
+            "{tenant_id} got a network: {resources:?}"
+        );
+        assert!(
+            resources
+                .iter()
+                .any(|r| r.contains(&format!("role/{tenant_id}-admin"))),
+            "{tenant_id} got roles: {resources:?}"
+        );
+        assert_eq!(entry(&local, tenant_id).await.status, TenantStatus::Ready);
+    }
+    assert_eq!(
+        account_ids(&local).await,
+        before,
+        "adoption creates no account"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_registry_claims_are_what_the_records_say() {
+    let local = vending(0).await;
+    let record = vend_ok(&local, "one", portal(&portal_body())).await;
+    let cidr: Ipv4Cidr = record["network"]["cidr"]
+        .as_str()
+        .unwrap_or_default()
+        .parse()
+        .expect("cidr");
+    let registry = DynamoRegistry::new(
+        aws_sdk_dynamodb::Client::new(&local.sdk),
+        vend::local::REGISTRY_TABLE,
+    );
+    let claims = registry.claimed_cidrs().await.expect("claims");
+    let unit = local.platform.config.network.pool.max_prefix_length;
+    let expected: Vec<(Ipv4Cidr, TenantId)> =
+        cidr.split(unit).map(|c| (c, tenant("payments"))).collect();
+    assert_eq!(claims, expected, "the block's pieces, all the tenant's");
+}
