@@ -47,6 +47,10 @@ pub struct TenantRequest {
     pub tags: BTreeMap<String, String>,
     /// Network wishes.
     pub network: Option<NetworkRequest>,
+    /// What reading the JSON found wrong (unknown fields, wrong shapes), reported by
+    /// `validate` together with everything else, so a caller learns every problem at once.
+    #[serde(skip)]
+    read_errors: ValidationErrors,
 }
 
 /// The network a tenant asks for.
@@ -185,7 +189,8 @@ fn principals(list: &[String], field: &str, errs: &mut ValidationErrors) -> Vec<
 }
 
 impl TenantRequest {
-    /// Reads a request from JSON, refusing unknown fields by name.
+    /// Reads a request from JSON. Only a value that is not an object is refused here; unknown
+    /// fields and fields of the wrong shape are named by `validate`, with every other problem.
     pub fn from_value(value: &Value) -> Result<TenantRequest, ValidationErrors> {
         let mut errs = ValidationErrors::default();
         let Some(obj) = value.as_object() else {
@@ -219,11 +224,13 @@ impl TenantRequest {
         req.viewers = field(obj, "viewers", &mut errs).unwrap_or_default();
         req.tags = field(obj, "tags", &mut errs).unwrap_or_default();
         req.network = field(obj, "network", &mut errs);
-        errs.into_result(req)
+        req.read_errors = errs;
+        Ok(req)
     }
 
     /// Checks every field against AWS's and Kubernetes' rules and the platform config.
     pub fn validate(&self, config: &PlatformConfig) -> Result<TenantSpec, ValidationErrors> {
+        let read = &self.read_errors;
         let mut errs = ValidationErrors::default();
         if let Err(e) = check_request_id(&self.request_id) {
             errs.push("requestId", e);
@@ -317,6 +324,15 @@ impl TenantRequest {
                 ),
             );
         }
+        // A field that could not be read is reported once, as read; the checks above saw only
+        // its default value.
+        let mut all = read.clone();
+        all.errors.extend(
+            errs.errors
+                .into_iter()
+                .filter(|e| !read.errors.iter().any(|r| r.field == e.field)),
+        );
+        let errs = all;
         match (tenant_id, account, tags) {
             (Some(tenant_id), Some(account), Some(tags)) if errs.errors.is_empty() => {
                 Ok(TenantSpec {

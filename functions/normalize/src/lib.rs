@@ -95,23 +95,20 @@ fn adopted(
                 .map(|(name, _)| name.clone())
         })
         .unwrap_or_else(|| config.adoption.default_environment.clone());
-    TenantRequest {
-        request_id: request_id.to_owned(),
-        tenant_id: tenant_id_from_account_name(account_name),
-        display_name: Some(account_name.to_owned()),
-        environment,
-        account_email: None,
-        account_id: Some(account_id.to_owned()),
-        owners: config
-            .adoption
-            .default_owners
-            .iter()
-            .map(|p| p.as_str().to_owned())
-            .collect(),
-        viewers: Vec::new(),
-        tags: config.adoption.default_tags.clone(),
-        network: None,
-    }
+    let mut request = TenantRequest::default();
+    request.request_id = request_id.to_owned();
+    request.tenant_id = tenant_id_from_account_name(account_name);
+    request.display_name = Some(account_name.to_owned());
+    request.environment = environment;
+    request.account_id = Some(account_id.to_owned());
+    request.owners = config
+        .adoption
+        .default_owners
+        .iter()
+        .map(|p| p.as_str().to_owned())
+        .collect();
+    request.tags = config.adoption.default_tags.clone();
+    request
 }
 
 /// Where an account-created event keeps what adoption needs (JSON pointers).
