@@ -15,6 +15,8 @@ pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// The event bus.
     pub eventbridge: aws_sdk_eventbridge::Client,
+    /// The vending state machine.
+    pub stepfunctions: aws_sdk_sfn::Client,
 }
 
 impl Clients {
@@ -29,6 +31,7 @@ impl Clients {
             organizations: aws_sdk_organizations::Client::new(&config),
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             eventbridge: aws_sdk_eventbridge::Client::new(&config),
+            stepfunctions: aws_sdk_sfn::Client::new(&config),
             config,
         }
     }

@@ -11,11 +11,14 @@ pub mod eks;
 pub mod events;
 pub mod iam;
 pub mod organizations;
+pub mod parameters;
 pub mod registry;
 pub mod seed;
+pub mod workflow;
 
 pub use accounts::MemberAccounts;
 pub use clients::Clients;
 pub use events::EventBridgeBus;
 pub use organizations::OrganizationsAdapter;
 pub use registry::DynamoRegistry;
+pub use workflow::StepFunctionsWorkflow;

@@ -6,7 +6,7 @@ use crate::error::StepError;
 use crate::names::TenantId;
 use crate::ports::{
     AccountInfo, Claim, CreateAccountState, Ensured, Identity, Lease, Organization, Registry,
-    RegistryEntry, RoleSpec,
+    RegistryEntry, RoleSpec, Workflow,
 };
 use crate::request::TENANT_TAG;
 use std::collections::BTreeMap;
@@ -334,5 +334,29 @@ impl Identity for FakeIdentity {
         }
         *current = Some(alias.to_owned());
         Ok(true)
+    }
+}
+
+/// A fake Step Functions: executions by name.
+#[derive(Debug, Default)]
+pub struct FakeWorkflow {
+    started: Mutex<BTreeMap<String, serde_json::Value>>,
+}
+
+impl FakeWorkflow {
+    /// The executions started, by name, with their input.
+    pub fn started(&self) -> BTreeMap<String, serde_json::Value> {
+        lock(&self.started).clone()
+    }
+}
+
+impl Workflow for FakeWorkflow {
+    async fn start(&self, name: &str, input: &serde_json::Value) -> Result<String, StepError> {
+        lock(&self.started)
+            .entry(name.to_owned())
+            .or_insert_with(|| input.clone());
+        Ok(format!(
+            "arn:aws:states:eu-west-1:000000000000:execution:tenant-vending:{name}"
+        ))
     }
 }

@@ -412,3 +412,14 @@ pub trait Accounts: Send + Sync {
         session: &str,
     ) -> impl Future<Output = Self::Clusters> + Send;
 }
+
+/// The workflow service (Step Functions), as the portal's request function starts vending.
+pub trait Workflow: Send + Sync {
+    /// Starts the vending workflow as execution `name` with `input`; returns the execution's
+    /// ARN. An execution of that name that exists already counts as started (a double submit).
+    fn start(
+        &self,
+        name: &str,
+        input: &serde_json::Value,
+    ) -> impl Future<Output = Result<String, StepError>> + Send;
+}

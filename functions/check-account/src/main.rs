@@ -7,8 +7,6 @@ use vending_aws::{Clients, DynamoRegistry, OrganizationsAdapter};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     vending_runtime::init_tracing();
-    // Loaded (and validated) at init so a bad config stops the function before its first event.
-    let _config = vending_runtime::load_config()?;
     let table = std::env::var("REGISTRY_TABLE").map_err(|_| "REGISTRY_TABLE is not set")?;
     let clients = Clients::from_env().await;
     let org = &OrganizationsAdapter::new(clients.organizations.clone());

@@ -6,8 +6,8 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     vending_runtime::init_tracing();
-    let config = vending_runtime::load_config()?;
-    let config = &config;
+    let sdk = vending_runtime::sdk_config().await;
+    let config = &vending_runtime::load_config(&sdk).await?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         normalize::handle(&event.payload, config).map_err(vending_runtime::diagnostic)
     }))

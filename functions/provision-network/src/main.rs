@@ -7,9 +7,9 @@ use vending_aws::{Clients, DynamoRegistry, MemberAccounts};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     vending_runtime::init_tracing();
-    let config = &vending_runtime::load_config()?;
     let table = std::env::var("REGISTRY_TABLE").map_err(|_| "REGISTRY_TABLE is not set")?;
     let clients = Clients::from_env().await;
+    let config = &vending_runtime::load_config(&clients.config).await?;
     let accounts = &MemberAccounts::new(clients.config.clone(), &config.member_role_name);
     let registry = &DynamoRegistry::new(clients.dynamodb.clone(), table);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -1,0 +1,59 @@
+//! Step Functions behind the `Workflow` port: the portal's request function starts vending.
+
+use crate::classify::classify;
+use aws_sdk_sfn::Client;
+use aws_sdk_sfn::operation::start_execution::StartExecutionError;
+use vending_domain::StepError;
+use vending_domain::ports::Workflow;
+
+/// The `Workflow` port on the vending state machine.
+#[derive(Debug, Clone)]
+pub struct StepFunctionsWorkflow {
+    client: Client,
+    state_machine_arn: String,
+}
+
+impl StepFunctionsWorkflow {
+    /// Starts executions of `state_machine_arn`.
+    pub fn new(client: Client, state_machine_arn: impl Into<String>) -> StepFunctionsWorkflow {
+        StepFunctionsWorkflow {
+            client,
+            state_machine_arn: state_machine_arn.into(),
+        }
+    }
+
+    /// The ARN an execution called `name` of the state machine has.
+    pub fn execution_arn(&self, name: &str) -> String {
+        format!(
+            "{}:{name}",
+            self.state_machine_arn
+                .replacen(":stateMachine:", ":execution:", 1)
+        )
+    }
+}
+
+impl Workflow for StepFunctionsWorkflow {
+    async fn start(&self, name: &str, input: &serde_json::Value) -> Result<String, StepError> {
+        let result = self
+            .client
+            .start_execution()
+            .state_machine_arn(&self.state_machine_arn)
+            .name(name)
+            .input(input.to_string())
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(out.execution_arn().to_owned()),
+            // The same request submitted again: its execution runs or ran already.
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(StartExecutionError::ExecutionAlreadyExists(_))
+                ) =>
+            {
+                Ok(self.execution_arn(name))
+            }
+            Err(e) => Err(classify("StartExecution", &e)),
+        }
+    }
+}
