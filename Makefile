@@ -10,17 +10,46 @@ VEND := target/debug/vend
 VENV := .venv
 ASL_VALIDATOR_VERSION := 4.0.0
 SANDBOX_REQUIREMENTS := crates/vend/sandbox/requirements.txt
+INFRA_REQUIREMENTS := infra/requirements.txt
+# The deploy-time tools (SAM CLI, cfn-lint, cargo-lambda with zig) live in their own virtualenv.
+SAM_BIN := $(VENV)/sam/bin
+SAM := PATH="$(CURDIR)/$(SAM_BIN):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_BIN)/sam
 
-.PHONY: demo test lint lint-workflows unit conformance fuzz bench build setup
+.PHONY: demo test lint lint-workflows lint-infra unit conformance fuzz bench coldstart build setup sam-build
 
-## setup: the project-local virtualenv with the sandbox (moto, pinned). Re-run when the pins change.
-setup: $(VENV)/.installed
+## setup: the project-local virtualenvs: the sandbox (moto) and the workflow linters, and the
+## deploy-time tools. Re-run when the pins change.
+setup: $(VENV)/.installed $(VENV)/sam/.installed
 
 $(VENV)/.installed: $(SANDBOX_REQUIREMENTS) Makefile
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r $(SANDBOX_REQUIREMENTS)
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/node asl-validator@$(ASL_VALIDATOR_VERSION)
 	touch $@
+
+$(VENV)/sam/.installed: $(INFRA_REQUIREMENTS) Makefile
+	python3 -m venv $(VENV)/sam
+	$(SAM_BIN)/pip install --quiet --disable-pip-version-check -r $(INFRA_REQUIREMENTS)
+	touch $@
+
+## lint-infra: cfn-lint and `sam validate --lint` on the SAM template (offline, no credentials).
+lint-infra: setup
+	$(SAM_BIN)/cfn-lint infra/template.yaml
+	$(SAM) validate --lint --region eu-west-1
+
+## sam-build: `sam build` (cargo lambda build --release of every function), then checks that
+## every function of the template got its bootstrap.
+sam-build: setup
+	$(SAM) build
+	@missing=0; for fn in $$(grep -E '^  [A-Za-z]+Function:$$' infra/template.yaml | tr -d ' :'); do \
+	  if [ -s .aws-sam/build/$$fn/bootstrap ]; then echo "bootstrap: $$fn ($$(stat -c %s .aws-sam/build/$$fn/bootstrap) bytes)"; \
+	  else echo "no bootstrap for $$fn"; missing=1; fi; \
+	done; exit $$missing
+
+## coldstart: each built bootstrap on a local Lambda Runtime API, running the demo's vending
+## on the sandbox: init time, first invocation, peak RSS and size per function.
+coldstart: build
+	$(VEND) coldstart --build-dir .aws-sam/build
 
 ## lint-workflows: statelint and asl-validator on every definition, with SAM's ${...}
 ## substitutions replaced by sample ARNs first (statelint wants URIs), as SAM would deploy them.
@@ -40,8 +69,9 @@ build:
 demo: setup build
 	$(VEND) local --trigger events/portal-request.json
 
-## test: formatting, lints, every unit and integration test, and the AWS conformance cases.
-test: setup lint lint-workflows unit conformance
+## test: formatting, lints (code, workflows, template), every unit and integration test, and
+## the AWS conformance cases.
+test: setup lint lint-workflows lint-infra unit conformance
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -59,13 +59,19 @@ pub async fn member(local: &vend::local::Local, account_id: &str) -> SdkConfig {
     .await
 }
 
-/// A queue that receives the service's `TenantReady` and `TenantFailed` events.
-pub async fn event_queue(local: &vend::local::Local) -> String {
-    let sqs = aws_sdk_sqs::Client::new(&local.sdk);
-    let events = aws_sdk_eventbridge::Client::new(&local.sdk);
+/// A queue named `rule` that receives what `pattern` matches on `bus`, through a rule of the
+/// same name; returns the queue's URL.
+pub async fn rule_to_queue(
+    sdk: &SdkConfig,
+    bus: &str,
+    rule: &str,
+    pattern: &serde_json::Value,
+) -> String {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let events = aws_sdk_eventbridge::Client::new(sdk);
     let url = sqs
         .create_queue()
-        .queue_name("tenant-events")
+        .queue_name(rule)
         .send()
         .await
         .expect("queue")
@@ -86,19 +92,16 @@ pub async fn event_queue(local: &vend::local::Local) -> String {
         .unwrap_or_default();
     events
         .put_rule()
-        .event_bus_name(vend::local::EVENT_BUS)
-        .name("tenant-outcomes")
-        .event_pattern(
-            serde_json::json!({"source": ["tenant-vending"], "detail-type": ["TenantReady", "TenantFailed"]})
-                .to_string(),
-        )
+        .event_bus_name(bus)
+        .name(rule)
+        .event_pattern(pattern.to_string())
         .send()
         .await
         .expect("rule");
     events
         .put_targets()
-        .event_bus_name(vend::local::EVENT_BUS)
-        .rule("tenant-outcomes")
+        .event_bus_name(bus)
+        .rule(rule)
         .targets(
             aws_sdk_eventbridge::types::Target::builder()
                 .id("queue")
@@ -110,6 +113,17 @@ pub async fn event_queue(local: &vend::local::Local) -> String {
         .await
         .expect("targets");
     url
+}
+
+/// A queue that receives the service's `TenantReady` and `TenantFailed` events.
+pub async fn event_queue(local: &vend::local::Local) -> String {
+    rule_to_queue(
+        &local.sdk,
+        vend::local::EVENT_BUS,
+        "tenant-outcomes",
+        &serde_json::json!({"source": ["tenant-vending"], "detail-type": ["TenantReady", "TenantFailed"]}),
+    )
+    .await
 }
 
 /// Every event waiting in the queue, as `(detail-type, detail)`.

@@ -254,58 +254,19 @@ async fn tenant_events_reach_a_queue() {
     let w = world(0).await;
     let sqs = aws_sdk_sqs::Client::new(&w.config);
     let events = aws_sdk_eventbridge::Client::new(&w.config);
-    let queue_url = sqs
-        .create_queue()
-        .queue_name("tenant-events")
-        .send()
-        .await
-        .expect("queue")
-        .queue_url()
-        .unwrap_or_default()
-        .to_owned();
-    let attrs = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("attributes");
-    let queue_arn = attrs
-        .attributes()
-        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
-        .cloned()
-        .unwrap_or_default();
     events
         .create_event_bus()
         .name("tenant-vending")
         .send()
         .await
         .expect("bus");
-    events
-        .put_rule()
-        .event_bus_name("tenant-vending")
-        .name("tenant-ready")
-        .event_pattern(
-            serde_json::json!({"source": ["tenant-vending"], "detail-type": ["TenantReady"]})
-                .to_string(),
-        )
-        .send()
-        .await
-        .expect("rule");
-    events
-        .put_targets()
-        .event_bus_name("tenant-vending")
-        .rule("tenant-ready")
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("queue")
-                .arn(queue_arn)
-                .build()
-                .expect("target"),
-        )
-        .send()
-        .await
-        .expect("target");
+    let queue_url = e2e::rule_to_queue(
+        &w.config,
+        "tenant-vending",
+        "tenant-ready",
+        &serde_json::json!({"source": ["tenant-vending"], "detail-type": ["TenantReady"]}),
+    )
+    .await;
     let bus = EventBridgeBus::new(events, "tenant-vending");
     bus.put("TenantFailed", &serde_json::json!({"tenantId": "other"}))
         .await

@@ -1,4 +1,5 @@
 //! The library half of `vend`: what the command line and the end-to-end tests share.
 
 pub mod local;
+pub mod runtime_api;
 pub mod sandbox;

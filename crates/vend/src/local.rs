@@ -99,6 +99,29 @@ where
     })
 }
 
+/// The workflow's Task states, each backed by the function `<State>Function` of the template.
+pub const WORKFLOW_FUNCTIONS: [&str; 9] = [
+    "Normalize",
+    "EnsureAccount",
+    "CheckAccount",
+    "PlaceAccount",
+    "ProvisionNetwork",
+    "ProvisionIdentity",
+    "GrantClusterAccess",
+    "HandOff",
+    "RecordFailure",
+];
+
+/// The ARN a workflow function has on the local executor, and the substitution naming it.
+pub fn function_arn(executor: &Executor, state: &str) -> (String, String) {
+    let region = &executor.config().region;
+    let account = &executor.config().account_id;
+    (
+        format!("{state}FunctionArn"),
+        format!("arn:aws:lambda:{region}:{account}:function:tenant-vending-{state}"),
+    )
+}
+
 /// Registers every function of the workflow with the executor, under the names SAM would
 /// give them; returns the definition's substitutions (`${NormalizeFunctionArn}` ...).
 pub fn register_functions(
@@ -162,13 +185,11 @@ pub fn register_functions(
             }),
         ),
     ];
-    let region = &executor.config().region;
-    let account = &executor.config().account_id;
     let mut subs = HashMap::new();
     for (state, handler) in handlers {
-        let arn = format!("arn:aws:lambda:{region}:{account}:function:tenant-vending-{state}");
+        let (key, arn) = function_arn(executor, state);
         executor.register_function(&arn, handler);
-        subs.insert(format!("{state}FunctionArn"), arn);
+        subs.insert(key, arn);
     }
     subs
 }
@@ -223,10 +244,26 @@ impl Local {
     /// `config` (its environments and clusters), points `config` at what was seeded, and
     /// prepares the executor. `observer` sees every step call.
     pub async fn start(
-        mut config: PlatformConfig,
+        config: PlatformConfig,
         account_polls: u32,
         observer: Observer,
     ) -> Result<Local, LocalError> {
+        Local::start_with(config, account_polls, |executor, platform| {
+            register_functions(executor, platform, &observer)
+        })
+        .await
+    }
+
+    /// Like `start`, with the workflow's functions registered by `register` (which returns the
+    /// definition's substitutions): the cold-start bench registers built bootstraps instead.
+    pub async fn start_with<F>(
+        mut config: PlatformConfig,
+        account_polls: u32,
+        register: F,
+    ) -> Result<Local, LocalError>
+    where
+        F: FnOnce(&Executor, &Arc<Platform>) -> HashMap<String, String>,
+    {
         let sandbox = Sandbox::start(account_polls)?;
         let sdk = sandbox_config(&sandbox.endpoint(), &config.region).await;
         let spec = SeedSpec {
@@ -259,7 +296,7 @@ impl Local {
             config,
         });
         let executor = Executor::default();
-        let subs = register_functions(&executor, &platform, &observer);
+        let subs = register(&executor, &platform);
         let state_machine_arn =
             executor.create_state_machine(STATE_MACHINE, &definition()?, &subs)?;
         Ok(Local {

@@ -30,6 +30,14 @@ enum Command {
     /// Vend a tenant end to end on the local sandbox: the real workflow definition on the
     /// local executor, every function's handler in process, the real SDK against moto.
     Local(LocalOptions),
+    /// Run every built bootstrap (`sam build`'s output) on a local Lambda Runtime API through
+    /// the demo's vending on the sandbox, and print init time, first invocation, peak memory
+    /// and size per function.
+    Coldstart {
+        /// Where `sam build` put the functions (one folder per function, with `bootstrap`).
+        #[arg(long, default_value = ".aws-sam/build")]
+        build_dir: PathBuf,
+    },
     /// Run and check Amazon States Language definitions on the local executor.
     States {
         #[command(subcommand)]
@@ -329,6 +337,161 @@ async fn local(opts: LocalOptions) -> Result<ExitCode> {
     })
 }
 
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+fn ms(d: Option<std::time::Duration>) -> String {
+    d.map_or_else(
+        || "-".to_owned(),
+        |d| format!("{:.1} ms", d.as_secs_f64() * 1000.0),
+    )
+}
+
+async fn coldstart(build_dir: PathBuf) -> Result<ExitCode> {
+    use std::collections::{BTreeMap, HashMap};
+    use std::sync::Mutex;
+    use vend::local::{Local, WORKFLOW_FUNCTIONS, example_config, function_arn, repo_file};
+    use vend::runtime_api::Bootstrap;
+
+    let mut functions = BTreeMap::new();
+    for entry in std::fs::read_dir(&build_dir).with_context(|| {
+        format!(
+            "reading {} (run `make sam-build` first)",
+            build_dir.display()
+        )
+    })? {
+        let entry = entry?;
+        let bootstrap = entry.path().join("bootstrap");
+        if bootstrap.is_file() {
+            functions.insert(entry.file_name().to_string_lossy().into_owned(), bootstrap);
+        }
+    }
+    anyhow::ensure!(
+        !functions.is_empty(),
+        "no bootstrap under {}",
+        build_dir.display()
+    );
+    type Slots = Arc<Mutex<HashMap<String, Arc<Bootstrap>>>>;
+    let slots: Slots = Arc::default();
+    let registered = slots.clone();
+    let local = Local::start_with(example_config()?, 3, move |executor, _| {
+        let mut subs = HashMap::new();
+        for state in WORKFLOW_FUNCTIONS {
+            let (key, arn) = function_arn(executor, state);
+            let slots = registered.clone();
+            let logical = format!("{state}Function");
+            executor.register_function(
+                &arn,
+                asl_executor::handler_fn(move |req| {
+                    let b = slots
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .get(&logical)
+                        .cloned();
+                    let logical = logical.clone();
+                    async move {
+                        match b {
+                            Some(b) => b.invoke(req.payload).await,
+                            None => Err(asl_executor::TaskError::new(
+                                "Runtime.NoBootstrap",
+                                format!("no bootstrap was built for {logical}"),
+                            )),
+                        }
+                    }
+                }),
+            );
+            subs.insert(key, arn);
+        }
+        subs
+    })
+    .await?;
+
+    let out = std::path::Path::new(".vend/coldstart");
+    std::fs::create_dir_all(out)?;
+    let config_file = out.join("platform-config.json");
+    std::fs::write(
+        &config_file,
+        serde_json::to_string_pretty(&local.platform.config)?,
+    )?;
+    let clients = vending_aws::Clients::from_config(local.sdk.clone());
+    let machine = clients
+        .stepfunctions
+        .create_state_machine()
+        .name("tenant-vending")
+        .definition(repo_file("workflows/tenant-vending.asl.json")?)
+        .role_arn("arn:aws:iam::123456789012:role/tenant-vending-workflow")
+        .send()
+        .await
+        .context("creating the sandbox's state machine for tenant-request")?;
+    let env: Vec<(String, String)> = [
+        ("AWS_REGION", local.platform.config.region.clone()),
+        ("AWS_DEFAULT_REGION", local.platform.config.region.clone()),
+        ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+        ("AWS_ENDPOINT_URL", local.sandbox.endpoint()),
+        ("PLATFORM_CONFIG_FILE", config_file.display().to_string()),
+        ("REGISTRY_TABLE", vend::local::REGISTRY_TABLE.to_owned()),
+        ("EVENT_BUS_NAME", vend::local::EVENT_BUS.to_owned()),
+        ("STATE_MACHINE_ARN", machine.state_machine_arn().to_owned()),
+        ("RUST_LOG", "info".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    // One at a time, so each init has the machine to itself.
+    let mut started = BTreeMap::new();
+    for (logical, binary) in &functions {
+        let b = Arc::new(
+            Bootstrap::start(logical, binary, &env, &out.join(format!("{logical}.log")))
+                .await
+                .with_context(|| format!("starting {}", binary.display()))?,
+        );
+        slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(logical.clone(), b.clone());
+        started.insert(logical.clone(), b);
+    }
+    let trigger: Value = serde_json::from_str(&repo_file("events/portal-request.json")?)?;
+    let (result, _) = local.vend("coldstart", trigger.clone()).await?;
+    let mut ok = result.status == Status::Succeeded;
+    if let Some(request) = started.get("TenantRequestFunction") {
+        let answer = request.invoke(trigger).await;
+        ok &= answer.as_ref().is_ok_and(|a| a["statusCode"] == 202);
+    }
+    let mut stdout = std::io::stdout().lock();
+    writeln!(
+        stdout,
+        "| function | bootstrap | init | first invocation | invocations | peak RSS |"
+    )?;
+    writeln!(stdout, "|---|---:|---:|---:|---:|---:|")?;
+    for (logical, b) in &started {
+        let f = b.figures();
+        let size = std::fs::metadata(&functions[logical]).map_or(0, |m| m.len());
+        writeln!(
+            stdout,
+            "| {logical} | {} | {} | {} | {} | {} |",
+            mib(size),
+            ms(f.init),
+            ms(f.first_invocation),
+            f.invocations,
+            f.peak_rss.map_or_else(|| "-".to_owned(), mib),
+        )?;
+    }
+    writeln!(
+        stdout,
+        "\nvending through the bootstraps: {}; targets: init < 30 ms, peak RSS < 32 MiB, bootstrap < 8 MiB; logs in {}",
+        result.status.as_str(),
+        out.display()
+    )?;
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 fn main() -> Result<ExitCode> {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -337,6 +500,7 @@ fn main() -> Result<ExitCode> {
     runtime.block_on(async {
         match cli.command {
             Command::Local(opts) => local(opts).await,
+            Command::Coldstart { build_dir } => coldstart(build_dir).await,
             Command::States {
                 command: StatesCommand::Run(opts),
             } => states_run(opts).await,

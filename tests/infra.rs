@@ -1,0 +1,347 @@
+//! The SAM template (`infra/template.yaml`) read as data: the invariants a reviewer checks
+//! (tracing, JSON logs, retention, a dead-letter queue on every rule, no wildcard beyond the
+//! documented ones), the function set against `functions/`, and the rules' event patterns
+//! tried on the sandbox's EventBridge with the samples of `events/` and near misses.
+
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+
+fn repo(path: &str) -> String {
+    vend::local::repo_file(path).expect("a repository file")
+}
+
+/// YAML to JSON, with CloudFormation's short-form tags written out (`!Ref X` as `{"Ref": X}`).
+fn to_json(v: yaml_serde::Value) -> Value {
+    match v {
+        yaml_serde::Value::Null => Value::Null,
+        yaml_serde::Value::Bool(b) => Value::Bool(b),
+        yaml_serde::Value::Number(n) => {
+            serde_json::from_str(&n.to_string()).expect("a YAML number is a JSON number")
+        }
+        yaml_serde::Value::String(s) => Value::String(s),
+        yaml_serde::Value::Sequence(items) => {
+            Value::Array(items.into_iter().map(to_json).collect())
+        }
+        yaml_serde::Value::Mapping(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| (k.as_str().unwrap_or_default().to_owned(), to_json(v)))
+                .collect(),
+        ),
+        yaml_serde::Value::Tagged(t) => {
+            let tag = t.tag.to_string();
+            let name = tag.trim_start_matches('!');
+            let key = if name == "Ref" || name == "Condition" {
+                name.to_owned()
+            } else {
+                format!("Fn::{name}")
+            };
+            json!({ key: to_json(t.value) })
+        }
+    }
+}
+
+fn template() -> Value {
+    let yaml: yaml_serde::Value =
+        yaml_serde::from_str(&repo("infra/template.yaml")).expect("the template is YAML");
+    to_json(yaml)
+}
+
+fn resources_of<'a>(t: &'a Value, kind: &str) -> Vec<(&'a String, &'a Value)> {
+    t["Resources"]
+        .as_object()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, r)| r["Type"] == kind)
+        .collect()
+}
+
+/// The statements whose `Resource` may be `*`, each with the reason written in the template.
+const WILDCARD_SIDS: [&str; 5] = [
+    "Accounts",
+    "CreationStatus",
+    "Placement",
+    "WorkflowLogDelivery",
+    "WorkflowTracing",
+];
+
+fn statements(policies: &Value) -> Vec<&Map<String, Value>> {
+    policies
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.get("Statement"))
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(Value::as_object)
+        .collect()
+}
+
+#[test]
+fn every_function_is_traced_json_logged_kept_for_a_while_and_built_from_its_crate() {
+    let t = template();
+    let globals = &t["Globals"]["Function"];
+    let functions = resources_of(&t, "AWS::Serverless::Function");
+    assert!(!functions.is_empty());
+    for (name, f) in &functions {
+        let p = &f["Properties"];
+        let get = |key: &str| {
+            if p[key].is_null() {
+                globals[key].clone()
+            } else {
+                p[key].clone()
+            }
+        };
+        assert_eq!(get("Tracing"), "Active", "{name} traced");
+        assert_eq!(get("Runtime"), "provided.al2023", "{name}");
+        assert_eq!(
+            get("CodeUri"),
+            "..",
+            "{name}: CodeUri is the workspace root"
+        );
+        let logging = get("LoggingConfig");
+        assert_eq!(logging["LogFormat"], "JSON", "{name} logs JSON");
+        let group = logging["LogGroup"]["Ref"]
+            .as_str()
+            .expect("a log group of the stack");
+        let retention = &t["Resources"][group]["Properties"]["RetentionInDays"];
+        assert!(!retention.is_null(), "{name}'s log group has a retention");
+        assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda", "{name}");
+    }
+    let machine = &resources_of(&t, "AWS::Serverless::StateMachine")[0].1["Properties"];
+    assert_eq!(machine["Tracing"]["Enabled"], true);
+    assert_eq!(machine["Logging"]["Level"], "ALL");
+}
+
+#[test]
+fn the_template_deploys_exactly_the_function_crates() {
+    let t = template();
+    let deployed: BTreeSet<String> = resources_of(&t, "AWS::Serverless::Function")
+        .iter()
+        .map(|(_, f)| {
+            f["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .expect("Binary")
+                .to_owned()
+        })
+        .collect();
+    let crates: BTreeSet<String> = std::fs::read_dir(vend::sandbox::repo_root().join("functions"))
+        .expect("functions/")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("Cargo.toml").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        deployed, crates,
+        "every crate in functions/ is deployed by the template, and nothing else"
+    );
+    // Every function the definition names is substituted, and every substitution is used.
+    let definition = repo("workflows/tenant-vending.asl.json");
+    let machine = &resources_of(&t, "AWS::Serverless::StateMachine")[0].1["Properties"];
+    let subs: BTreeSet<String> = machine["DefinitionSubstitutions"]
+        .as_object()
+        .expect("substitutions")
+        .keys()
+        .cloned()
+        .collect();
+    let used: BTreeSet<String> = definition
+        .split("${")
+        .skip(1)
+        .filter_map(|s| s.split('}').next())
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(subs, used);
+    assert_eq!(
+        machine["DefinitionUri"], "../workflows/tenant-vending.asl.json",
+        "the deployed definition is the one the tests run"
+    );
+}
+
+#[test]
+fn every_rule_has_retries_and_a_dead_letter_queue_and_no_wildcard_is_undocumented() {
+    let t = template();
+    let machine = &resources_of(&t, "AWS::Serverless::StateMachine")[0].1["Properties"];
+    let events = machine["Events"].as_object().expect("events");
+    assert_eq!(
+        events.len(),
+        3,
+        "three triggers: Control Tower, Organizations, TenantRequested"
+    );
+    for (name, e) in events {
+        assert_eq!(e["Type"], "EventBridgeRule", "{name}");
+        let p = &e["Properties"];
+        assert!(p["DeadLetterConfig"]["Arn"].is_object(), "{name} has a DLQ");
+        assert!(
+            p["RetryPolicy"]["MaximumRetryAttempts"].is_number(),
+            "{name} retries"
+        );
+    }
+    let alarms: Vec<String> = resources_of(&t, "AWS::CloudWatch::Alarm")
+        .iter()
+        .map(|(_, a)| {
+            a["Properties"]["MetricName"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert!(alarms.contains(&"ExecutionsFailed".to_owned()));
+    assert!(alarms.contains(&"ApproximateNumberOfMessagesVisible".to_owned()));
+
+    let mut policies: Vec<(String, &Value)> = Vec::new();
+    for (name, f) in resources_of(&t, "AWS::Serverless::Function")
+        .into_iter()
+        .chain(resources_of(&t, "AWS::Serverless::StateMachine"))
+    {
+        policies.push((name.clone(), &f["Properties"]["Policies"]));
+    }
+    for (name, p) in policies {
+        for s in statements(p) {
+            let actions: Vec<&str> = match &s["Action"] {
+                Value::String(a) => vec![a.as_str()],
+                Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+                _ => Vec::new(),
+            };
+            for a in &actions {
+                assert!(!a.contains('*'), "{name}: wildcard action {a}");
+            }
+            let sid = s.get("Sid").and_then(Value::as_str).unwrap_or_default();
+            if s["Resource"] == "*" {
+                assert!(
+                    WILDCARD_SIDS.contains(&sid),
+                    "{name}: statement {sid} uses Resource \"*\" without a documented reason"
+                );
+            }
+            if actions.contains(&"sts:AssumeRole") {
+                let resource = s["Resource"]["Fn::Sub"].as_str().unwrap_or_default();
+                assert!(
+                    resource.ends_with(":role/${MemberRoleName}"),
+                    "{name}: AssumeRole only on the member role, not {resource}"
+                );
+            }
+        }
+    }
+    let table = &resources_of(&t, "AWS::DynamoDB::Table")[0].1["Properties"];
+    assert_eq!(table["BillingMode"], "PAY_PER_REQUEST");
+    assert_eq!(
+        table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        true
+    );
+    assert_eq!(table["SSESpecification"]["SSEEnabled"], true);
+    let api = &resources_of(&t, "AWS::Serverless::HttpApi")[0].1["Properties"];
+    assert_eq!(api["Auth"]["DefaultAuthorizer"], "AWS_IAM");
+}
+
+/// An EventBridge entry from a sample event.
+fn entry(event: &Value, bus: &str) -> aws_sdk_eventbridge::types::PutEventsRequestEntry {
+    aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+        .event_bus_name(bus)
+        .source(event["source"].as_str().unwrap_or_default())
+        .detail_type(event["detail-type"].as_str().unwrap_or_default())
+        .detail(event["detail"].to_string())
+        .build()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_rules_match_exactly_the_events_they_are_for() {
+    let world = e2e::world(0).await;
+    let events = aws_sdk_eventbridge::Client::new(&world.config);
+    let sqs = aws_sdk_sqs::Client::new(&world.config);
+    let t = template();
+    let machine = &resources_of(&t, "AWS::Serverless::StateMachine")[0].1["Properties"];
+    events
+        .create_event_bus()
+        .name("tenant-vending")
+        .send()
+        .await
+        .expect("bus");
+    // One queue per rule of the template, on the bus the rule names (default otherwise).
+    let mut queues = BTreeMap::new();
+    for (name, e) in machine["Events"].as_object().expect("events") {
+        let p = &e["Properties"];
+        let bus = if p["EventBusName"].is_null() {
+            "default"
+        } else {
+            "tenant-vending"
+        };
+        let url = e2e::rule_to_queue(&world.config, bus, name, &p["Pattern"]).await;
+        queues.insert(name.clone(), url);
+    }
+    let sample = |file: &str| -> Value {
+        serde_json::from_str(&repo(&format!("events/{file}"))).expect("JSON sample")
+    };
+    let ct = sample("control-tower-create-managed-account.json");
+    let orgs = sample("organizations-create-account-result.json");
+    let requested = sample("tenant-requested.json");
+    let mut ct_failed = ct.clone();
+    ct_failed["detail"]["serviceEventDetails"]["createManagedAccountStatus"]["state"] =
+        json!("FAILED");
+    let mut orgs_failed = orgs.clone();
+    orgs_failed["detail"]["serviceEventDetails"]["createAccountStatus"]["state"] = json!("FAILED");
+    let mut other_call = orgs.clone();
+    other_call["detail"]["eventName"] = json!("InviteAccountToOrganization");
+    let mut other_source = ct.clone();
+    other_source["source"] = json!("aws.ec2");
+    let mut ready = requested.clone();
+    ready["detail-type"] = json!("TenantReady");
+    // (event, bus, the rule that must match it, if any)
+    let cases: Vec<(&str, Value, &str, Option<&str>)> = vec![
+        (
+            "control tower sample",
+            ct.clone(),
+            "default",
+            Some("ControlTowerAccountCreated"),
+        ),
+        (
+            "organizations sample",
+            orgs.clone(),
+            "default",
+            Some("OrganizationsAccountCreated"),
+        ),
+        (
+            "tenant-requested sample",
+            requested.clone(),
+            "tenant-vending",
+            Some("TenantRequested"),
+        ),
+        ("control tower FAILED", ct_failed, "default", None),
+        ("organizations FAILED", orgs_failed, "default", None),
+        ("another CloudTrail event", other_call, "default", None),
+        ("another source", other_source, "default", None),
+        ("TenantReady on the bus", ready, "tenant-vending", None),
+        (
+            "tenant-requested on the default bus",
+            requested,
+            "default",
+            None,
+        ),
+    ];
+    for (what, event, bus, expected) in cases {
+        events
+            .put_events()
+            .entries(entry(&event, bus))
+            .send()
+            .await
+            .expect("put");
+        let mut matched = Vec::new();
+        for (rule, url) in &queues {
+            let got = sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .expect("receive");
+            for m in got.messages() {
+                matched.push(rule.clone());
+                sqs.delete_message()
+                    .queue_url(url)
+                    .receipt_handle(m.receipt_handle().unwrap_or_default())
+                    .send()
+                    .await
+                    .expect("delete");
+            }
+        }
+        let expected: Vec<String> = expected.into_iter().map(str::to_owned).collect();
+        assert_eq!(matched, expected, "{what}");
+    }
+}
