@@ -8,25 +8,10 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use vending_domain::StepError;
 
-const STEPS: [&str; 9] = [
-    "Normalize",
-    "EnsureAccount",
-    "CheckAccount",
-    "PlaceAccount",
-    "ProvisionNetwork",
-    "ProvisionIdentity",
-    "GrantClusterAccess",
-    "HandOff",
-    "RecordFailure",
-];
+use vend::local::WORKFLOW_FUNCTIONS as STEPS;
 
 fn definition() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../workflows/tenant-vending.asl.json"
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).expect("the definition is in the repo"))
-        .expect("valid JSON")
+    vend::local::definition().expect("the definition is in the repo and is JSON")
 }
 
 /// A fake step: answers with `reply(call number, payload)` and records each call.

@@ -134,8 +134,14 @@ pub async fn provision_network<A: Accounts, R: Registry>(
         .await?;
 
     for region in &config.regions {
-        let regional = accounts.network(account_id, region, session).await;
-        for removed in regional.remove_default_vpcs().await? {
+        // The home region's handle exists already; assume the role again only for the others.
+        let removed = if *region == config.region {
+            net.remove_default_vpcs().await?
+        } else {
+            let regional = accounts.network(account_id, region, session).await;
+            regional.remove_default_vpcs().await?
+        };
+        for removed in removed {
             tracing::info!(tenant = %spec.tenant_id, region = %region, vpc = %removed, "removed a default VPC");
         }
     }

@@ -52,7 +52,6 @@ async fn submit<R: Registry, W: Workflow>(
     config: &PlatformConfig,
     event: &Value,
 ) -> Result<Value, StepError> {
-    let spec = normalize::normalize(event, config)?;
     if normalize::kind_of(event)? != normalize::TriggerKind::Portal {
         return Err(StepError::InvalidRequest({
             let mut e = vending_domain::ValidationErrors::default();
@@ -60,6 +59,7 @@ async fn submit<R: Registry, W: Workflow>(
             e
         }));
     }
+    let spec = normalize::normalize(event, config)?;
     // Normalize has parsed the body already; it is JSON.
     let body: Value = serde_json::from_str(event["body"].as_str().unwrap_or("{}"))
         .map_err(|e| StepError::Internal(format!("the body parsed once and not twice: {e}")))?;
