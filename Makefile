@@ -19,7 +19,17 @@ SAM := PATH="$(CURDIR)/$(SAM_BIN):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_BIN)/sam
 
 ## setup: the project-local virtualenvs: the sandbox (moto) and the workflow linters, and the
 ## deploy-time tools. Re-run when the pins change.
-setup: $(VENV)/.installed $(VENV)/sam/.installed
+setup: $(VENV)/.installed $(VENV)/sam/.installed $(VENV)/.git-daemon
+
+## Debian's git, whose `git daemon` serves the git destination's tests on loopback: installed
+## only when the machine's git has no daemon.
+$(VENV)/.git-daemon:
+	@mkdir -p $(VENV)
+	@if [ ! -x "$$(git --exec-path 2>/dev/null)/git-daemon" ]; then \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && $$sudo apt-get install -y -qq git; \
+	fi
+	touch $@
 
 $(VENV)/.installed: $(SANDBOX_REQUIREMENTS) Makefile
 	python3 -m venv $(VENV)

@@ -72,7 +72,14 @@ fn statements(policies: &Value) -> Vec<&Map<String, Value>> {
         .filter_map(|p| p.get("Statement"))
         .filter_map(Value::as_array)
         .flatten()
+        // A conditional statement (`!If [cond, statement, !Ref AWS::NoValue]`) counts as
+        // both of its branches; the NoValue branch is no statement.
+        .flat_map(|s| match s.get("Fn::If").and_then(Value::as_array) {
+            Some(branches) => branches.iter().skip(1).collect::<Vec<_>>(),
+            None => vec![s],
+        })
         .filter_map(Value::as_object)
+        .filter(|s| s.contains_key("Effect"))
         .collect()
 }
 

@@ -94,9 +94,10 @@ fn account_after_polls(polls: usize) -> HashMap<&'static str, Reply> {
         (
             "HandOff",
             reply(|_, p| {
-                Ok(
-                    json!({"tenantId": p["spec"]["tenantId"], "status": "READY", "accountId": p["account"]["accountId"]}),
-                )
+                Ok(json!({
+                    "record": {"tenantId": p["spec"]["tenantId"], "status": "READY", "accountId": p["account"]["accountId"]},
+                    "publication": {"outcome": "written", "revision": "0123abc"}
+                }))
             }),
         ),
     ])

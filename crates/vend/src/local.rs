@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use vending_aws::clients::sandbox_config;
 use vending_aws::seed::{SeedSpec, SeededPlatform, seed};
 use vending_aws::{Clients, DynamoRegistry, EventBridgeBus, MemberAccounts, OrganizationsAdapter};
+use vending_domain::config::{GitDestinationConfig, GitOpsConfig};
 use vending_domain::{PlatformConfig, StepError};
 
 /// The registry table in the sandbox.
@@ -54,6 +55,8 @@ pub struct Platform {
     pub bus: EventBridgeBus,
     /// Member accounts, through the member role.
     pub accounts: MemberAccounts,
+    /// Where HandOff commits tenant manifests.
+    pub destination: hand_off::Destination,
 }
 
 /// One step call, as `vend local` shows it live.
@@ -175,7 +178,7 @@ pub fn register_functions(
         (
             "HandOff",
             step(platform, observer, |p, v| async move {
-                hand_off::handle(&p.registry, &p.bus, &p.config, v).await
+                hand_off::handle(&p.registry, &p.bus, &p.destination, &p.config, v).await
             }),
         ),
         (
@@ -209,6 +212,9 @@ pub struct Local {
     pub executor: Executor,
     /// The vending state machine.
     pub state_machine_arn: String,
+    /// Scratch space: the git destination's cache, and its repository unless the config
+    /// names a `file://` one.
+    pub scratch: tempfile::TempDir,
 }
 
 impl std::fmt::Debug for Local {
@@ -217,6 +223,36 @@ impl std::fmt::Debug for Local {
             .field("endpoint", &self.sandbox.endpoint())
             .field("state_machine_arn", &self.state_machine_arn)
             .finish_non_exhaustive()
+    }
+}
+
+/// Points the config's GitOps destination at something local: a `file://` repository is
+/// kept (and created bare when missing); any other git remote is replaced by a new bare
+/// repository in `scratch`; an S3 destination gets its bucket in the sandbox.
+async fn local_gitops(
+    config: &mut PlatformConfig,
+    sdk: &SdkConfig,
+    scratch: &std::path::Path,
+) -> Result<(), LocalError> {
+    match &mut config.gitops {
+        GitOpsConfig::Git(git) => {
+            let path = match git.url.strip_prefix("file://") {
+                Some(path) => std::path::PathBuf::from(path),
+                None => {
+                    let path = scratch.join("gitops.git");
+                    *git = GitDestinationConfig {
+                        url: format!("file://{}", path.display()),
+                        credentials_secret_arn: None,
+                        ..git.clone()
+                    };
+                    path
+                }
+            };
+            vending_gitops::ensure_bare_repository(&path).map_err(LocalError::File)
+        }
+        GitOpsConfig::S3(s3) => vending_aws::seed::ensure_bucket(sdk, &s3.bucket)
+            .await
+            .map_err(LocalError::Prepare),
     }
 }
 
@@ -273,6 +309,9 @@ impl Local {
         };
         let seeded = seed(&sdk, &spec).await.map_err(LocalError::Prepare)?;
         seeded.apply(&mut config);
+        let scratch = tempfile::tempdir()
+            .map_err(|e| LocalError::File(format!("creating a scratch folder: {e}")))?;
+        local_gitops(&mut config, &sdk, scratch.path()).await?;
         config
             .validate()
             .map_err(|e| LocalError::Prepare(StepError::InvalidRequest(e)))?;
@@ -288,7 +327,12 @@ impl Local {
             .map_err(|e| {
                 LocalError::Prepare(StepError::Internal(format!("CreateEventBus: {e}")))
             })?;
+        let destination =
+            hand_off::destination(&config, &sdk, &scratch.path().join("gitops-cache.git"))
+                .await
+                .map_err(LocalError::Prepare)?;
         let platform = Arc::new(Platform {
+            destination,
             org: OrganizationsAdapter::new(clients.organizations.clone()),
             bus: EventBridgeBus::new(clients.eventbridge.clone(), EVENT_BUS),
             accounts: MemberAccounts::new(sdk.clone(), &config.member_role_name),
@@ -306,6 +350,7 @@ impl Local {
             platform,
             executor,
             state_machine_arn,
+            scratch,
         })
     }
 

@@ -1,6 +1,7 @@
 //! `vend`: the tenant-vending command line.
 //!
-//! `vend local` vends a tenant end to end on the local sandbox; `vend states run` runs an
+//! `vend local` vends a tenant end to end on the local sandbox; `vend render` prints the
+//! manifests of a tenant record; `vend states run` runs an
 //! Amazon States Language definition on the local executor; `vend states test` scores the
 //! executor against recorded AWS executions.
 
@@ -38,6 +39,17 @@ enum Command {
         #[arg(long, default_value = ".aws-sam/build")]
         build_dir: PathBuf,
     },
+    /// Render a tenant record's manifests (Capsule Tenant and friends) to standard output,
+    /// exactly as HandOff would commit them, without writing anything.
+    Render {
+        /// The tenant record (JSON, `tenant-vending.dev/v1`), for example
+        /// `.vend/runs/<execution>/record.json`.
+        #[arg(long)]
+        record: PathBuf,
+        /// The destination folder that holds `tenants/` (the config's `gitops` directory).
+        #[arg(long, default_value = "")]
+        root: String,
+    },
     /// Run and check Amazon States Language definitions on the local executor.
     States {
         #[command(subcommand)]
@@ -74,7 +86,8 @@ struct LocalOptions {
     /// How many status polls a new account takes in the sandbox.
     #[arg(long, default_value_t = 3)]
     account_polls: u32,
-    /// Where the execution history and record are written.
+    /// Where the execution history and record are written, and where the local GitOps
+    /// repository (`gitops.git`) lives unless the config names a `file://` one or a bucket.
     #[arg(long, default_value = ".vend")]
     out: PathBuf,
 }
@@ -245,8 +258,23 @@ async fn local(opts: LocalOptions) -> Result<ExitCode> {
     let input = read_input(&format!("@{}", opts.trigger.display()))?;
     let config_text = std::fs::read_to_string(&opts.config)
         .with_context(|| format!("reading {}", opts.config.display()))?;
-    let config = vending_domain::PlatformConfig::from_json(&config_text)
+    let mut config = vending_domain::PlatformConfig::from_json(&config_text)
         .map_err(|e| anyhow::anyhow!("{}: {e}", opts.config.display()))?;
+    if let vending_domain::config::GitOpsConfig::Git(git) = &mut config.gitops
+        && !git.url.starts_with("file://")
+    {
+        std::fs::create_dir_all(&opts.out)
+            .with_context(|| format!("creating {}", opts.out.display()))?;
+        // A fresh repository for a fresh sandbox: the registry starts again at generation 1,
+        // and a repository kept from an earlier run could hold a higher one.
+        let repo = std::path::absolute(opts.out.join("gitops.git"))?;
+        if repo.exists() {
+            std::fs::remove_dir_all(&repo)
+                .with_context(|| format!("removing the previous {}", repo.display()))?;
+        }
+        git.url = format!("file://{}", repo.display());
+        git.credentials_secret_arn = None;
+    }
     let name = opts.name.clone().unwrap_or_else(|| derived_name(&input));
     let observer: Observer = Arc::new(|r: &StepReport| {
         let outcome = match &r.error {
@@ -311,6 +339,12 @@ async fn local(opts: LocalOptions) -> Result<ExitCode> {
         dir.join("platform-config.json"),
         serde_json::to_string_pretty(&local.platform.config)?,
     )?;
+    if result.status == Status::Succeeded {
+        std::fs::write(
+            dir.join("record.json"),
+            serde_json::to_string_pretty(&result.output)? + "\n",
+        )?;
+    }
     let mut out = std::io::stdout().lock();
     if result.status == Status::Succeeded {
         writeln!(out, "{}", serde_json::to_string_pretty(&result.output)?)?;
@@ -327,14 +361,61 @@ async fn local(opts: LocalOptions) -> Result<ExitCode> {
     }
     writeln!(
         err,
-        "history, result and the seeded platform config are in {}",
+        "history, result, record and the seeded platform config are in {}",
         dir.display()
     )?;
+    if let vending_domain::config::GitOpsConfig::Git(git) = &local.platform.config.gitops
+        && let Some(path) = git.url.strip_prefix("file://")
+    {
+        let path = std::path::Path::new(path);
+        match vending_gitops::head(path, &git.branch) {
+            Ok(Some(head)) => {
+                writeln!(
+                    err,
+                    "GitOps repository {} ({}): head {} \"{}\"",
+                    path.display(),
+                    git.branch,
+                    &head.commit[..12],
+                    head.summary
+                )?;
+                for file in &head.files {
+                    writeln!(err, "  {file}")?;
+                }
+                writeln!(
+                    err,
+                    "inspect it with: git --git-dir {} log --stat {}",
+                    path.display(),
+                    git.branch
+                )?;
+            }
+            Ok(None) => writeln!(
+                err,
+                "GitOps repository {}: nothing committed",
+                path.display()
+            )?,
+            Err(e) => writeln!(err, "GitOps repository {}: {e}", path.display())?,
+        }
+    }
     Ok(if result.status == Status::Succeeded {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Prints the manifests HandOff would write for a record, one YAML document per file.
+fn render(record: &std::path::Path, root: &str) -> Result<ExitCode> {
+    let text =
+        std::fs::read_to_string(record).with_context(|| format!("reading {}", record.display()))?;
+    let record = vending_domain::TenantRecord::from_json(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", record.display()))?;
+    let bundle = tenant_manifests::bundle(&record, root)?;
+    let mut out = std::io::stdout().lock();
+    for file in &bundle.manifests {
+        writeln!(out, "---\n# {}", file.path)?;
+        out.write_all(&file.bytes)?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn mib(bytes: u64) -> String {
@@ -501,6 +582,7 @@ fn main() -> Result<ExitCode> {
         match cli.command {
             Command::Local(opts) => local(opts).await,
             Command::Coldstart { build_dir } => coldstart(build_dir).await,
+            Command::Render { record, root } => render(&record, &root),
             Command::States {
                 command: StatesCommand::Run(opts),
             } => states_run(opts).await,

@@ -175,24 +175,7 @@ pub async fn seed(config: &SdkConfig, spec: &SeedSpec) -> Result<SeededPlatform,
         .unwrap_or_default()
         .to_owned();
 
-    // Path-style addressing: a bucket name cannot be a subdomain of a loopback address.
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&network)
-            .force_path_style(true)
-            .build(),
-    );
-    s3.create_bucket()
-        .bucket(FLOW_LOGS_BUCKET)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
-                    network.region().map_or("eu-west-1", |r| r.as_ref()),
-                ))
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(|e| classify("CreateBucket", &e))?;
+    ensure_bucket(&network, FLOW_LOGS_BUCKET).await?;
 
     let platform_account_id = create_member_account(&org, "platform").await?;
     let platform = assume_role(config, &platform_account_id, &spec.member_role_name, "seed").await;
@@ -217,4 +200,31 @@ pub async fn seed(config: &SdkConfig, spec: &SeedSpec) -> Result<SeededPlatform,
         platform_account_id,
         flow_logs_bucket_arn: format!("arn:aws:s3:::{FLOW_LOGS_BUCKET}"),
     })
+}
+
+/// Creates `bucket` in the region of `sdk` unless this account already owns it.
+pub async fn ensure_bucket(sdk: &SdkConfig, bucket: &str) -> Result<(), StepError> {
+    let s3 = crate::manifests::path_style_client(sdk);
+    let created = s3
+        .create_bucket()
+        .bucket(bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
+                    sdk.region().map_or("eu-west-1", |r| r.as_ref()),
+                ))
+                .build(),
+        )
+        .send()
+        .await;
+    match created {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_bucket_already_owned_by_you()) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(classify("CreateBucket", &e)),
+    }
 }

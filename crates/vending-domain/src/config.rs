@@ -3,6 +3,7 @@
 
 use crate::cidr::CidrPool;
 use crate::error::ValidationErrors;
+use crate::kube::{IngressSettings, KubernetesSettings, NetworkPolicyProfile};
 use crate::names::PrincipalArn;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -35,6 +36,224 @@ pub struct PlatformConfig {
     pub clusters: Vec<ClusterConfig>,
     /// How accounts made outside the portal become tenants.
     pub adoption: AdoptionConfig,
+    /// Tenants' settings in the shared clusters, unless a request asks otherwise.
+    #[serde(default)]
+    pub kubernetes: KubernetesConfig,
+    /// Where tenant manifests are committed for the tenant operator.
+    pub gitops: GitOpsConfig,
+}
+
+/// The defaults of a tenant's settings in the shared clusters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KubernetesConfig {
+    /// How many namespaces a tenant may create.
+    pub namespace_quota: u32,
+    /// Hard limits shared by a tenant's namespaces.
+    #[serde(default)]
+    pub resource_quota: BTreeMap<String, String>,
+    /// Labels tenants' pods are scheduled on.
+    #[serde(default)]
+    pub node_selector: BTreeMap<String, String>,
+    /// Allowed IngressClasses; the first is the default.
+    #[serde(default)]
+    pub ingress_classes: Vec<String>,
+    /// Allowed ingress hostnames; `{tenant}` is replaced by the tenant id.
+    #[serde(default)]
+    pub ingress_hostnames: Vec<String>,
+    /// Allowed StorageClasses; the first is the default.
+    #[serde(default)]
+    pub storage_classes: Vec<String>,
+    /// The network isolation of tenant namespaces.
+    pub network_policy_profile: NetworkPolicyProfile,
+}
+
+impl Default for KubernetesConfig {
+    fn default() -> KubernetesConfig {
+        KubernetesConfig {
+            namespace_quota: 3,
+            resource_quota: BTreeMap::new(),
+            node_selector: BTreeMap::new(),
+            ingress_classes: Vec::new(),
+            ingress_hostnames: Vec::new(),
+            storage_classes: Vec::new(),
+            network_policy_profile: NetworkPolicyProfile::Isolated,
+        }
+    }
+}
+
+impl KubernetesConfig {
+    /// A tenant's settings: these defaults, with what its request asks for.
+    pub fn settings_for(
+        &self,
+        tenant: &str,
+        asked: Option<&crate::request::KubernetesRequest>,
+    ) -> KubernetesSettings {
+        let asked = asked.cloned().unwrap_or_default();
+        KubernetesSettings {
+            namespace_quota: asked.namespace_quota.unwrap_or(self.namespace_quota),
+            resource_quota: asked
+                .resource_quota
+                .unwrap_or_else(|| self.resource_quota.clone()),
+            node_selector: self.node_selector.clone(),
+            ingress: IngressSettings {
+                classes: self.ingress_classes.clone(),
+                hostnames: self
+                    .ingress_hostnames
+                    .iter()
+                    .map(|h| h.replace("{tenant}", tenant))
+                    .collect(),
+            },
+            storage_classes: self.storage_classes.clone(),
+            network_policy_profile: asked
+                .network_policy_profile
+                .unwrap_or(self.network_policy_profile),
+        }
+    }
+}
+
+/// Where tenant manifests go: a git repository or an S3 bucket (what Flux's Bucket source
+/// reads), with the same paths in both.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub enum GitOpsConfig {
+    /// A git repository.
+    Git(GitDestinationConfig),
+    /// An S3 bucket.
+    S3(S3DestinationConfig),
+}
+
+/// A git repository that Argo CD or Flux syncs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GitDestinationConfig {
+    /// The remote: `file://`, `ssh://`, `git://` or `https://`.
+    pub url: String,
+    /// The branch hand-offs commit to.
+    #[serde(default = "default_branch")]
+    pub branch: String,
+    /// The folder of the repository that holds `tenants/` and `records/` (empty: the root).
+    #[serde(default)]
+    pub directory: String,
+    /// A Secrets Manager secret holding the credentials: `{"username", "password"}` for HTTPS,
+    /// `{"sshPrivateKey", "sshUsername"?, "passphrase"?}` for SSH. None for open remotes.
+    #[serde(default)]
+    pub credentials_secret_arn: Option<String>,
+    /// The commits' author.
+    #[serde(default = "default_author_name")]
+    pub author_name: String,
+    /// The commits' author email.
+    #[serde(default = "default_author_email")]
+    pub author_email: String,
+}
+
+fn default_branch() -> String {
+    "main".into()
+}
+
+fn default_author_name() -> String {
+    "tenant-vending".into()
+}
+
+fn default_author_email() -> String {
+    "tenant-vending@noreply.invalid".into()
+}
+
+/// An S3 bucket that Flux's Bucket source reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct S3DestinationConfig {
+    /// The bucket.
+    pub bucket: String,
+    /// The key prefix that holds `tenants/` and `records/` (empty: the bucket's root).
+    #[serde(default)]
+    pub prefix: String,
+}
+
+/// True for a relative folder path without `..`, `.` or empty parts (empty is the root).
+pub fn is_relative_folder(s: &str) -> bool {
+    s.is_empty()
+        || s.split('/')
+            .all(|p| !p.is_empty() && p != "." && p != ".." && !p.contains('\\'))
+}
+
+fn is_bucket_name(b: &str) -> bool {
+    (3..=63).contains(&b.len())
+        && b.bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'.')
+        && b.bytes().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && b.bytes().last().is_some_and(|c| c.is_ascii_alphanumeric())
+}
+
+impl GitOpsConfig {
+    fn check(&self, errs: &mut ValidationErrors) {
+        match self {
+            GitOpsConfig::Git(git) => {
+                let scheme_ok = ["file://", "ssh://", "git://", "https://", "http://"]
+                    .iter()
+                    .any(|p| git.url.starts_with(p) && git.url.len() > p.len());
+                if !scheme_ok {
+                    errs.push(
+                        "gitops.git.url",
+                        format!(
+                            "'{}' is not a file://, ssh://, git:// or https:// URL",
+                            git.url
+                        ),
+                    );
+                }
+                let branch_ok = !git.branch.is_empty()
+                    && git.branch.split('/').all(|p| {
+                        !p.is_empty()
+                            && !p.starts_with('.')
+                            && !p.ends_with(".lock")
+                            && p.bytes().all(|b| {
+                                b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')
+                            })
+                    })
+                    && !git.branch.contains("..");
+                if !branch_ok {
+                    errs.push(
+                        "gitops.git.branch",
+                        format!("'{}' is not a branch name", git.branch),
+                    );
+                }
+                if !is_relative_folder(&git.directory) {
+                    errs.push(
+                        "gitops.git.directory",
+                        "must be a relative folder without '.' or '..' parts",
+                    );
+                }
+                if let Some(arn) = &git.credentials_secret_arn
+                    && !arn.starts_with("arn:aws:secretsmanager:")
+                {
+                    errs.push(
+                        "gitops.git.credentialsSecretArn",
+                        "must be a Secrets Manager secret ARN",
+                    );
+                }
+                if git.author_name.trim().is_empty() || !git.author_email.contains('@') {
+                    errs.push(
+                        "gitops.git.authorEmail",
+                        "needs a name and an email address",
+                    );
+                }
+            }
+            GitOpsConfig::S3(s3) => {
+                if !is_bucket_name(&s3.bucket) {
+                    errs.push(
+                        "gitops.s3.bucket",
+                        format!("'{}' is not an S3 bucket name", s3.bucket),
+                    );
+                }
+                if !is_relative_folder(&s3.prefix) {
+                    errs.push(
+                        "gitops.s3.prefix",
+                        "must be a relative key prefix without '.' or '..' parts",
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// How accounts created outside the portal (Control Tower, Organizations) become tenants.
@@ -101,8 +320,17 @@ pub struct RoleTemplate {
     pub name: String,
     /// Managed policies attached to it.
     pub managed_policy_arns: Vec<String>,
-    /// The Kubernetes group the role maps to in the shared clusters.
+    /// The Kubernetes group the role maps to in the shared clusters; `{tenant}` is replaced
+    /// by the tenant id, and must be there: a group shared by tenants would let one tenant's
+    /// role act in another's namespaces.
     pub kubernetes_group: String,
+    /// True when the group owns the tenant in the tenant operator (it may create namespaces).
+    #[serde(default)]
+    pub tenant_owner: bool,
+    /// The ClusterRole the group is bound to in every tenant namespace when it is not an
+    /// owner (owners get the operator's owner roles).
+    #[serde(default = "default_cluster_role")]
+    pub cluster_role: String,
     /// Who besides the platform's trusted principals may assume it: the tenant's `owners`, its
     /// `viewers`, or both. Owners when absent.
     #[serde(default = "default_trust")]
@@ -117,6 +345,17 @@ pub enum TenantAudience {
     Owners,
     /// The request's `viewers`.
     Viewers,
+}
+
+fn default_cluster_role() -> String {
+    "view".into()
+}
+
+impl RoleTemplate {
+    /// The Kubernetes group of this role for `tenant`.
+    pub fn kubernetes_group_for(&self, tenant: &str) -> String {
+        self.kubernetes_group.replace("{tenant}", tenant)
+    }
 }
 
 fn default_trust() -> Vec<TenantAudience> {
@@ -331,12 +570,25 @@ impl PlatformConfig {
                     "must have 1 to 20 lowercase letters, digits or '-'",
                 );
             }
-            if r.kubernetes_group.is_empty() {
+            if !r.kubernetes_group.contains("{tenant}") || r.kubernetes_group.starts_with("system:")
+            {
                 errs.push(
                     format!("identity.roles[{i}].kubernetesGroup"),
-                    "must not be empty",
+                    "must contain '{tenant}' (tenant:{tenant}:admins) and not start with 'system:'",
                 );
             }
+            if r.cluster_role.is_empty() || r.cluster_role.contains(['/', '%', ' ']) {
+                errs.push(
+                    format!("identity.roles[{i}].clusterRole"),
+                    "must be a ClusterRole name",
+                );
+            }
+        }
+        if !id.roles.is_empty() && !id.roles.iter().any(|r| r.tenant_owner) {
+            errs.push(
+                "identity.roles",
+                "one role at least must be tenantOwner (its group creates the tenant's namespaces)",
+            );
         }
         if self.clusters.is_empty() {
             errs.push("clusters", "must name at least one shared cluster");
@@ -387,6 +639,18 @@ impl PlatformConfig {
                 );
             }
         }
+        for (i, pattern) in self.kubernetes.ingress_hostnames.iter().enumerate() {
+            if !pattern.contains("{tenant}") {
+                errs.push(
+                    format!("kubernetes.ingressHostnames[{i}]"),
+                    "must contain '{tenant}' so tenants do not share hostnames",
+                );
+            }
+        }
+        self.kubernetes
+            .settings_for("tenant", None)
+            .check("kubernetes", &mut errs);
+        self.gitops.check(&mut errs);
         errs.into_result(())
     }
 }
@@ -420,9 +684,9 @@ pub(crate) mod tests {
                 "permissionsBoundaryArn": "arn:aws:iam::123456789012:policy/tenant-boundary",
                 "trustedPrincipals": ["arn:aws:iam::123456789012:role/platform-admins"],
                 "roles": [
-                    {"name": "admin", "managedPolicyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"], "kubernetesGroup": "tenant-admins"},
-                    {"name": "deploy", "managedPolicyArns": [], "kubernetesGroup": "tenant-deployers"},
-                    {"name": "read-only", "managedPolicyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"], "kubernetesGroup": "tenant-viewers", "trustedBy": ["owners", "viewers"]}
+                    {"name": "admin", "managedPolicyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"], "kubernetesGroup": "tenant:{tenant}:admins", "tenantOwner": true},
+                    {"name": "deploy", "managedPolicyArns": [], "kubernetesGroup": "tenant:{tenant}:deployers", "clusterRole": "edit"},
+                    {"name": "read-only", "managedPolicyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"], "kubernetesGroup": "tenant:{tenant}:viewers", "trustedBy": ["owners", "viewers"]}
                 ]
             },
             "clusters": [
@@ -433,7 +697,17 @@ pub(crate) mod tests {
                 "defaultEnvironment": "dev",
                 "defaultOwners": ["arn:aws:iam::123456789012:role/platform-admins"],
                 "defaultTags": {"CostCenter": "platform"}
-            }
+            },
+            "kubernetes": {
+                "namespaceQuota": 5,
+                "resourceQuota": {"requests.cpu": "8", "requests.memory": "16Gi", "pods": "200"},
+                "nodeSelector": {"node.acme.io/pool": "tenants"},
+                "ingressClasses": ["nginx"],
+                "ingressHostnames": ["{tenant}.apps.example.com"],
+                "storageClasses": ["gp3", "gp3-encrypted"],
+                "networkPolicyProfile": "isolated"
+            },
+            "gitops": {"git": {"url": "https://git.example.com/platform/tenants.git", "credentialsSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:gitops-AbCdEf"}}
         })
     }
 
@@ -452,6 +726,8 @@ pub(crate) mod tests {
         bad["network"]["transitGatewayId"] = json!("tgw-zz");
         bad["identity"]["roles"][1]["name"] = json!("admin");
         bad["clusters"][0]["accessPolicyArn"] = json!("arn:aws:iam::aws:policy/x");
+        bad["kubernetes"]["resourceQuota"]["requests.memory"] = json!("16GB");
+        bad["gitops"]["git"]["branch"] = json!("main..x");
         let errs = PlatformConfig::from_json(&bad.to_string()).expect_err("invalid");
         let fields: Vec<&str> = errs.errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
@@ -462,7 +738,9 @@ pub(crate) mod tests {
                 "network.subnetPrefixDelta",
                 "network.transitGatewayId",
                 "identity.roles[1].name",
-                "clusters[0].accessPolicyArn"
+                "clusters[0].accessPolicyArn",
+                "kubernetes.resourceQuota.requests.memory",
+                "gitops.git.branch"
             ]
         );
         let mut unknown = sample();

@@ -360,3 +360,93 @@ impl Workflow for FakeWorkflow {
         ))
     }
 }
+
+/// A fake event bus: keeps every event.
+#[derive(Debug, Default)]
+pub struct FakeBus {
+    events: Mutex<Vec<(String, serde_json::Value)>>,
+}
+
+impl FakeBus {
+    /// Every event put so far, in order.
+    pub fn events(&self) -> Vec<(String, serde_json::Value)> {
+        lock(&self.events).clone()
+    }
+}
+
+impl crate::ports::EventBus for FakeBus {
+    async fn put(&self, detail_type: &str, detail: &serde_json::Value) -> Result<(), StepError> {
+        lock(&self.events).push((detail_type.to_owned(), detail.clone()));
+        Ok(())
+    }
+}
+
+/// A fake GitOps destination with the real ones' rules: unchanged bytes are not written, a
+/// lower generation is refused. It keeps the files by path and counts writes ("commits").
+#[derive(Debug, Default)]
+pub struct FakeDestination {
+    files: Mutex<BTreeMap<String, Vec<u8>>>,
+    writes: Mutex<usize>,
+    fail_next: Mutex<Option<StepError>>,
+}
+
+impl FakeDestination {
+    /// The files held.
+    pub fn files(&self) -> BTreeMap<String, Vec<u8>> {
+        lock(&self.files).clone()
+    }
+
+    /// How many publications changed something.
+    pub fn writes(&self) -> usize {
+        *lock(&self.writes)
+    }
+
+    /// Makes the next publication fail with `err` (an unreachable remote, say).
+    pub fn fail_next(&self, err: StepError) {
+        *lock(&self.fail_next) = Some(err);
+    }
+}
+
+impl crate::ports::ManifestDestination for FakeDestination {
+    async fn publish(
+        &self,
+        bundle: &crate::ports::ManifestBundle,
+    ) -> Result<crate::ports::Publication, StepError> {
+        if let Some(err) = lock(&self.fail_next).take() {
+            return Err(err);
+        }
+        let mut files = lock(&self.files);
+        if let Some(held) = files
+            .get(&bundle.record.path)
+            .and_then(|b| crate::ports::stored_generation(b))
+            && held > bundle.generation
+        {
+            return Err(crate::ports::stale(bundle, held));
+        }
+        let mut next = files.clone();
+        next.retain(|path, _| !path.starts_with(&format!("{}/", bundle.tenant_dir)));
+        for f in bundle.manifests.iter().chain([&bundle.record]) {
+            next.insert(f.path.clone(), f.bytes.clone());
+        }
+        if next == *files {
+            return Ok(crate::ports::Publication::Unchanged {
+                revision: "fake".into(),
+            });
+        }
+        *files = next;
+        *lock(&self.writes) += 1;
+        Ok(crate::ports::Publication::Written {
+            revision: format!("fake-{}", lock(&self.writes)),
+        })
+    }
+}
+
+/// The repository's example platform config (`infra/platform-config.json`), for handler tests.
+pub fn example_config() -> crate::PlatformConfig {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../infra/platform-config.json"
+    );
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    crate::PlatformConfig::from_json(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}

@@ -9,13 +9,18 @@ pub mod config;
 pub mod error;
 #[cfg(feature = "fakes")]
 pub mod fakes;
+pub mod kube;
 pub mod names;
 pub mod ports;
+pub mod record;
 pub mod request;
+#[cfg(feature = "schema")]
+mod schema;
 pub mod steps;
 
 pub use cidr::{CidrPool, Ipv4Cidr};
 pub use config::PlatformConfig;
 pub use error::{StepError, ValidationError, ValidationErrors};
 pub use names::{AccountEmail, PrincipalArn, Tags, TenantId};
+pub use record::TenantRecord;
 pub use request::{TenantRequest, TenantSpec};

@@ -234,6 +234,79 @@ pub trait EventBus: Send + Sync {
     ) -> impl Future<Output = Result<(), StepError>> + Send;
 }
 
+/// One rendered file, at its path under the destination's root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestFile {
+    /// The path (`tenants/<id>/tenant.yaml`), `/`-separated, relative.
+    pub path: String,
+    /// The exact bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// What one hand-off writes for one tenant: its manifests, which replace everything under
+/// `tenant_dir`, and its record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestBundle {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// The record's generation.
+    pub generation: u64,
+    /// The request behind it.
+    pub request_id: String,
+    /// The folder that holds the tenant's manifests and nothing else (`tenants/<id>`): a
+    /// file there that the bundle does not name is removed.
+    pub tenant_dir: String,
+    /// The manifests, each under `tenant_dir`.
+    pub manifests: Vec<ManifestFile>,
+    /// The tenant record (`records/<id>.json`), outside what the tenant operator syncs. Its
+    /// `generation` in the destination is how a stale writer is recognised.
+    pub record: ManifestFile,
+}
+
+/// What a destination did with a bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "outcome")]
+pub enum Publication {
+    /// The bundle changed the destination: a commit (git) or new objects (S3).
+    Written {
+        /// The commit id, or the keys written.
+        revision: String,
+    },
+    /// The destination already held these exact bytes: nothing was written.
+    Unchanged {
+        /// The commit id or bucket that holds them.
+        revision: String,
+    },
+}
+
+/// Where tenant manifests go for the tenant operator (a git repository, an S3 bucket).
+/// Implementations never write a bundle whose generation is lower than the one the
+/// destination holds (`StepError::Conflict`), and write nothing when the bytes are unchanged.
+pub trait ManifestDestination: Send + Sync {
+    /// Writes the bundle.
+    fn publish(
+        &self,
+        bundle: &ManifestBundle,
+    ) -> impl Future<Output = Result<Publication, StepError>> + Send;
+}
+
+/// The generation a stored record carries, if it can be read; a record of another version is
+/// read too (only `generation` matters here).
+pub fn stored_generation(bytes: &[u8]) -> Option<u64> {
+    serde_json::from_slice::<serde_json::Value>(bytes)
+        .ok()?
+        .get("generation")?
+        .as_u64()
+}
+
+/// The refusal of a stale bundle, the same words for every destination.
+pub fn stale(bundle: &ManifestBundle, held: u64) -> StepError {
+    StepError::Conflict(format!(
+        "the destination holds generation {held} of tenant {}, newer than generation {} of request {}: not written",
+        bundle.tenant_id, bundle.generation, bundle.request_id
+    ))
+}
+
 /// A resource found or created by an `ensure_*` call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The fields a request may carry; anything else is refused by name.
-const FIELDS: [&str; 10] = [
+const FIELDS: [&str; 11] = [
     "requestId",
     "tenantId",
     "displayName",
@@ -21,6 +21,7 @@ const FIELDS: [&str; 10] = [
     "viewers",
     "tags",
     "network",
+    "kubernetes",
 ];
 
 /// A request as received, before validation.
@@ -47,6 +48,8 @@ pub struct TenantRequest {
     pub tags: BTreeMap<String, String>,
     /// Network wishes.
     pub network: Option<NetworkRequest>,
+    /// Cluster wishes, over the platform's defaults.
+    pub kubernetes: Option<KubernetesRequest>,
     /// What reading the JSON found wrong (unknown fields, wrong shapes), reported by
     /// `validate` together with everything else, so a caller learns every problem at once.
     #[serde(skip)]
@@ -59,6 +62,18 @@ pub struct TenantRequest {
 pub struct NetworkRequest {
     /// The VPC's prefix length (20 for a /20).
     pub prefix_length: u8,
+}
+
+/// What a tenant may ask of the shared clusters; the rest comes from the platform config.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KubernetesRequest {
+    /// How many namespaces the tenant may create.
+    pub namespace_quota: Option<u32>,
+    /// Hard limits shared by the tenant's namespaces (replaces the platform's whole quota).
+    pub resource_quota: Option<BTreeMap<String, String>>,
+    /// The network isolation of the tenant's namespaces.
+    pub network_policy_profile: Option<crate::kube::NetworkPolicyProfile>,
 }
 
 /// Where the tenant's account comes from.
@@ -101,6 +116,8 @@ pub struct TenantSpec {
     pub tags: Tags,
     /// The VPC's prefix length.
     pub prefix_length: u8,
+    /// The tenant's settings in the shared clusters.
+    pub kubernetes: crate::kube::KubernetesSettings,
 }
 
 /// The tag key that marks a resource as the tenant's: looked up before anything is created.
@@ -224,6 +241,7 @@ impl TenantRequest {
         req.viewers = field(obj, "viewers", &mut errs).unwrap_or_default();
         req.tags = field(obj, "tags", &mut errs).unwrap_or_default();
         req.network = field(obj, "network", &mut errs);
+        req.kubernetes = field(obj, "kubernetes", &mut errs);
         req.read_errors = errs;
         Ok(req)
     }
@@ -324,6 +342,13 @@ impl TenantRequest {
                 ),
             );
         }
+        let kubernetes = config
+            .kubernetes
+            .settings_for(&self.tenant_id, self.kubernetes.as_ref());
+        // Hostnames derive from the tenant id: a bad id is reported once, as the id.
+        if tenant_id.is_some() {
+            kubernetes.check("kubernetes", &mut errs);
+        }
         // A field that could not be read is reported once, as read; the checks above saw only
         // its default value.
         let mut all = read.clone();
@@ -346,6 +371,7 @@ impl TenantRequest {
                     viewers,
                     tags,
                     prefix_length,
+                    kubernetes,
                 })
             }
             _ => Err(errs),
@@ -397,6 +423,30 @@ mod tests {
             }
         );
         assert_eq!(spec.prefix_length, 20);
+        assert_eq!(spec.kubernetes.namespace_quota, 5);
+        assert_eq!(
+            spec.kubernetes.ingress.hostnames,
+            ["payments.apps.example.com"]
+        );
+        assert_eq!(
+            spec.kubernetes.network_policy_profile,
+            crate::kube::NetworkPolicyProfile::Isolated
+        );
+        let mut asks = good();
+        asks["kubernetes"] = json!({"namespaceQuota": 9, "resourceQuota": {"pods": "50"}, "networkPolicyProfile": "open"});
+        let spec = TenantRequest::from_value(&asks)
+            .expect("reads")
+            .validate(&config())
+            .expect("valid");
+        assert_eq!(spec.kubernetes.namespace_quota, 9);
+        assert_eq!(
+            spec.kubernetes.resource_quota,
+            BTreeMap::from([("pods".to_owned(), "50".to_owned())])
+        );
+        assert_eq!(
+            spec.kubernetes.network_policy_profile,
+            crate::kube::NetworkPolicyProfile::Open
+        );
         let mut adopt = good();
         adopt["accountId"] = json!("210987654321");
         let spec = TenantRequest::from_value(&adopt)
@@ -451,6 +501,22 @@ mod tests {
                 with("owners", json!("arn:aws:iam::123456789012:role/x")),
                 vec!["owners"],
             ),
+            (
+                with("kubernetes", json!({"namespaceQuota": 0})),
+                vec!["kubernetes.namespaceQuota"],
+            ),
+            (
+                with(
+                    "kubernetes",
+                    json!({"resourceQuota": {"requests.cpu": "lots"}}),
+                ),
+                vec!["kubernetes.resourceQuota.requests.cpu"],
+            ),
+            (
+                with("kubernetes", json!({"networkPolicyProfile": "wide-open"})),
+                vec!["kubernetes"],
+            ),
+            (with("kubernetes", json!({"quota": 3})), vec!["kubernetes"]),
         ];
         for (req, want) in cases {
             assert_eq!(errors(req.clone()), want, "{req}");

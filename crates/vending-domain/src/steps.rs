@@ -84,6 +84,7 @@ pub fn encode<T: Serialize>(result: &T) -> Result<serde_json::Value, StepError> 
 
 /// One tenant subnet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SubnetRecord {
     /// The subnet id.
@@ -96,6 +97,7 @@ pub struct SubnetRecord {
 
 /// What ProvisionNetwork leaves: the tenant's VPC and how it reaches the transit gateway.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NetworkRecord {
     /// The region of the VPC.
@@ -142,6 +144,8 @@ pub struct IdentityRecord {
 pub struct ClusterRecord {
     /// The cluster name.
     pub name: String,
+    /// The cluster ARN.
+    pub arn: String,
     /// The access entries (their ARNs), one per tenant role.
     pub access_entries: Vec<String>,
     /// The access policy each entry is associated with.
@@ -160,6 +164,7 @@ pub struct AccessRecord {
 
 /// The tenant's account in the record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AccountRecord {
     /// The account id.
@@ -168,33 +173,4 @@ pub struct AccountRecord {
     pub ou_id: String,
     /// The home region.
     pub region: String,
-}
-
-/// The tenant record HandOff writes to the registry and announces in `TenantReady`. It holds
-/// no time stamps or execution names, so a re-run with the same input yields the same bytes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TenantRecord {
-    /// The tenant id.
-    pub tenant_id: crate::names::TenantId,
-    /// The human name.
-    pub display_name: String,
-    /// The request that produced this record.
-    pub request_id: String,
-    /// The environment.
-    pub environment: String,
-    /// The account.
-    pub account: AccountRecord,
-    /// Owners.
-    pub owners: Vec<crate::names::PrincipalArn>,
-    /// Viewers.
-    pub viewers: Vec<crate::names::PrincipalArn>,
-    /// Every tag on the tenant's resources.
-    pub tags: std::collections::BTreeMap<String, String>,
-    /// The network.
-    pub network: NetworkRecord,
-    /// The roles.
-    pub identity: IdentityRecord,
-    /// The clusters.
-    pub clusters: Vec<ClusterRecord>,
 }

@@ -9,12 +9,7 @@ use vending_domain::steps::{AccountProgress, AccountState};
 use vending_domain::{PlatformConfig, StepError, TenantSpec};
 
 fn config() -> PlatformConfig {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../infra/platform-config.json"
-    ))
-    .expect("example config");
-    PlatformConfig::from_json(&text).expect("valid")
+    vending_domain::fakes::example_config()
 }
 
 fn spec(extra: serde_json::Value) -> TenantSpec {

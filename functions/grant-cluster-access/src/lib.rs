@@ -51,6 +51,10 @@ pub async fn grant_cluster_access<A: Accounts>(
         tracing::info!(tenant = %spec.tenant_id, cluster = %cluster.name, entries = entries.len(), "cluster access granted");
         clusters.push(ClusterRecord {
             name: cluster.name.clone(),
+            arn: format!(
+                "arn:aws:eks:{}:{}:cluster/{}",
+                config.region, cluster.account_id, cluster.name
+            ),
             access_entries: entries,
             access_policy_arn: cluster.access_policy_arn.clone(),
             namespaces: namespaces.clone(),

@@ -1,16 +1,31 @@
-//! The HandOff step: the tenant record (no time stamps, stable key order, so the same input
-//! gives the same bytes) is written to the registry with status READY, then announced with a
-//! `TenantReady` event. A retry rewrites the same bytes and may announce twice; consumers see
-//! the events at least once, as EventBridge delivers them anyway. Last, the execution gives
-//! the tenant's lease back.
+//! The HandOff step: the tenant record (version 1, stable bytes) gets its generation from the
+//! registry's previous record, is rendered as Capsule manifests and checked, and is written
+//! through the configured GitOps destination (one commit, or nothing when the bytes are
+//! unchanged). Only then does the registry go READY with the record and `TenantReady`
+//! announce it. Last, the execution gives the tenant's lease back.
+//!
+//! A retry after a failure half-way converges: the destination already holds the bytes (no
+//! second commit), the registry write and the event are repeated; consumers see events at
+//! least once, as EventBridge delivers them anyway.
 
 use serde::Deserialize;
 use serde_json::Value;
-use vending_domain::ports::{EventBus, Registry, RegistryEntry, TenantStatus};
-use vending_domain::steps::{
-    AccessRecord, AccountProgress, AccountRecord, IdentityRecord, NetworkRecord, TenantRecord,
+use std::path::Path;
+use vending_aws::S3Manifests;
+use vending_domain::config::GitOpsConfig;
+use vending_domain::ports::{
+    EventBus, ManifestBundle, ManifestDestination, Publication, Registry, RegistryEntry,
+    TenantStatus,
 };
-use vending_domain::{PlatformConfig, StepError, TenantSpec};
+use vending_domain::record::{
+    Lifecycle, Provenance, RECORD_API_VERSION, RECORD_KIND, TenantCluster, TenantIdentity,
+    TenantRole,
+};
+use vending_domain::steps::{
+    AccessRecord, AccountProgress, AccountRecord, IdentityRecord, NetworkRecord,
+};
+use vending_domain::{PlatformConfig, StepError, TenantRecord, TenantSpec};
+use vending_gitops::{GitCredentials, GitRepository};
 
 /// What the workflow passes.
 #[derive(Debug, Deserialize)]
@@ -30,7 +45,17 @@ pub struct Input {
     pub execution_name: String,
 }
 
-/// The record the steps' results make.
+/// What the step returns to the workflow.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Output {
+    /// The record handed off.
+    pub record: TenantRecord,
+    /// What the destination did.
+    pub publication: Publication,
+}
+
+/// The record the steps' results make, at generation 1 (`with_generation_after` sets it).
 pub fn tenant_record(config: &PlatformConfig, input: Input) -> Result<TenantRecord, StepError> {
     let Input {
         spec,
@@ -43,62 +68,179 @@ pub fn tenant_record(config: &PlatformConfig, input: Input) -> Result<TenantReco
     let account_id = account
         .account_id
         .ok_or_else(|| StepError::Internal("HandOff ran before the account existed".into()))?;
+    let roles = identity
+        .roles
+        .into_iter()
+        .map(|role| {
+            let template = config
+                .identity
+                .roles
+                .iter()
+                .find(|t| t.name == role.template)
+                .ok_or_else(|| {
+                    StepError::Internal(format!(
+                        "role template '{}' is not in the platform config",
+                        role.template
+                    ))
+                })?;
+            Ok(TenantRole {
+                template: role.template,
+                arn: role.arn,
+                kubernetes_group: role.kubernetes_group,
+                tenant_owner: template.tenant_owner,
+                cluster_role: template.cluster_role.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>, StepError>>()?;
     Ok(TenantRecord {
+        api_version: RECORD_API_VERSION.into(),
+        kind: RECORD_KIND.into(),
         account: AccountRecord {
             id: account_id,
             ou_id: spec.ou_id.clone(),
             region: config.region.clone(),
         },
         tags: spec.all_tags(),
+        generation: 1,
+        lifecycle: Lifecycle::Active,
+        identity: TenantIdentity {
+            owners: spec.owners,
+            viewers: spec.viewers,
+            roles,
+        },
+        clusters: access
+            .clusters
+            .into_iter()
+            .map(|c| TenantCluster {
+                name: c.name,
+                arn: c.arn,
+                access_policy_arn: c.access_policy_arn,
+                namespaces: c.namespaces,
+                access_entries: c.access_entries,
+            })
+            .collect(),
+        kubernetes: spec.kubernetes,
         tenant_id: spec.tenant_id,
         display_name: spec.display_name,
         request_id: spec.request_id,
         environment: spec.environment,
-        owners: spec.owners,
-        viewers: spec.viewers,
         network,
-        identity,
-        clusters: access.clusters,
+        provenance: Provenance::current(),
     })
 }
 
-/// The step.
-pub async fn hand_off<R: Registry, B: EventBus>(
+/// The folder (git) or key prefix (S3) under which the destination keeps tenants.
+pub fn destination_root(config: &PlatformConfig) -> &str {
+    match &config.gitops {
+        GitOpsConfig::Git(git) => &git.directory,
+        GitOpsConfig::S3(s3) => &s3.prefix,
+    }
+}
+
+/// The destination the platform config chose.
+#[derive(Debug, Clone)]
+pub enum Destination {
+    /// A git repository.
+    Git(GitRepository),
+    /// An S3 bucket.
+    S3(S3Manifests),
+}
+
+impl ManifestDestination for Destination {
+    async fn publish(&self, bundle: &ManifestBundle) -> Result<Publication, StepError> {
+        match self {
+            Destination::Git(git) => git.publish(bundle).await,
+            Destination::S3(s3) => s3.publish(bundle).await,
+        }
+    }
+}
+
+/// Builds the configured destination: for git, with the credentials of its secret and a bare
+/// clone kept in `cache`.
+pub async fn destination(
+    config: &PlatformConfig,
+    sdk: &aws_config::SdkConfig,
+    cache: &Path,
+) -> Result<Destination, StepError> {
+    match &config.gitops {
+        GitOpsConfig::Git(git) => {
+            let credentials = match &git.credentials_secret_arn {
+                Some(arn) => Some(
+                    GitCredentials::from_secret(&vending_aws::manifests::secret(sdk, arn).await?)
+                        .map_err(|e| StepError::Internal(format!("secret {arn}: {e}")))?,
+                ),
+                None => None,
+            };
+            Ok(Destination::Git(GitRepository::new(
+                git.clone(),
+                credentials,
+                cache,
+            )))
+        }
+        GitOpsConfig::S3(s3) => Ok(Destination::S3(S3Manifests::from_sdk(sdk, &s3.bucket))),
+    }
+}
+
+/// The step: generation, render, destination, registry, event, lease.
+pub async fn hand_off<R: Registry, B: EventBus, D: ManifestDestination>(
     registry: &R,
     bus: &B,
-    record: &TenantRecord,
+    destination: &D,
+    root: &str,
+    record: TenantRecord,
     execution: &str,
-) -> Result<(), StepError> {
-    let tenant = &record.tenant_id;
-    let text = serde_json::to_string(record)
-        .map_err(|e| StepError::Internal(format!("the tenant record does not encode: {e}")))?;
-    let mut entry = registry
-        .get(tenant)
-        .await?
-        .unwrap_or_else(|| RegistryEntry::new(tenant.clone(), record.request_id.clone()));
+) -> Result<Output, StepError> {
+    let tenant = record.tenant_id.clone();
+    let entry = registry.get(&tenant).await?;
+    let previous = entry
+        .as_ref()
+        .and_then(|e| e.record.as_deref())
+        .and_then(|text| serde_json::from_str::<TenantRecord>(text).ok());
+    let record = record.with_generation_after(previous.as_ref());
+    let bundle = tenant_manifests::bundle(&record, root).map_err(|e| match e {
+        tenant_manifests::RenderError::Invalid(errs) => StepError::InvalidRequest(errs),
+        other => StepError::Internal(other.to_string()),
+    })?;
+    let publication = destination.publish(&bundle).await?;
+    let text = String::from_utf8(bundle.record.bytes.clone())
+        .map_err(|e| StepError::Internal(format!("the tenant record is not UTF-8: {e}")))?;
+    let mut entry =
+        entry.unwrap_or_else(|| RegistryEntry::new(tenant.clone(), record.request_id.clone()));
     entry.request_id = record.request_id.clone();
     entry.status = TenantStatus::Ready;
     entry.account_id = Some(record.account.id.clone());
     entry.failure = None;
     entry.record = Some(text);
     registry.put(&entry).await?;
-    bus.put("TenantReady", &vending_domain::steps::encode(record)?)
+    bus.put("TenantReady", &vending_domain::steps::encode(&record)?)
         .await?;
-    registry.release(tenant, execution).await?;
-    tracing::info!(tenant = %tenant, account = %record.account.id, "tenant handed off");
-    Ok(())
+    registry.release(&tenant, execution).await?;
+    tracing::info!(tenant = %tenant, account = %record.account.id, generation = record.generation, "tenant handed off");
+    Ok(Output {
+        record,
+        publication,
+    })
 }
 
-/// The Lambda payload to the step's JSON result (the record).
-pub async fn handle<R: Registry, B: EventBus>(
+/// The Lambda payload to the step's JSON result (the record and what the destination did).
+pub async fn handle<R: Registry, B: EventBus, D: ManifestDestination>(
     registry: &R,
     bus: &B,
+    destination: &D,
     config: &PlatformConfig,
     payload: Value,
 ) -> Result<Value, StepError> {
     let input: Input = vending_domain::steps::decode(payload)?;
     let execution = input.execution_name.clone();
     let record = tenant_record(config, input)?;
-    hand_off(registry, bus, &record, &execution).await?;
-    vending_domain::steps::encode(&record)
+    let output = hand_off(
+        registry,
+        bus,
+        destination,
+        destination_root(config),
+        record,
+        &execution,
+    )
+    .await?;
+    vending_domain::steps::encode(&output)
 }

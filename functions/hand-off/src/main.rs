@@ -4,6 +4,10 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use vending_aws::{Clients, DynamoRegistry, EventBridgeBus};
 
+/// The git destination's bare clone: Lambda's only writable folder is `/tmp`, kept between
+/// invocations of one instance, so a warm instance fetches only what is new.
+const GIT_CACHE: &str = "/tmp/tenant-vending-gitops.git";
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     vending_runtime::init_tracing();
@@ -13,8 +17,10 @@ async fn main() -> Result<(), Error> {
     let config = &vending_runtime::load_config(&clients.config).await?;
     let registry = &DynamoRegistry::new(clients.dynamodb.clone(), table);
     let bus = &EventBridgeBus::new(clients.eventbridge.clone(), bus_name);
+    let destination =
+        &hand_off::destination(config, &clients.config, std::path::Path::new(GIT_CACHE)).await?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        hand_off::handle(registry, bus, config, event.payload)
+        hand_off::handle(registry, bus, destination, config, event.payload)
             .await
             .map_err(vending_runtime::diagnostic)
     }))

@@ -67,7 +67,7 @@ pub async fn provision_identity<I: Identity>(
         roles.push(RoleRecord {
             template: template.name.clone(),
             arn: ensured.id,
-            kubernetes_group: template.kubernetes_group.clone(),
+            kubernetes_group: template.kubernetes_group_for(spec.tenant_id.as_str()),
         });
     }
     Ok(IdentityRecord { roles })

@@ -1,0 +1,210 @@
+//! The tenant record, version 1: what HandOff stores in the registry, commits beside the
+//! tenant's manifests and announces in `TenantReady`. It is the contract with everything
+//! downstream (the tenant operator's manifests, consumers of the event), so it is versioned
+//! (`apiVersion`), published as a JSON Schema (`docs/schemas/tenant-record-v1.schema.json`),
+//! and serialized with a stable key order and no time stamps: the same tenant gives the same
+//! bytes.
+
+use crate::kube::KubernetesSettings;
+use crate::names::{PrincipalArn, TenantId};
+use crate::steps::{AccountRecord, NetworkRecord};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The record's `apiVersion`.
+pub const RECORD_API_VERSION: &str = "tenant-vending.dev/v1";
+/// The record's `kind`.
+pub const RECORD_KIND: &str = "TenantRecord";
+
+/// A tenant, as handed to cluster onboarding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TenantRecord {
+    /// Always `tenant-vending.dev/v1`.
+    pub api_version: String,
+    /// Always `TenantRecord`.
+    pub kind: String,
+    /// The tenant id (a DNS-1123 label), the key of everything.
+    pub tenant_id: TenantId,
+    /// The human name.
+    pub display_name: String,
+    /// Starts at 1 and grows by one whenever anything else in the record changes; a re-run
+    /// that changes nothing keeps it. A destination never takes a lower one.
+    pub generation: u64,
+    /// The request that produced this generation.
+    pub request_id: String,
+    /// Where the tenant is in its life.
+    pub lifecycle: Lifecycle,
+    /// The environment (`dev`, `prod`).
+    pub environment: String,
+    /// The tenant's AWS account.
+    pub account: AccountRecord,
+    /// Who the tenant is, in AWS and in the clusters.
+    pub identity: TenantIdentity,
+    /// The shared clusters the tenant can reach.
+    pub clusters: Vec<TenantCluster>,
+    /// The tenant's settings in those clusters.
+    pub kubernetes: KubernetesSettings,
+    /// The tenant's VPC.
+    pub network: NetworkRecord,
+    /// Every tag on the tenant's resources.
+    pub tags: BTreeMap<String, String>,
+    /// What produced the record.
+    pub provenance: Provenance,
+}
+
+/// The life of a tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum Lifecycle {
+    /// Vended and in use.
+    Active,
+}
+
+/// The tenant's principals and roles.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TenantIdentity {
+    /// Principals that own the tenant, sorted.
+    pub owners: Vec<PrincipalArn>,
+    /// Principals with read access, sorted.
+    pub viewers: Vec<PrincipalArn>,
+    /// The tenant roles, in the config's order.
+    pub roles: Vec<TenantRole>,
+}
+
+/// One tenant role and what it is in the clusters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TenantRole {
+    /// The template it was made from (`admin`, `deploy`, ...).
+    pub template: String,
+    /// The role's ARN.
+    pub arn: String,
+    /// The Kubernetes group its access entries carry (unique to the tenant).
+    pub kubernetes_group: String,
+    /// True when the group owns the tenant in the tenant operator (creates namespaces).
+    pub tenant_owner: bool,
+    /// The ClusterRole the group is bound to in every tenant namespace, when not an owner.
+    pub cluster_role: String,
+}
+
+/// The tenant's access to one shared cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TenantCluster {
+    /// The cluster name.
+    pub name: String,
+    /// The cluster ARN.
+    pub arn: String,
+    /// The EKS access policy of the tenant's access entries.
+    pub access_policy_arn: String,
+    /// The namespaces that policy is scoped to.
+    pub namespaces: Vec<String>,
+    /// The access entries, one per tenant role.
+    pub access_entries: Vec<String>,
+}
+
+/// What produced a record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Provenance {
+    /// Always `tenant-vending`.
+    pub service: String,
+    /// The service's version.
+    pub version: String,
+}
+
+impl Provenance {
+    /// This build of the service.
+    pub fn current() -> Provenance {
+        Provenance {
+            service: "tenant-vending".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+impl TenantRecord {
+    /// Sets the generation from the previous record of the tenant: the same as before when
+    /// nothing else changed, one more when anything did, 1 for a first record.
+    pub fn with_generation_after(mut self, previous: Option<&TenantRecord>) -> TenantRecord {
+        self.generation = match previous {
+            None => 1,
+            Some(prev) => {
+                let unchanged = TenantRecord {
+                    generation: prev.generation,
+                    ..self.clone()
+                } == *prev;
+                if unchanged {
+                    prev.generation
+                } else {
+                    prev.generation + 1
+                }
+            }
+        };
+        self
+    }
+
+    /// The record's bytes: pretty JSON in the types' field order, newline-terminated.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
+        let mut bytes = serde_json::to_vec_pretty(self)?;
+        bytes.push(b'\n');
+        Ok(bytes)
+    }
+
+    /// Reads a record and checks what the types cannot: the version, the tenant's cluster
+    /// settings. Every problem is reported with its field.
+    pub fn from_json(text: &str) -> Result<TenantRecord, crate::ValidationErrors> {
+        let mut errs = crate::ValidationErrors::default();
+        let record: TenantRecord = match serde_json::from_str(text) {
+            Ok(r) => r,
+            Err(e) => {
+                errs.push("record", format!("does not parse: {e}"));
+                return Err(errs);
+            }
+        };
+        record.check(&mut errs);
+        errs.into_result(record)
+    }
+
+    /// The rules of a v1 record.
+    pub fn check(&self, errs: &mut crate::ValidationErrors) {
+        if self.api_version != RECORD_API_VERSION {
+            errs.push(
+                "apiVersion",
+                format!("'{}' is not {RECORD_API_VERSION}", self.api_version),
+            );
+        }
+        if self.kind != RECORD_KIND {
+            errs.push("kind", format!("'{}' is not {RECORD_KIND}", self.kind));
+        }
+        if self.generation == 0 {
+            errs.push("generation", "starts at 1");
+        }
+        self.kubernetes.check("kubernetes", errs);
+        for (i, role) in self.identity.roles.iter().enumerate() {
+            if role.kubernetes_group.is_empty() || role.kubernetes_group.starts_with("system:") {
+                errs.push(
+                    format!("identity.roles[{i}].kubernetesGroup"),
+                    "must be set and must not start with 'system:'",
+                );
+            }
+            if role.cluster_role.is_empty()
+                || role.cluster_role.contains(['/', '%'])
+                || role.cluster_role.chars().any(char::is_whitespace)
+            {
+                errs.push(
+                    format!("identity.roles[{i}].clusterRole"),
+                    format!("'{}' is not a ClusterRole name", role.cluster_role),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,502 @@
+//! The git destination of tenant manifests: each hand-off becomes one commit on the
+//! configured branch of a remote repository (`file://`, `git://`, `ssh://` or `https://`).
+//!
+//! The writer keeps a bare clone as a cache, fetches the branch, builds the new tree from the
+//! branch's tree (the tenant's folder replaced, its record written), and:
+//! - commits nothing when the tree is unchanged (the same bytes are already there);
+//! - refuses a bundle whose generation is lower than the record already on the branch;
+//! - pushes without force; a writer that loses a race (the branch moved: non-fast-forward)
+//!   fetches the new head and rebuilds its commit on it, a bounded number of times.
+//!
+//! libgit2 (`git2`) does the git work in-process: the Lambda runtime has no git executable,
+//! and libgit2 speaks every transport we need, with credentials from a callback.
+
+use git2::build::TreeUpdateBuilder;
+use git2::{
+    Cred, CredentialType, ErrorClass, ErrorCode, FetchOptions, FileMode, Oid, PushOptions,
+    RemoteCallbacks, Repository, Signature, Tree,
+};
+use serde::Deserialize;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use vending_domain::StepError;
+use vending_domain::config::GitDestinationConfig;
+use vending_domain::ports::{
+    ManifestBundle, ManifestDestination, Publication, stale, stored_generation,
+};
+
+/// How many times a writer rebuilds its commit after losing a push race before it gives up
+/// with `ConcurrentModification` (the workflow's Retry then tries again later).
+pub const MAX_ATTEMPTS: u32 = 8;
+
+/// The local ref a commit is pushed from (libgit2 pushes references, not bare ids).
+const PUSH_REF: &str = "refs/vending/outgoing";
+
+/// Credentials for the remote, as kept in Secrets Manager.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged, deny_unknown_fields)]
+pub enum GitCredentials {
+    /// HTTPS: a user and a password or token.
+    #[serde(rename_all = "camelCase")]
+    Password {
+        /// The user (for tokens, often `x-access-token` or `git`).
+        username: String,
+        /// The password or token.
+        password: String,
+    },
+    /// SSH: a private key in OpenSSH or PEM format.
+    #[serde(rename_all = "camelCase")]
+    SshKey {
+        /// The key.
+        ssh_private_key: String,
+        /// The SSH user; `git` when absent.
+        #[serde(default)]
+        ssh_username: Option<String>,
+        /// The key's passphrase.
+        #[serde(default)]
+        passphrase: Option<String>,
+    },
+}
+
+impl std::fmt::Debug for GitCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GitCredentials::Password { username, .. } => f
+                .debug_struct("Password")
+                .field("username", username)
+                .finish_non_exhaustive(),
+            GitCredentials::SshKey { ssh_username, .. } => f
+                .debug_struct("SshKey")
+                .field("ssh_username", ssh_username)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+impl GitCredentials {
+    /// Reads credentials from a secret's JSON text.
+    pub fn from_secret(text: &str) -> Result<GitCredentials, String> {
+        serde_json::from_str(text).map_err(|_| {
+            "the git credentials secret must be {\"username\", \"password\"} or {\"sshPrivateKey\", \"sshUsername\"?, \"passphrase\"?}".to_owned()
+        })
+    }
+}
+
+/// A git repository that receives tenant manifests.
+#[derive(Debug, Clone)]
+pub struct GitRepository {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: GitDestinationConfig,
+    credentials: Option<GitCredentials>,
+    cache: PathBuf,
+    /// One publish at a time per cache: they share its refs.
+    lock: Mutex<()>,
+    /// Runs after every fetch (tests lose a race on purpose with it).
+    after_fetch: Option<Box<dyn Fn() + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitRepository")
+            .field("url", &self.config.url)
+            .field("branch", &self.config.branch)
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one push attempt came to.
+enum Pushed {
+    Landed,
+    LostRace(String),
+}
+
+fn git_error(what: &str, e: &git2::Error) -> StepError {
+    let text = format!("git {what}: {}", e.message());
+    match e.class() {
+        ErrorClass::Net | ErrorClass::Ssh | ErrorClass::Http | ErrorClass::Ssl | ErrorClass::Os => {
+            StepError::Unavailable(text)
+        }
+        _ => StepError::Internal(text),
+    }
+}
+
+impl GitRepository {
+    /// A writer to the repository of `config`, keeping its bare clone in `cache` (created
+    /// when missing; in Lambda, under `/tmp`).
+    pub fn new(
+        config: GitDestinationConfig,
+        credentials: Option<GitCredentials>,
+        cache: impl Into<PathBuf>,
+    ) -> GitRepository {
+        GitRepository::build(config, credentials, cache.into(), None)
+    }
+
+    /// Runs `hook` after every fetch, before the commit is built: what tests use to move the
+    /// branch under a writer and watch it rebuild its commit.
+    pub fn after_fetch(
+        config: GitDestinationConfig,
+        credentials: Option<GitCredentials>,
+        cache: impl Into<PathBuf>,
+        hook: impl Fn() + Send + Sync + 'static,
+    ) -> GitRepository {
+        GitRepository::build(config, credentials, cache.into(), Some(Box::new(hook)))
+    }
+
+    fn build(
+        config: GitDestinationConfig,
+        credentials: Option<GitCredentials>,
+        cache: PathBuf,
+        after_fetch: Option<Box<dyn Fn() + Send + Sync>>,
+    ) -> GitRepository {
+        GitRepository {
+            inner: Arc::new(Inner {
+                config,
+                credentials,
+                cache,
+                lock: Mutex::new(()),
+                after_fetch,
+            }),
+        }
+    }
+}
+
+impl ManifestDestination for GitRepository {
+    async fn publish(&self, bundle: &ManifestBundle) -> Result<Publication, StepError> {
+        let inner = self.inner.clone();
+        let bundle = bundle.clone();
+        tokio::task::spawn_blocking(move || inner.publish(&bundle))
+            .await
+            .map_err(|e| StepError::Internal(format!("the git writer stopped: {e}")))?
+    }
+}
+
+impl Inner {
+    fn publish(&self, bundle: &ManifestBundle) -> Result<Publication, StepError> {
+        let _guard = self
+            .lock
+            .lock()
+            .map_err(|_| StepError::Internal("the git cache lock is poisoned".into()))?;
+        let repo = self.open_cache()?;
+        let branch = &self.config.branch;
+        for attempt in 1..=MAX_ATTEMPTS {
+            let head = self.fetch(&repo)?;
+            if let Some(hook) = &self.after_fetch {
+                hook();
+            }
+            let base = match head {
+                Some(id) => Some(
+                    repo.find_commit(id)
+                        .and_then(|c| c.tree())
+                        .map_err(|e| git_error("reading the branch head", &e))?,
+                ),
+                None => None,
+            };
+            if let Some(tree) = &base
+                && let Some(held) = held_generation(&repo, tree, &bundle.record.path)
+                && held > bundle.generation
+            {
+                return Err(stale(bundle, held));
+            }
+            let tree_id = build_tree(&repo, base.as_ref(), bundle)?;
+            if base.as_ref().map(Tree::id) == Some(tree_id) {
+                let revision = head.map(|h| h.to_string()).unwrap_or_default();
+                tracing::info!(tenant = %bundle.tenant_id, commit = %revision, "manifests unchanged: nothing committed");
+                return Ok(Publication::Unchanged { revision });
+            }
+            let commit = self.commit(&repo, head, tree_id, bundle)?;
+            match self.push(&repo, commit)? {
+                Pushed::Landed => {
+                    tracing::info!(tenant = %bundle.tenant_id, generation = bundle.generation, commit = %commit, branch = %branch, attempt, "manifests committed");
+                    return Ok(Publication::Written {
+                        revision: commit.to_string(),
+                    });
+                }
+                Pushed::LostRace(reason) => {
+                    tracing::warn!(tenant = %bundle.tenant_id, attempt, reason = %reason, "the branch moved: rebuilding the commit on the new head");
+                }
+            }
+        }
+        Err(StepError::ConcurrentModification(format!(
+            "branch {branch} of {} moved under {MAX_ATTEMPTS} push attempts in a row",
+            self.config.url
+        )))
+    }
+
+    fn open_cache(&self) -> Result<Repository, StepError> {
+        match Repository::open_bare(&self.cache) {
+            Ok(repo) => Ok(repo),
+            Err(_) => {
+                std::fs::create_dir_all(&self.cache).map_err(|e| {
+                    StepError::Internal(format!("creating {}: {e}", self.cache.display()))
+                })?;
+                Repository::init_bare(&self.cache)
+                    .map_err(|e| git_error("initialising the cache", &e))
+            }
+        }
+    }
+
+    fn callbacks(&self) -> RemoteCallbacks<'_> {
+        let mut callbacks = RemoteCallbacks::new();
+        let credentials = self.credentials.clone();
+        callbacks.credentials(move |_url, user_from_url, allowed| match &credentials {
+            Some(GitCredentials::Password { username, password })
+                if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) =>
+            {
+                Cred::userpass_plaintext(username, password)
+            }
+            Some(GitCredentials::SshKey {
+                ssh_private_key,
+                ssh_username,
+                passphrase,
+            }) if allowed.contains(CredentialType::SSH_KEY) => {
+                let user = ssh_username.as_deref().or(user_from_url).unwrap_or("git");
+                Cred::ssh_key_from_memory(user, None, ssh_private_key, passphrase.as_deref())
+            }
+            Some(_) if allowed.contains(CredentialType::USERNAME) => {
+                Cred::username(user_from_url.unwrap_or("git"))
+            }
+            _ => Err(git2::Error::from_str(
+                "the remote asks for credentials that the config does not provide",
+            )),
+        });
+        callbacks
+    }
+
+    /// Fetches the branch; its head, or None when the remote has no such branch yet.
+    fn fetch(&self, repo: &Repository) -> Result<Option<Oid>, StepError> {
+        let mut remote = repo
+            .remote_anonymous(&self.config.url)
+            .map_err(|e| git_error("opening the remote", &e))?;
+        let mut options = FetchOptions::new();
+        options.remote_callbacks(self.callbacks());
+        let tracking = format!("refs/remotes/origin/{}", self.config.branch);
+        // An empty remote has no branch to fetch yet: list first.
+        remote
+            .connect_auth(git2::Direction::Fetch, Some(self.callbacks()), None)
+            .map_err(|e| git_error("connecting", &e))?;
+        let wanted = format!("refs/heads/{}", self.config.branch);
+        let exists = remote
+            .list()
+            .map_err(|e| git_error("listing the remote", &e))?
+            .iter()
+            .any(|h| h.name() == wanted);
+        remote
+            .disconnect()
+            .map_err(|e| git_error("disconnecting", &e))?;
+        if !exists {
+            return Ok(None);
+        }
+        remote
+            .fetch(&[format!("+{wanted}:{tracking}")], Some(&mut options), None)
+            .map_err(|e| git_error("fetching", &e))?;
+        let id = repo
+            .refname_to_id(&tracking)
+            .map_err(|e| git_error("reading the fetched branch", &e))?;
+        Ok(Some(id))
+    }
+
+    fn commit(
+        &self,
+        repo: &Repository,
+        parent: Option<Oid>,
+        tree: Oid,
+        bundle: &ManifestBundle,
+    ) -> Result<Oid, StepError> {
+        let who = Signature::now(&self.config.author_name, &self.config.author_email)
+            .map_err(|e| git_error("signing", &e))?;
+        let tree = repo
+            .find_tree(tree)
+            .map_err(|e| git_error("reading the new tree", &e))?;
+        let parents = match parent {
+            Some(id) => vec![
+                repo.find_commit(id)
+                    .map_err(|e| git_error("reading the parent", &e))?,
+            ],
+            None => Vec::new(),
+        };
+        let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
+        repo.commit(None, &who, &who, &commit_message(bundle), &tree, &parents)
+            .map_err(|e| git_error("committing", &e))
+    }
+
+    fn push(&self, repo: &Repository, commit: Oid) -> Result<Pushed, StepError> {
+        repo.reference(PUSH_REF, commit, true, "tenant hand-off")
+            .map_err(|e| git_error("preparing the push", &e))?;
+        let mut remote = repo
+            .remote_anonymous(&self.config.url)
+            .map_err(|e| git_error("opening the remote", &e))?;
+        let rejected: Arc<Mutex<Option<String>>> = Arc::default();
+        let mut callbacks = self.callbacks();
+        let seen = rejected.clone();
+        callbacks.push_update_reference(move |_refname, status| {
+            if let (Some(reason), Ok(mut slot)) = (status, seen.lock()) {
+                *slot = Some(reason.to_owned());
+            }
+            Ok(())
+        });
+        let mut options = PushOptions::new();
+        options.remote_callbacks(callbacks);
+        let refspec = format!("{PUSH_REF}:refs/heads/{}", self.config.branch);
+        match remote.push(&[refspec], Some(&mut options)) {
+            Ok(()) => {}
+            // libgit2 refuses locally when the remote head is not an ancestor of our commit,
+            // or when it holds commits we never fetched: both mean the branch moved.
+            Err(e)
+                if e.code() == ErrorCode::NotFastForward || e.class() == ErrorClass::Reference =>
+            {
+                return Ok(Pushed::LostRace(e.message().to_owned()));
+            }
+            Err(e) => return Err(git_error("pushing", &e)),
+        }
+        let reason = rejected.lock().ok().and_then(|mut r| r.take());
+        Ok(match reason {
+            Some(reason) => Pushed::LostRace(reason),
+            None => Pushed::Landed,
+        })
+    }
+}
+
+/// Creates a bare repository at `path` unless one is there (local mode's destination).
+pub fn ensure_bare_repository(path: &Path) -> Result<(), String> {
+    if Repository::open_bare(path).is_ok() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(path).map_err(|e| format!("creating {}: {e}", path.display()))?;
+    let repo = Repository::init_bare(path).map_err(|e| {
+        format!(
+            "creating a git repository at {}: {}",
+            path.display(),
+            e.message()
+        )
+    })?;
+    // Clones check out `main`, the branch hand-offs commit to by default.
+    repo.set_head("refs/heads/main")
+        .map_err(|e| format!("setting HEAD of {}: {}", path.display(), e.message()))
+}
+
+/// The head commit of a branch: what a person checks after a hand-off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    /// The commit id.
+    pub commit: String,
+    /// The first line of its message.
+    pub summary: String,
+    /// Every file of its tree.
+    pub files: Vec<String>,
+}
+
+/// The head of `branch` in the repository at `path`, or None when the branch has no commit.
+pub fn head(path: &Path, branch: &str) -> Result<Option<Head>, String> {
+    let repo = Repository::open(path).map_err(|e| e.message().to_owned())?;
+    let commit = match repo
+        .find_reference(&format!("refs/heads/{branch}"))
+        .and_then(|r| r.peel_to_commit())
+    {
+        Ok(c) => c,
+        Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
+        Err(e) => return Err(e.message().to_owned()),
+    };
+    let tree = commit.tree().map_err(|e| e.message().to_owned())?;
+    let mut files = Vec::new();
+    tree.walk(git2::TreeWalkMode::PreOrder, |parent, e| {
+        if e.kind() == Some(git2::ObjectType::Blob)
+            && let Ok(name) = e.name()
+        {
+            files.push(format!("{parent}{name}"));
+        }
+        git2::TreeWalkResult::Ok
+    })
+    .map_err(|e| e.message().to_owned())?;
+    Ok(Some(Head {
+        commit: commit.id().to_string(),
+        summary: commit
+            .summary()
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+            .to_owned(),
+        files,
+    }))
+}
+
+/// `tenant <id>: generation <n>`, then trailers a person or a script can grep.
+pub fn commit_message(bundle: &ManifestBundle) -> String {
+    format!(
+        "tenant {id}: generation {gen}\n\nTenant-Id: {id}\nGeneration: {gen}\nRequest-Id: {req}\n",
+        id = bundle.tenant_id,
+        gen = bundle.generation,
+        req = bundle.request_id
+    )
+}
+
+/// The generation of the record at `path` in `tree`, if there is one.
+fn held_generation(repo: &Repository, tree: &Tree<'_>, path: &str) -> Option<u64> {
+    let entry = tree.get_path(Path::new(path)).ok()?;
+    let blob = repo.find_blob(entry.id()).ok()?;
+    stored_generation(blob.content())
+}
+
+/// Every file path under `dir` in `tree`.
+fn files_under(repo: &Repository, tree: &Tree<'_>, dir: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let Ok(entry) = tree.get_path(Path::new(dir)) else {
+        return out;
+    };
+    let Ok(sub) = repo.find_tree(entry.id()) else {
+        return out;
+    };
+    let _ = sub.walk(git2::TreeWalkMode::PreOrder, |parent, e| {
+        if e.kind() == Some(git2::ObjectType::Blob)
+            && let Ok(name) = e.name()
+        {
+            out.insert(format!("{dir}/{parent}{name}"));
+        }
+        git2::TreeWalkResult::Ok
+    });
+    out
+}
+
+/// The branch's tree with the tenant's folder replaced by the bundle and its record written.
+fn build_tree(
+    repo: &Repository,
+    base: Option<&Tree<'_>>,
+    bundle: &ManifestBundle,
+) -> Result<Oid, StepError> {
+    let mut update = TreeUpdateBuilder::new();
+    let keep: BTreeSet<&str> = bundle.manifests.iter().map(|f| f.path.as_str()).collect();
+    if let Some(tree) = base {
+        for old in files_under(repo, tree, &bundle.tenant_dir) {
+            if !keep.contains(old.as_str()) {
+                update.remove(&old);
+            }
+        }
+    }
+    for file in bundle.manifests.iter().chain([&bundle.record]) {
+        let blob = repo
+            .blob(&file.bytes)
+            .map_err(|e| git_error("writing a blob", &e))?;
+        update.upsert(&file.path, blob, FileMode::Blob);
+    }
+    let empty;
+    let base = match base {
+        Some(tree) => tree,
+        None => {
+            let id = repo
+                .treebuilder(None)
+                .and_then(|b| b.write())
+                .map_err(|e| git_error("writing the empty tree", &e))?;
+            empty = repo
+                .find_tree(id)
+                .map_err(|e| git_error("reading the empty tree", &e))?;
+            &empty
+        }
+    };
+    update
+        .create_updated(repo, base)
+        .map_err(|e| git_error("building the tree", &e))
+}
