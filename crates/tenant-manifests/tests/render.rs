@@ -255,7 +255,20 @@ fn the_published_record_schema_is_current_and_records_satisfy_it() {
             .collect();
         assert!(errors.is_empty(), "{case}: {errors:#?}");
     }
-    let mut broken = serde_json::to_value(record("payments")).expect("encodes");
-    broken["kubernetes"]["surprise"] = json!(true);
-    assert!(!validator.is_valid(&broken));
+    for (field, value) in [
+        ("/kubernetes/surprise", json!(true)),
+        ("/apiVersion", json!("tenant-vending.dev/v2")),
+        ("/generation", json!(0)),
+        ("/tenantId", json!("Payments")),
+        ("/kubernetes/networkPolicyProfile", json!("wide-open")),
+    ] {
+        let mut broken = serde_json::to_value(record("payments")).expect("encodes");
+        let (parent, key) = field.rsplit_once('/').expect("a pointer");
+        broken
+            .pointer_mut(if parent.is_empty() { "" } else { parent })
+            .and_then(Value::as_object_mut)
+            .expect("parent object")
+            .insert(key.to_owned(), value);
+        assert!(!validator.is_valid(&broken), "the schema accepts {field}");
+    }
 }

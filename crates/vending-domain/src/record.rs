@@ -22,8 +22,10 @@ pub const RECORD_KIND: &str = "TenantRecord";
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TenantRecord {
     /// Always `tenant-vending.dev/v1`.
+    #[cfg_attr(feature = "schema", schemars(extend("const" = "tenant-vending.dev/v1")))]
     pub api_version: String,
     /// Always `TenantRecord`.
+    #[cfg_attr(feature = "schema", schemars(extend("const" = "TenantRecord")))]
     pub kind: String,
     /// The tenant id (a DNS-1123 label), the key of everything.
     pub tenant_id: TenantId,
@@ -31,6 +33,10 @@ pub struct TenantRecord {
     pub display_name: String,
     /// Starts at 1 and grows by one whenever anything else in the record changes; a re-run
     /// that changes nothing keeps it. A destination never takes a lower one.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::generation")
+    )]
     pub generation: u64,
     /// The request that produced this generation.
     pub request_id: String,

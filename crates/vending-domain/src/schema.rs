@@ -19,7 +19,8 @@ macro_rules! string_schema {
 
 string_schema!(crate::TenantId, "TenantId", {
     "type": "string",
-    "pattern": "^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$",
+    "pattern": "^[a-z](-?[a-z0-9])+$",
+    "minLength": 2,
     "maxLength": crate::names::TENANT_ID_MAX
 });
 string_schema!(crate::PrincipalArn, "PrincipalArn", {
@@ -30,3 +31,8 @@ string_schema!(crate::Ipv4Cidr, "Ipv4Cidr", {
     "type": "string",
     "pattern": "^([0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}$"
 });
+
+/// A record generation: a positive integer.
+pub(crate) fn generation(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "integer", "minimum": 1})
+}
