@@ -117,6 +117,12 @@ enum Pushed {
 
 fn git_error(what: &str, e: &git2::Error) -> StepError {
     let text = format!("git {what}: {}", e.message());
+    if e.code() == ErrorCode::Auth {
+        // Retrying cannot help: the credentials (or the secret) must be fixed.
+        return StepError::Internal(format!(
+            "{text} (the remote refused the credentials of gitops.git.credentialsSecretArn)"
+        ));
+    }
     match e.class() {
         ErrorClass::Net | ErrorClass::Ssh | ErrorClass::Http | ErrorClass::Ssl | ErrorClass::Os => {
             StepError::Unavailable(text)
@@ -243,26 +249,42 @@ impl Inner {
     fn callbacks(&self) -> RemoteCallbacks<'_> {
         let mut callbacks = RemoteCallbacks::new();
         let credentials = self.credentials.clone();
-        callbacks.credentials(move |_url, user_from_url, allowed| match &credentials {
-            Some(GitCredentials::Password { username, password })
-                if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) =>
-            {
-                Cred::userpass_plaintext(username, password)
+        // libgit2 asks again after a refusal (up to 15 times over HTTP, endlessly over SSH):
+        // an ask after the secret was given means the remote refused it.
+        let mut given = false;
+        callbacks.credentials(move |_url, user_from_url, allowed| {
+            if given {
+                return Err(git2::Error::new(
+                    ErrorCode::Auth,
+                    ErrorClass::Callback,
+                    "the remote refused the credentials",
+                ));
             }
-            Some(GitCredentials::SshKey {
-                ssh_private_key,
-                ssh_username,
-                passphrase,
-            }) if allowed.contains(CredentialType::SSH_KEY) => {
-                let user = ssh_username.as_deref().or(user_from_url).unwrap_or("git");
-                Cred::ssh_key_from_memory(user, None, ssh_private_key, passphrase.as_deref())
+            match &credentials {
+                Some(GitCredentials::Password { username, password })
+                    if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) =>
+                {
+                    given = true;
+                    Cred::userpass_plaintext(username, password)
+                }
+                Some(GitCredentials::SshKey {
+                    ssh_private_key,
+                    ssh_username,
+                    passphrase,
+                }) if allowed.contains(CredentialType::SSH_KEY) => {
+                    given = true;
+                    let user = ssh_username.as_deref().or(user_from_url).unwrap_or("git");
+                    Cred::ssh_key_from_memory(user, None, ssh_private_key, passphrase.as_deref())
+                }
+                Some(_) if allowed.contains(CredentialType::USERNAME) => {
+                    Cred::username(user_from_url.unwrap_or("git"))
+                }
+                _ => Err(git2::Error::new(
+                    ErrorCode::Auth,
+                    ErrorClass::Callback,
+                    "the remote asks for credentials that the config does not provide",
+                )),
             }
-            Some(_) if allowed.contains(CredentialType::USERNAME) => {
-                Cred::username(user_from_url.unwrap_or("git"))
-            }
-            _ => Err(git2::Error::from_str(
-                "the remote asks for credentials that the config does not provide",
-            )),
         });
         callbacks
     }
@@ -499,4 +521,37 @@ fn build_tree(
     update
         .create_updated(repo, base)
         .map_err(|e| git_error("building the tree", &e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_read_from_either_secret_shape_and_nothing_else() {
+        let https = GitCredentials::from_secret(r#"{"username": "bot", "password": "t0ken"}"#);
+        assert_eq!(
+            https,
+            Ok(GitCredentials::Password {
+                username: "bot".into(),
+                password: "t0ken".into()
+            })
+        );
+        let ssh = GitCredentials::from_secret(r#"{"sshPrivateKey": "-----BEGIN KEY-----"}"#);
+        assert!(matches!(
+            ssh,
+            Ok(GitCredentials::SshKey {
+                ssh_username: None,
+                ..
+            })
+        ));
+        for bad in [r#"{"token": "x"}"#, r#"{"username": "bot"}"#, "not json"] {
+            assert!(GitCredentials::from_secret(bad).is_err(), "{bad}");
+        }
+        let shown = format!("{:?}", https.expect("parsed"));
+        assert!(
+            !shown.contains("t0ken"),
+            "Debug must not print the secret: {shown}"
+        );
+    }
 }
