@@ -173,6 +173,37 @@ async fn the_s3_destination_keeps_the_paths_and_never_rewrites_unchanged_bytes()
         .expect("bucket");
     let s3 = vending_aws::manifests::path_style_client(&world.config);
     let destination = vending_aws::S3Manifests::new(s3.clone(), bucket);
+    // Versioning on: every write makes a version, so "nothing rewritten" is checkable.
+    s3.put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("versioning");
+    let versions = || async {
+        let listed = s3
+            .list_object_versions()
+            .bucket(bucket)
+            .send()
+            .await
+            .expect("versions");
+        let mut out: Vec<(String, String)> = listed
+            .versions()
+            .iter()
+            .map(|v| {
+                (
+                    v.key().unwrap_or_default().to_owned(),
+                    v.version_id().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    };
     let keys = || async {
         let listed = s3
             .list_objects_v2()
@@ -180,15 +211,10 @@ async fn the_s3_destination_keeps_the_paths_and_never_rewrites_unchanged_bytes()
             .send()
             .await
             .expect("list");
-        let mut out: Vec<(String, String)> = listed
+        let mut out: Vec<String> = listed
             .contents()
             .iter()
-            .map(|o| {
-                (
-                    o.key().unwrap_or_default().to_owned(),
-                    o.e_tag().unwrap_or_default().to_owned(),
-                )
-            })
+            .map(|o| o.key().unwrap_or_default().to_owned())
             .collect();
         out.sort();
         out
@@ -200,10 +226,10 @@ async fn the_s3_destination_keeps_the_paths_and_never_rewrites_unchanged_bytes()
         matches!(written, Publication::Written { .. }),
         "{written:?}"
     );
-    let after_first = keys().await;
-    let names: Vec<&str> = after_first.iter().map(|(k, _)| k.as_str()).collect();
+    let after_first = versions().await;
+    assert_eq!(after_first.len(), 3, "{after_first:?}");
     assert_eq!(
-        names,
+        keys().await,
         [
             "flux/records/payments.json",
             "flux/tenants/payments/network-policies.yaml",
@@ -224,10 +250,10 @@ async fn the_s3_destination_keeps_the_paths_and_never_rewrites_unchanged_bytes()
         .into_bytes();
     assert_eq!(body.as_ref(), first.manifests[0].bytes.as_slice());
 
-    // The same bundle again: nothing written.
+    // The same bundle again: nothing written (no new version of any object).
     let again = destination.publish(&first).await.expect("re-run");
     assert!(matches!(again, Publication::Unchanged { .. }), "{again:?}");
-    assert_eq!(keys().await, after_first);
+    assert_eq!(versions().await, after_first);
 
     // The next generation without policies: the policy object goes, the rest is rewritten.
     let update = tenant_manifests::bundle(&sample_record(4, "open"), "flux").expect("renders");
@@ -236,7 +262,7 @@ async fn the_s3_destination_keeps_the_paths_and_never_rewrites_unchanged_bytes()
         matches!(written, Publication::Written { .. }),
         "{written:?}"
     );
-    let names: Vec<String> = keys().await.into_iter().map(|(k, _)| k).collect();
+    let names = keys().await;
     assert_eq!(
         names,
         [
@@ -246,11 +272,11 @@ async fn the_s3_destination_keeps_the_paths_and_never_rewrites_unchanged_bytes()
     );
 
     // An older generation is refused and changes nothing.
-    let before = keys().await;
+    let before = versions().await;
     let stale = tenant_manifests::bundle(&sample_record(2, "isolated"), "flux").expect("renders");
     let err = destination.publish(&stale).await.expect_err("stale");
     assert!(matches!(err, StepError::Conflict(_)), "{err:?}");
-    assert_eq!(keys().await, before);
+    assert_eq!(versions().await, before);
 }
 
 #[tokio::test(flavor = "multi_thread")]
