@@ -308,3 +308,67 @@ async fn vending_with_an_s3_destination_fills_the_bucket() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn git_credentials_come_from_the_configured_secret() {
+    let world = world(1).await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&world.config);
+    let arn = secrets
+        .create_secret()
+        .name("tenant-vending/gitops")
+        .secret_string(r#"{"username": "tenant-vending", "password": "t0ken"}"#)
+        .send()
+        .await
+        .expect("secret")
+        .arn()
+        .expect("an ARN")
+        .to_owned();
+    assert_eq!(
+        vending_aws::manifests::secret(&world.config, &arn)
+            .await
+            .expect("read"),
+        r#"{"username": "tenant-vending", "password": "t0ken"}"#
+    );
+
+    // The destination HandOff builds: the secret read and parsed, then a real publish (a
+    // file:// remote asks for no credentials).
+    let scratch = tempfile::tempdir().expect("scratch");
+    let remote = scratch.path().join("tenants.git");
+    vending_gitops::ensure_bare_repository(&remote).expect("bare repository");
+    let mut config = vend::local::example_config().expect("config");
+    let GitOpsConfig::Git(git) = &mut config.gitops else {
+        panic!("the example config commits to git")
+    };
+    git.url = format!("file://{}", remote.display());
+    git.credentials_secret_arn = Some(arn.clone());
+    let destination = hand_off::destination(&config, &world.config, &scratch.path().join("cache"))
+        .await
+        .expect("the destination is built with the secret");
+    assert!(matches!(destination, hand_off::Destination::Git(_)));
+    let bundle = tenant_manifests::bundle(&sample_record(1, "open"), "").expect("renders");
+    let published = destination.publish(&bundle).await.expect("published");
+    assert!(
+        matches!(published, Publication::Written { .. }),
+        "{published:?}"
+    );
+
+    // A secret of the wrong shape fails at build time, with the secret named.
+    let bad = secrets
+        .create_secret()
+        .name("tenant-vending/bad")
+        .secret_string(r#"{"token": "t0ken"}"#)
+        .send()
+        .await
+        .expect("secret")
+        .arn()
+        .expect("an ARN")
+        .to_owned();
+    let GitOpsConfig::Git(git) = &mut config.gitops else {
+        unreachable!()
+    };
+    git.credentials_secret_arn = Some(bad.clone());
+    let err = hand_off::destination(&config, &world.config, &scratch.path().join("cache2"))
+        .await
+        .expect_err("a bad secret is refused");
+    assert!(err.to_string().contains(&bad), "{err}");
+}
