@@ -313,16 +313,24 @@ async fn vending_with_an_s3_destination_fills_the_bucket() {
 async fn git_credentials_come_from_the_configured_secret() {
     let world = world(1).await;
     let secrets = aws_sdk_secretsmanager::Client::new(&world.config);
-    let arn = secrets
-        .create_secret()
-        .name("tenant-vending/gitops")
-        .secret_string(r#"{"username": "tenant-vending", "password": "t0ken"}"#)
-        .send()
-        .await
-        .expect("secret")
-        .arn()
-        .expect("an ARN")
-        .to_owned();
+    let secret = |name: &'static str, text: &'static str| {
+        let secrets = secrets.clone();
+        async move {
+            let created = secrets
+                .create_secret()
+                .name(name)
+                .secret_string(text)
+                .send()
+                .await
+                .expect("secret");
+            created.arn().expect("an ARN").to_owned()
+        }
+    };
+    let arn = secret(
+        "tenant-vending/gitops",
+        r#"{"username": "tenant-vending", "password": "t0ken"}"#,
+    )
+    .await;
     assert_eq!(
         vending_aws::manifests::secret(&world.config, &arn)
             .await
@@ -353,16 +361,7 @@ async fn git_credentials_come_from_the_configured_secret() {
     );
 
     // A secret of the wrong shape fails at build time, with the secret named.
-    let bad = secrets
-        .create_secret()
-        .name("tenant-vending/bad")
-        .secret_string(r#"{"token": "t0ken"}"#)
-        .send()
-        .await
-        .expect("secret")
-        .arn()
-        .expect("an ARN")
-        .to_owned();
+    let bad = secret("tenant-vending/bad", r#"{"token": "t0ken"}"#).await;
     let GitOpsConfig::Git(git) = &mut config.gitops else {
         unreachable!()
     };

@@ -516,12 +516,7 @@ impl PlatformConfig {
         let bucket_ok = n
             .flow_logs_bucket_arn
             .strip_prefix("arn:aws:s3:::")
-            .is_some_and(|b| {
-                (3..=63).contains(&b.len())
-                    && b.bytes().all(|c| {
-                        c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'.'
-                    })
-            });
+            .is_some_and(is_bucket_name);
         if !bucket_ok {
             errs.push(
                 "network.flowLogsBucketArn",

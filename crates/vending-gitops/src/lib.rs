@@ -234,16 +234,7 @@ impl Inner {
     }
 
     fn open_cache(&self) -> Result<Repository, StepError> {
-        match Repository::open_bare(&self.cache) {
-            Ok(repo) => Ok(repo),
-            Err(_) => {
-                std::fs::create_dir_all(&self.cache).map_err(|e| {
-                    StepError::Internal(format!("creating {}: {e}", self.cache.display()))
-                })?;
-                Repository::init_bare(&self.cache)
-                    .map_err(|e| git_error("initialising the cache", &e))
-            }
-        }
+        open_or_init_bare(&self.cache).map_err(StepError::Internal)
     }
 
     fn callbacks(&self) -> RemoteCallbacks<'_> {
@@ -385,8 +376,14 @@ impl Inner {
 
 /// Creates a bare repository at `path` unless one is there (local mode's destination).
 pub fn ensure_bare_repository(path: &Path) -> Result<(), String> {
-    if Repository::open_bare(path).is_ok() {
-        return Ok(());
+    open_or_init_bare(path).map(drop)
+}
+
+/// Opens the bare repository at `path`, creating it when missing with HEAD on `main` (the
+/// branch hand-offs commit to by default, so clones check it out).
+fn open_or_init_bare(path: &Path) -> Result<Repository, String> {
+    if let Ok(repo) = Repository::open_bare(path) {
+        return Ok(repo);
     }
     std::fs::create_dir_all(path).map_err(|e| format!("creating {}: {e}", path.display()))?;
     let repo = Repository::init_bare(path).map_err(|e| {
@@ -396,9 +393,9 @@ pub fn ensure_bare_repository(path: &Path) -> Result<(), String> {
             e.message()
         )
     })?;
-    // Clones check out `main`, the branch hand-offs commit to by default.
     repo.set_head("refs/heads/main")
-        .map_err(|e| format!("setting HEAD of {}: {}", path.display(), e.message()))
+        .map_err(|e| format!("setting HEAD of {}: {}", path.display(), e.message()))?;
+    Ok(repo)
 }
 
 /// The head commit of a branch: what a person checks after a hand-off.
@@ -424,16 +421,7 @@ pub fn head(path: &Path, branch: &str) -> Result<Option<Head>, String> {
         Err(e) => return Err(e.message().to_owned()),
     };
     let tree = commit.tree().map_err(|e| e.message().to_owned())?;
-    let mut files = Vec::new();
-    tree.walk(git2::TreeWalkMode::PreOrder, |parent, e| {
-        if e.kind() == Some(git2::ObjectType::Blob)
-            && let Ok(name) = e.name()
-        {
-            files.push(format!("{parent}{name}"));
-        }
-        git2::TreeWalkResult::Ok
-    })
-    .map_err(|e| e.message().to_owned())?;
+    let files = blob_paths(&tree, "").map_err(|e| e.message().to_owned())?;
     Ok(Some(Head {
         commit: commit.id().to_string(),
         summary: commit
@@ -463,24 +451,27 @@ fn held_generation(repo: &Repository, tree: &Tree<'_>, path: &str) -> Option<u64
     stored_generation(blob.content())
 }
 
-/// Every file path under `dir` in `tree`.
-fn files_under(repo: &Repository, tree: &Tree<'_>, dir: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let Ok(entry) = tree.get_path(Path::new(dir)) else {
-        return out;
-    };
-    let Ok(sub) = repo.find_tree(entry.id()) else {
-        return out;
-    };
-    let _ = sub.walk(git2::TreeWalkMode::PreOrder, |parent, e| {
+/// Every file path in `tree`, each after `prefix`.
+fn blob_paths(tree: &Tree<'_>, prefix: &str) -> Result<Vec<String>, git2::Error> {
+    let mut out = Vec::new();
+    tree.walk(git2::TreeWalkMode::PreOrder, |parent, e| {
         if e.kind() == Some(git2::ObjectType::Blob)
             && let Ok(name) = e.name()
         {
-            out.insert(format!("{dir}/{parent}{name}"));
+            out.push(format!("{prefix}{parent}{name}"));
         }
         git2::TreeWalkResult::Ok
-    });
-    out
+    })?;
+    Ok(out)
+}
+
+/// Every file path under `dir` in `tree` (none when there is no such folder).
+fn files_under(repo: &Repository, tree: &Tree<'_>, dir: &str) -> BTreeSet<String> {
+    tree.get_path(Path::new(dir))
+        .and_then(|entry| repo.find_tree(entry.id()))
+        .and_then(|sub| blob_paths(&sub, &format!("{dir}/")))
+        .map(BTreeSet::from_iter)
+        .unwrap_or_default()
 }
 
 /// The branch's tree with the tenant's folder replaced by the bundle and its record written.
