@@ -1,8 +1,17 @@
 //! SDK clients, built once from the environment (`AWS_ENDPOINT_URL` points them at the local
 //! sandbox), and configurations for member accounts reached through `sts:AssumeRole`.
 
-use aws_config::SdkConfig;
+use std::time::Duration;
+
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
+use aws_config::identity::IdentityCache;
+use aws_config::retry::RetryConfig;
 use aws_config::sts::AssumeRoleProvider;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_sdk_sts::config::SharedHttpClient;
+use aws_smithy_http_client::tls;
 
 /// The clients of the management (or delegated administrator) account.
 #[derive(Debug, Clone)]
@@ -21,8 +30,8 @@ pub struct Clients {
 
 impl Clients {
     /// Loads the configuration from the environment and builds the clients.
-    pub async fn from_env() -> Clients {
-        Clients::from_config(aws_config::load_from_env().await)
+    pub fn from_env() -> Clients {
+        Clients::from_config(config_from_env())
     }
 
     /// Builds the clients from a configuration.
@@ -35,6 +44,49 @@ impl Clients {
             config,
         }
     }
+}
+
+/// The HTTPS client of every SDK client: the SDK's own hyper client, with rustls on `ring`
+/// instead of the SDK's default `aws-lc`, whose C library is most of the difference between a
+/// bootstrap over and under its size target. The trusted roots are the system's (in Lambda,
+/// the image's bundle), as with the default client.
+pub fn https_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
+
+/// The configuration of a Lambda function, from its environment alone: the execution role's
+/// credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), the region
+/// (`AWS_REGION`, else `AWS_DEFAULT_REGION`), and `AWS_ENDPOINT_URL` when set (the local
+/// sandbox), on [`https_client`] with standard retries.
+///
+/// Not `aws_config::load_from_env`: its default chains (profile files, SSO, web identity, ECS
+/// and IMDS) never apply in Lambda, yet their code is linked into every bootstrap that calls
+/// it. Nor are per-service endpoint variables (`AWS_ENDPOINT_URL_<SERVICE>`) read.
+pub fn config_from_env() -> SdkConfig {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let credentials = EnvironmentVariableCredentialsProvider::new();
+    let mut config = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .identity_cache(IdentityCache::lazy().build())
+        .http_client(https_client())
+        .retry_config(RetryConfig::standard())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_millis(3100))
+                .build(),
+        );
+    config.set_region(
+        var("AWS_REGION")
+            .or_else(|| var("AWS_DEFAULT_REGION"))
+            .map(Region::new),
+    );
+    config.set_endpoint_url(var("AWS_ENDPOINT_URL"));
+    config.build()
 }
 
 /// A configuration whose credentials come from assuming `role_name` in `account_id`. The
@@ -62,9 +114,7 @@ pub async fn assume_role(
         .build()
         .await;
     base.to_builder()
-        .credentials_provider(
-            aws_credential_types::provider::SharedCredentialsProvider::new(provider),
-        )
+        .credentials_provider(SharedCredentialsProvider::new(provider))
         .build()
 }
 
@@ -72,9 +122,10 @@ pub async fn assume_role(
 pub async fn sandbox_config(endpoint: &str, region: &str) -> SdkConfig {
     let credentials =
         aws_credential_types::Credentials::new("testing", "testing", None, None, "sandbox");
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
         .endpoint_url(endpoint)
-        .region(aws_config::Region::new(region.to_owned()))
+        .region(Region::new(region.to_owned()))
         .credentials_provider(credentials)
         .load()
         .await

@@ -4,25 +4,56 @@
 //! Lambda with their stable name as `errorType`, which the workflow's Retry and Catch match.
 
 use lambda_runtime::Diagnostic;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 use vending_domain::{PlatformConfig, StepError};
 
-/// JSON logs for CloudWatch, level from `RUST_LOG` (default `info`).
+/// JSON logs for CloudWatch. The filter is `RUST_LOG` (`info`, `warn,vending_aws=debug`: a
+/// default level and per-target levels), else the function's log level from Lambda's logging
+/// configuration (`AWS_LAMBDA_LOG_LEVEL`), else `info`. A `RUST_LOG` that does not parse is
+/// reported once, as a warning, and `info` is used.
 pub fn init_tracing() {
+    let (filter, refused) = log_filter(
+        std::env::var("RUST_LOG").ok().as_deref(),
+        std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref(),
+    );
     tracing_subscriber::fmt()
         .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
         .with_current_span(false)
         .without_time()
+        .finish()
+        .with(filter)
         .init();
+    if let Some(value) = refused {
+        tracing::warn!(rust_log = %value, "RUST_LOG does not parse; logging at info");
+    }
+}
+
+/// The filter from `RUST_LOG` and `AWS_LAMBDA_LOG_LEVEL`, and the `RUST_LOG` value it refused.
+fn log_filter(rust_log: Option<&str>, lambda_level: Option<&str>) -> (Targets, Option<String>) {
+    let info = Targets::new().with_default(LevelFilter::INFO);
+    if let Some(value) = rust_log.filter(|v| !v.trim().is_empty()) {
+        return match value.parse::<Targets>() {
+            Ok(targets) => (targets, None),
+            Err(_) => (info, Some(value.to_owned())),
+        };
+    }
+    // Lambda's levels are TRACE, DEBUG, INFO, WARN, ERROR and FATAL.
+    let level = match lambda_level.map(str::to_ascii_uppercase).as_deref() {
+        Some("TRACE") => LevelFilter::TRACE,
+        Some("DEBUG") => LevelFilter::DEBUG,
+        Some("WARN") => LevelFilter::WARN,
+        Some("ERROR" | "FATAL") => LevelFilter::ERROR,
+        _ => LevelFilter::INFO,
+    };
+    (Targets::new().with_default(level), None)
 }
 
 /// The AWS configuration from the Lambda environment, for a function that needs no client
 /// beyond reading its config.
-pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::load_from_env().await
+pub fn sdk_config() -> aws_config::SdkConfig {
+    vending_aws::clients::config_from_env()
 }
 
 /// Why the platform config could not be loaded.
@@ -66,5 +97,48 @@ pub fn diagnostic(e: StepError) -> Diagnostic {
     Diagnostic {
         error_type: e.error_type().to_owned(),
         error_message: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing_subscriber::filter::Targets;
+
+    fn enabled(targets: &Targets, target: &str, level: tracing::Level) -> bool {
+        targets.would_enable(target, &level)
+    }
+
+    #[test]
+    fn rust_log_sets_a_default_and_per_target_levels() {
+        let (filter, refused) = log_filter(Some("warn,vending_aws=debug"), Some("ERROR"));
+        assert!(refused.is_none());
+        assert!(enabled(
+            &filter,
+            "vending_aws::clients",
+            tracing::Level::DEBUG
+        ));
+        assert!(!enabled(&filter, "hyper", tracing::Level::INFO));
+        assert!(enabled(&filter, "hyper", tracing::Level::WARN));
+    }
+
+    #[test]
+    fn lambda_log_level_applies_without_rust_log() {
+        let (filter, _) = log_filter(None, Some("debug"));
+        assert!(enabled(&filter, "anything", tracing::Level::DEBUG));
+        let (filter, _) = log_filter(Some("  "), Some("FATAL"));
+        assert!(!enabled(&filter, "anything", tracing::Level::WARN));
+        assert!(enabled(&filter, "anything", tracing::Level::ERROR));
+    }
+
+    #[test]
+    fn info_is_the_default_and_a_bad_rust_log_is_reported() {
+        let (filter, refused) = log_filter(None, None);
+        assert!(refused.is_none());
+        assert!(enabled(&filter, "anything", tracing::Level::INFO));
+        assert!(!enabled(&filter, "anything", tracing::Level::DEBUG));
+        let (filter, refused) = log_filter(Some("vending_aws=loud"), Some("ERROR"));
+        assert_eq!(refused.as_deref(), Some("vending_aws=loud"));
+        assert!(enabled(&filter, "anything", tracing::Level::INFO));
     }
 }

@@ -8,7 +8,7 @@ use vending_aws::{Clients, DynamoRegistry, OrganizationsAdapter};
 async fn main() -> Result<(), Error> {
     vending_runtime::init_tracing();
     let table = std::env::var("REGISTRY_TABLE").map_err(|_| "REGISTRY_TABLE is not set")?;
-    let clients = Clients::from_env().await;
+    let clients = Clients::from_env();
     let org = &OrganizationsAdapter::new(clients.organizations.clone());
     let registry = &DynamoRegistry::new(clients.dynamodb.clone(), table);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -13,7 +13,7 @@ async fn main() -> Result<(), Error> {
     vending_runtime::init_tracing();
     let table = std::env::var("REGISTRY_TABLE").map_err(|_| "REGISTRY_TABLE is not set")?;
     let bus_name = std::env::var("EVENT_BUS_NAME").map_err(|_| "EVENT_BUS_NAME is not set")?;
-    let clients = Clients::from_env().await;
+    let clients = Clients::from_env();
     let config = &vending_runtime::load_config(&clients.config).await?;
     let registry = &DynamoRegistry::new(clients.dynamodb.clone(), table);
     let bus = &EventBridgeBus::new(clients.eventbridge.clone(), bus_name);

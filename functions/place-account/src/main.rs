@@ -7,7 +7,7 @@ use vending_aws::{Clients, MemberAccounts, OrganizationsAdapter};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     vending_runtime::init_tracing();
-    let clients = Clients::from_env().await;
+    let clients = Clients::from_env();
     let config = &vending_runtime::load_config(&clients.config).await?;
     let org = &OrganizationsAdapter::new(clients.organizations.clone());
     let accounts = &MemberAccounts::new(clients.config.clone(), &config.member_role_name);

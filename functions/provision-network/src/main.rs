@@ -8,7 +8,7 @@ use vending_aws::{Clients, DynamoRegistry, MemberAccounts};
 async fn main() -> Result<(), Error> {
     vending_runtime::init_tracing();
     let table = std::env::var("REGISTRY_TABLE").map_err(|_| "REGISTRY_TABLE is not set")?;
-    let clients = Clients::from_env().await;
+    let clients = Clients::from_env();
     let config = &vending_runtime::load_config(&clients.config).await?;
     let accounts = &MemberAccounts::new(clients.config.clone(), &config.member_role_name);
     let registry = &DynamoRegistry::new(clients.dynamodb.clone(), table);

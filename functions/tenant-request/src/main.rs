@@ -9,7 +9,7 @@ async fn main() -> Result<(), Error> {
     vending_runtime::init_tracing();
     let table = std::env::var("REGISTRY_TABLE").map_err(|_| "REGISTRY_TABLE is not set")?;
     let machine = std::env::var("STATE_MACHINE_ARN").map_err(|_| "STATE_MACHINE_ARN is not set")?;
-    let clients = Clients::from_env().await;
+    let clients = Clients::from_env();
     let config = &vending_runtime::load_config(&clients.config).await?;
     let registry = &DynamoRegistry::new(clients.dynamodb.clone(), table);
     let workflow = &StepFunctionsWorkflow::new(clients.stepfunctions.clone(), machine);
