@@ -39,7 +39,10 @@ pub struct Bootstrap {
     name: String,
     state: Arc<Mutex<State>>,
     ready: Arc<Notify>,
-    child: tokio::process::Child,
+    /// The process, waited on while an invocation is out: a function that dies (a panic at
+    /// init, say) fails its invocation instead of leaving it waiting forever.
+    child: tokio::sync::Mutex<tokio::process::Child>,
+    pid: Option<u32>,
     started: Instant,
     next_id: Mutex<u64>,
 }
@@ -180,7 +183,7 @@ impl std::fmt::Debug for Bootstrap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Bootstrap")
             .field("name", &self.name)
-            .field("pid", &self.child.id())
+            .field("pid", &self.pid)
             .finish_non_exhaustive()
     }
 }
@@ -227,7 +230,8 @@ impl Bootstrap {
             name: name.to_owned(),
             state,
             ready,
-            child,
+            pid: child.id(),
+            child: tokio::sync::Mutex::new(child),
             started,
             next_id: Mutex::new(0),
         };
@@ -266,12 +270,17 @@ impl Bootstrap {
         // One consumer per function (Lambda hands a process one event at a time), so a stored
         // permit is never lost between its check of the queue and its wait.
         self.ready.notify_one();
-        let answer = rx.await.unwrap_or_else(|_| {
-            Err(TaskError::new(
-                "Runtime.ExitError",
-                "the function never answered",
-            ))
-        });
+        let exited = async {
+            let status = self.child.lock().await.wait().await;
+            let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
+            format!("the function's process ended ({status}) without answering")
+        };
+        let answer = tokio::select! {
+            answer = rx => answer.unwrap_or_else(|_| {
+                Err(TaskError::new("Runtime.ExitError", "the function never answered"))
+            }),
+            cause = exited => Err(TaskError::new("Runtime.ExitError", cause)),
+        };
         lock(&self.state).invocations.push(started.elapsed());
         answer
     }
@@ -279,7 +288,7 @@ impl Bootstrap {
     /// The figures so far.
     pub fn figures(&self) -> ColdStart {
         let st = lock(&self.state);
-        let peak_rss = self.child.id().and_then(|pid| {
+        let peak_rss = self.pid.and_then(|pid| {
             let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
             let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
             let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;

@@ -11,6 +11,8 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_sts::config::SharedHttpClient;
+use aws_smithy_async::rt::sleep::TokioSleep;
+use aws_smithy_async::time::SystemTimeSource;
 use aws_smithy_http_client::tls;
 
 /// The clients of the management (or delegated administrator) account.
@@ -67,7 +69,12 @@ pub fn https_client() -> SharedHttpClient {
 /// and IMDS) never apply in Lambda, yet their code is linked into every bootstrap that calls
 /// it. Nor are per-service endpoint variables (`AWS_ENDPOINT_URL_<SERVICE>`) read.
 pub fn config_from_env() -> SdkConfig {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    config_from(|name| std::env::var(name).ok())
+}
+
+/// [`config_from_env`] with the environment read through `env`.
+fn config_from(env: impl Fn(&str) -> Option<String>) -> SdkConfig {
+    let var = |name: &str| env(name).filter(|v| !v.is_empty());
     let credentials = EnvironmentVariableCredentialsProvider::new();
     let mut config = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -75,6 +82,10 @@ pub fn config_from_env() -> SdkConfig {
         .identity_cache(IdentityCache::lazy().build())
         .http_client(https_client())
         .retry_config(RetryConfig::standard())
+        // The clients would default these, but not the providers built on this config
+        // (`AssumeRoleProvider` panics without a time source).
+        .time_source(SystemTimeSource::new())
+        .sleep_impl(TokioSleep::new())
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_millis(3100))
@@ -129,4 +140,37 @@ pub async fn sandbox_config(endpoint: &str, region: &str) -> SdkConfig {
         .credentials_provider(credentials)
         .load()
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lambda_env(name: &str) -> Option<String> {
+        match name {
+            "AWS_REGION" => Some("eu-west-1".into()),
+            "AWS_ENDPOINT_URL" => Some("http://127.0.0.1:5000".into()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_lambda_environment_gives_region_and_endpoint() {
+        let config = config_from(lambda_env);
+        assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));
+        assert_eq!(config.endpoint_url(), Some("http://127.0.0.1:5000"));
+        let config = config_from(|name| (name == "AWS_DEFAULT_REGION").then(|| "us-east-1".into()));
+        assert_eq!(config.region().map(|r| r.as_ref()), Some("us-east-1"));
+        assert_eq!(config.endpoint_url(), None);
+    }
+
+    // A member account's configuration is built on the function's own: the assume-role
+    // provider needs its time source and sleep (it panicked without them).
+    #[tokio::test]
+    async fn member_accounts_can_be_reached_from_the_lambda_configuration() {
+        let base = config_from(lambda_env);
+        let member = assume_role(&base, "111122223333", "TenantVendingMember", "exec-1").await;
+        assert!(member.credentials_provider().is_some());
+        assert_eq!(member.region(), base.region());
+    }
 }
