@@ -261,7 +261,18 @@ impl TenantNetwork for Ec2Network {
                     .tag_specifications(tag_spec(ResourceType::TransitGatewayAttachment, tags))
                     .send()
                     .await
-                    .map_err(|e| classify("CreateTransitGatewayVpcAttachment", &e))?;
+                    .map_err(|e| {
+                        // An attachment this call did not see exists: the SDK retried a create
+                        // that had succeeded, or another run got there first. The next attempt's
+                        // describe finds it.
+                        if e.code() == Some("DuplicateTransitGatewayAttachment") {
+                            StepError::NotReady(format!(
+                                "transit gateway attachment of {vpc_id} created meanwhile"
+                            ))
+                        } else {
+                            classify("CreateTransitGatewayVpcAttachment", &e)
+                        }
+                    })?;
                 let a = out.transit_gateway_vpc_attachment();
                 (
                     a.and_then(|a| a.transit_gateway_attachment_id())
@@ -621,5 +632,30 @@ mod tests {
         let third = net.ensure_route_to_transit_gateway("rtb-1", dest, "tgw-1");
         assert_eq!(third.await, Ok(true));
         assert_eq!(create.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_attachment_created_meanwhile_is_not_ready_rather_than_an_internal_error() {
+        use aws_sdk_ec2::error::ErrorMetadata;
+        use aws_sdk_ec2::operation::create_transit_gateway_vpc_attachment::CreateTransitGatewayVpcAttachmentError;
+        use aws_sdk_ec2::operation::describe_transit_gateway_vpc_attachments::DescribeTransitGatewayVpcAttachmentsOutput;
+        let none = mock!(Client::describe_transit_gateway_vpc_attachments)
+            .then_output(|| DescribeTransitGatewayVpcAttachmentsOutput::builder().build());
+        let duplicate = mock!(Client::create_transit_gateway_vpc_attachment).then_error(|| {
+            CreateTransitGatewayVpcAttachmentError::generic(
+                ErrorMetadata::builder()
+                    .code("DuplicateTransitGatewayAttachment")
+                    .message("tgw-1 has non-deleted Transit Gateway Attachments with same VPC ID.")
+                    .build(),
+            )
+        });
+        let client = mock_client!(aws_sdk_ec2, RuleMode::Sequential, [&none, &duplicate]);
+        let net = Ec2Network::new(client);
+        let subnets = ["subnet-1".to_owned()];
+        let result = net
+            .ensure_transit_gateway_attachment("tgw-1", "vpc-1", &subnets, &BTreeMap::new())
+            .await;
+        assert!(matches!(result, Err(StepError::NotReady(_))), "{result:?}");
+        assert_eq!(duplicate.num_calls(), 1);
     }
 }
