@@ -24,7 +24,7 @@ pub struct World {
 pub async fn world(account_polls: u32) -> World {
     let sandbox =
         Sandbox::start(account_polls).expect("the sandbox starts (run `make setup` first)");
-    let config = sandbox_config(&sandbox.endpoint(), REGION).await;
+    let config = sandbox_config(&sandbox.endpoint(), REGION);
     let spec = SeedSpec {
         environments: vec!["dev".into(), "prod".into()],
         clusters: vec!["shared-1".into(), "shared-2".into()],

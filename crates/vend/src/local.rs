@@ -301,7 +301,7 @@ impl Local {
         F: FnOnce(&Executor, &Arc<Platform>) -> HashMap<String, String>,
     {
         let sandbox = Sandbox::start(account_polls)?;
-        let sdk = sandbox_config(&sandbox.endpoint(), &config.region).await;
+        let sdk = sandbox_config(&sandbox.endpoint(), &config.region);
         let spec = SeedSpec {
             environments: config.environments.keys().cloned().collect(),
             clusters: config.clusters.iter().map(|c| c.name.clone()).collect(),

@@ -129,17 +129,20 @@ pub async fn assume_role(
         .build()
 }
 
-/// A configuration for the local sandbox at `endpoint`: fixed test credentials, one region.
-pub async fn sandbox_config(endpoint: &str, region: &str) -> SdkConfig {
+/// A configuration for the local sandbox at `endpoint`: the functions' own configuration
+/// ([`config_from_env`]) for that endpoint and region, with fixed test credentials, so local
+/// runs and tests build their clients exactly as the bootstraps do.
+pub fn sandbox_config(endpoint: &str, region: &str) -> SdkConfig {
     let credentials =
         aws_credential_types::Credentials::new("testing", "testing", None, None, "sandbox");
-    aws_config::defaults(BehaviorVersion::latest())
-        .http_client(https_client())
-        .endpoint_url(endpoint)
-        .region(Region::new(region.to_owned()))
-        .credentials_provider(credentials)
-        .load()
-        .await
+    config_from(|name| match name {
+        "AWS_ENDPOINT_URL" => Some(endpoint.to_owned()),
+        "AWS_REGION" => Some(region.to_owned()),
+        _ => None,
+    })
+    .to_builder()
+    .credentials_provider(SharedCredentialsProvider::new(credentials))
+    .build()
 }
 
 #[cfg(test)]

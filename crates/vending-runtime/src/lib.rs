@@ -103,7 +103,6 @@ pub fn diagnostic(e: StepError) -> Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tracing_subscriber::filter::Targets;
 
     fn enabled(targets: &Targets, target: &str, level: tracing::Level) -> bool {
         targets.would_enable(target, &level)
