@@ -127,7 +127,8 @@ pub enum GitOpsConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GitDestinationConfig {
-    /// The remote: `file://`, `ssh://`, `git://` or `https://`.
+    /// The remote: `https://` (or `http://`), `git://` or `file://`. Not SSH: the hand-off
+    /// bootstrap carries no SSH client (docs/deploy.md); use an HTTPS token instead.
     pub url: String,
     /// The branch hand-offs commit to.
     #[serde(default = "default_branch")]
@@ -135,8 +136,8 @@ pub struct GitDestinationConfig {
     /// The folder of the repository that holds `tenants/` and `records/` (empty: the root).
     #[serde(default)]
     pub directory: String,
-    /// A Secrets Manager secret holding the credentials: `{"username", "password"}` for HTTPS,
-    /// `{"sshPrivateKey", "sshUsername"?, "passphrase"?}` for SSH. None for open remotes.
+    /// A Secrets Manager secret holding the HTTP credentials, `{"username", "password"}` (the
+    /// password may be a token). None for open remotes.
     #[serde(default)]
     pub credentials_secret_arn: Option<String>,
     /// The commits' author.
@@ -170,6 +171,14 @@ pub struct S3DestinationConfig {
     pub prefix: String,
 }
 
+/// True for git's short SSH form, `user@host:path` (no scheme).
+fn is_scp_like(url: &str) -> bool {
+    !url.contains("://")
+        && url
+            .split_once(':')
+            .is_some_and(|(host, _)| host.contains('@') && !host.contains('/'))
+}
+
 /// True for a relative folder path without `..`, `.` or empty parts (empty is the root).
 pub fn is_relative_folder(s: &str) -> bool {
     s.is_empty()
@@ -189,14 +198,22 @@ impl GitOpsConfig {
     fn check(&self, errs: &mut ValidationErrors) {
         match self {
             GitOpsConfig::Git(git) => {
-                let scheme_ok = ["file://", "ssh://", "git://", "https://", "http://"]
+                let scheme_ok = ["file://", "git://", "https://", "http://"]
                     .iter()
                     .any(|p| git.url.starts_with(p) && git.url.len() > p.len());
-                if !scheme_ok {
+                if git.url.starts_with("ssh://") || is_scp_like(&git.url) {
                     errs.push(
                         "gitops.git.url",
                         format!(
-                            "'{}' is not a file://, ssh://, git:// or https:// URL",
+                            "'{}' is an SSH remote, which the hand-off does not speak: use the repository's https:// URL with a token in gitops.git.credentialsSecretArn",
+                            git.url
+                        ),
+                    );
+                } else if !scheme_ok {
+                    errs.push(
+                        "gitops.git.url",
+                        format!(
+                            "'{}' is not an https://, http://, git:// or file:// URL",
                             git.url
                         ),
                     );
@@ -742,5 +759,32 @@ pub(crate) mod tests {
         unknown["surprise"] = json!(1);
         let errs = PlatformConfig::from_json(&unknown.to_string()).expect_err("unknown field");
         assert!(errs.to_string().contains("surprise"), "{errs}");
+    }
+
+    #[test]
+    fn git_remotes_are_http_git_or_file_and_ssh_is_refused_by_name() {
+        for url in [
+            "https://git.example.com/platform/tenants.git",
+            "http://127.0.0.1:8080/tenants.git",
+            "git://127.0.0.1/tenants.git",
+            "file:///srv/git/tenants.git",
+        ] {
+            let mut c = sample();
+            c["gitops"]["git"]["url"] = json!(url);
+            PlatformConfig::from_json(&c.to_string()).expect(url);
+        }
+        for (url, says) in [
+            ("ssh://git@github.com/acme/tenants.git", "SSH remote"),
+            ("git@github.com:acme/tenants.git", "SSH remote"),
+            ("ftp://example.com/tenants.git", "is not an https://"),
+            ("https://", "is not an https://"),
+        ] {
+            let mut c = sample();
+            c["gitops"]["git"]["url"] = json!(url);
+            let errs = PlatformConfig::from_json(&c.to_string()).expect_err(url);
+            assert_eq!(errs.errors.len(), 1, "{errs}");
+            assert_eq!(errs.errors[0].field, "gitops.git.url");
+            assert!(errs.to_string().contains(says), "{url}: {errs}");
+        }
     }
 }

@@ -1,5 +1,5 @@
 //! The git destination of tenant manifests: each hand-off becomes one commit on the
-//! configured branch of a remote repository (`file://`, `git://`, `ssh://` or `https://`).
+//! configured branch of a remote repository (`https://`, `http://`, `git://` or `file://`).
 //!
 //! The writer keeps a bare clone as a cache, fetches the branch, builds the new tree from the
 //! branch's tree (the tenant's folder replaced, its record written), and:
@@ -8,18 +8,23 @@
 //! - pushes without force; a writer that loses a race (the branch moved: non-fast-forward)
 //!   fetches the new head and rebuilds its commit on it, a bounded number of times.
 //!
-//! libgit2 (`git2`) does the git work in-process: the Lambda runtime has no git executable,
-//! and libgit2 speaks every transport we need, with credentials from a callback.
+//! libgit2 (`git2`) does the git work in-process: the Lambda runtime has no git executable.
+//! Its `git://` and `file://` transports are its own; `http://` and `https://` go through
+//! [`http`], on the SDK's rustls client, with the configured credentials. There is no SSH:
+//! libssh2 needs OpenSSL, which the hand-off bootstrap does without.
+
+mod http;
 
 use git2::build::TreeUpdateBuilder;
 use git2::{
-    Cred, CredentialType, ErrorClass, ErrorCode, FetchOptions, FileMode, Oid, PushOptions,
-    RemoteCallbacks, Repository, Signature, Tree,
+    ErrorClass, ErrorCode, FetchOptions, FileMode, Oid, PushOptions, RemoteCallbacks, Repository,
+    Signature, Tree,
 };
 use serde::Deserialize;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+use tokio::runtime::Handle;
 use vending_domain::StepError;
 use vending_domain::config::GitDestinationConfig;
 use vending_domain::ports::{
@@ -33,44 +38,22 @@ pub const MAX_ATTEMPTS: u32 = 8;
 /// The local ref a commit is pushed from (libgit2 pushes references, not bare ids).
 const PUSH_REF: &str = "refs/vending/outgoing";
 
-/// Credentials for the remote, as kept in Secrets Manager.
+/// Credentials for an HTTPS remote, as kept in Secrets Manager: a user and a password or
+/// token (for tokens the user is often `x-access-token` or `git`).
 #[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(untagged, deny_unknown_fields)]
-pub enum GitCredentials {
-    /// HTTPS: a user and a password or token.
-    #[serde(rename_all = "camelCase")]
-    Password {
-        /// The user (for tokens, often `x-access-token` or `git`).
-        username: String,
-        /// The password or token.
-        password: String,
-    },
-    /// SSH: a private key in OpenSSH or PEM format.
-    #[serde(rename_all = "camelCase")]
-    SshKey {
-        /// The key.
-        ssh_private_key: String,
-        /// The SSH user; `git` when absent.
-        #[serde(default)]
-        ssh_username: Option<String>,
-        /// The key's passphrase.
-        #[serde(default)]
-        passphrase: Option<String>,
-    },
+#[serde(deny_unknown_fields)]
+pub struct GitCredentials {
+    /// The user.
+    pub username: String,
+    /// The password or token.
+    pub password: String,
 }
 
 impl std::fmt::Debug for GitCredentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            GitCredentials::Password { username, .. } => f
-                .debug_struct("Password")
-                .field("username", username)
-                .finish_non_exhaustive(),
-            GitCredentials::SshKey { ssh_username, .. } => f
-                .debug_struct("SshKey")
-                .field("ssh_username", ssh_username)
-                .finish_non_exhaustive(),
-        }
+        f.debug_struct("GitCredentials")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
     }
 }
 
@@ -78,7 +61,7 @@ impl GitCredentials {
     /// Reads credentials from a secret's JSON text.
     pub fn from_secret(text: &str) -> Result<GitCredentials, String> {
         serde_json::from_str(text).map_err(|_| {
-            "the git credentials secret must be {\"username\", \"password\"} or {\"sshPrivateKey\", \"sshUsername\"?, \"passphrase\"?}".to_owned()
+            "the git credentials secret must be {\"username\", \"password\"} (SSH keys are not supported: use an HTTPS token)".to_owned()
         })
     }
 }
@@ -92,6 +75,8 @@ pub struct GitRepository {
 struct Inner {
     config: GitDestinationConfig,
     credentials: Option<GitCredentials>,
+    /// The HTTP side of `http(s)://` remotes, made at the first publish.
+    http: OnceLock<Arc<http::Client>>,
     cache: PathBuf,
     /// One publish at a time per cache: they share its refs.
     lock: Mutex<()>,
@@ -131,6 +116,12 @@ fn git_error(what: &str, e: &git2::Error) -> StepError {
     }
 }
 
+/// [`git_error`] for a call that reached the remote: the HTTP transport's own failure, when it
+/// had one, says more than what libgit2 passes on.
+fn transport_error(what: &str, e: git2::Error) -> StepError {
+    git_error(what, &http::take_failure().unwrap_or(e))
+}
+
 impl GitRepository {
     /// A writer to the repository of `config`, keeping its bare clone in `cache` (created
     /// when missing; in Lambda, under `/tmp`).
@@ -163,6 +154,7 @@ impl GitRepository {
             inner: Arc::new(Inner {
                 config,
                 credentials,
+                http: OnceLock::new(),
                 cache,
                 lock: Mutex::new(()),
                 after_fetch,
@@ -175,18 +167,32 @@ impl ManifestDestination for GitRepository {
     async fn publish(&self, bundle: &ManifestBundle) -> Result<Publication, StepError> {
         let inner = self.inner.clone();
         let bundle = bundle.clone();
-        tokio::task::spawn_blocking(move || inner.publish(&bundle))
+        let runtime = Handle::current();
+        tokio::task::spawn_blocking(move || inner.publish(&bundle, &runtime))
             .await
             .map_err(|e| StepError::Internal(format!("the git writer stopped: {e}")))?
     }
 }
 
 impl Inner {
-    fn publish(&self, bundle: &ManifestBundle) -> Result<Publication, StepError> {
+    /// Publishes on a blocking thread of `runtime`, which carries the HTTP requests.
+    fn publish(&self, bundle: &ManifestBundle, runtime: &Handle) -> Result<Publication, StepError> {
         let _guard = self
             .lock
             .lock()
             .map_err(|_| StepError::Internal("the git cache lock is poisoned".into()))?;
+        http::register().map_err(StepError::Internal)?;
+        let client = self.http.get_or_init(|| {
+            let basic = self
+                .credentials
+                .as_ref()
+                .map(|c| (c.username.as_str(), c.password.as_str()));
+            Arc::new(http::Client::new(basic))
+        });
+        http::with_client(client, runtime, || self.publish_here(bundle))
+    }
+
+    fn publish_here(&self, bundle: &ManifestBundle) -> Result<Publication, StepError> {
         let repo = self.open_cache()?;
         let branch = &self.config.branch;
         for attempt in 1..=MAX_ATTEMPTS {
@@ -237,65 +243,21 @@ impl Inner {
         open_or_init_bare(&self.cache).map_err(StepError::Internal)
     }
 
-    fn callbacks(&self) -> RemoteCallbacks<'_> {
-        let mut callbacks = RemoteCallbacks::new();
-        let credentials = self.credentials.clone();
-        // libgit2 asks again after a refusal (up to 15 times over HTTP, endlessly over SSH):
-        // an ask after the secret was given means the remote refused it.
-        let mut given = false;
-        callbacks.credentials(move |_url, user_from_url, allowed| {
-            if given {
-                return Err(git2::Error::new(
-                    ErrorCode::Auth,
-                    ErrorClass::Callback,
-                    "the remote refused the credentials",
-                ));
-            }
-            match &credentials {
-                Some(GitCredentials::Password { username, password })
-                    if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) =>
-                {
-                    given = true;
-                    Cred::userpass_plaintext(username, password)
-                }
-                Some(GitCredentials::SshKey {
-                    ssh_private_key,
-                    ssh_username,
-                    passphrase,
-                }) if allowed.contains(CredentialType::SSH_KEY) => {
-                    given = true;
-                    let user = ssh_username.as_deref().or(user_from_url).unwrap_or("git");
-                    Cred::ssh_key_from_memory(user, None, ssh_private_key, passphrase.as_deref())
-                }
-                Some(_) if allowed.contains(CredentialType::USERNAME) => {
-                    Cred::username(user_from_url.unwrap_or("git"))
-                }
-                _ => Err(git2::Error::new(
-                    ErrorCode::Auth,
-                    ErrorClass::Callback,
-                    "the remote asks for credentials that the config does not provide",
-                )),
-            }
-        });
-        callbacks
-    }
-
     /// Fetches the branch; its head, or None when the remote has no such branch yet.
     fn fetch(&self, repo: &Repository) -> Result<Option<Oid>, StepError> {
         let mut remote = repo
             .remote_anonymous(&self.config.url)
             .map_err(|e| git_error("opening the remote", &e))?;
         let mut options = FetchOptions::new();
-        options.remote_callbacks(self.callbacks());
         let tracking = format!("refs/remotes/origin/{}", self.config.branch);
         // An empty remote has no branch to fetch yet: list first.
         remote
-            .connect_auth(git2::Direction::Fetch, Some(self.callbacks()), None)
-            .map_err(|e| git_error("connecting", &e))?;
+            .connect_auth(git2::Direction::Fetch, None, None)
+            .map_err(|e| transport_error("connecting", e))?;
         let wanted = format!("refs/heads/{}", self.config.branch);
         let exists = remote
             .list()
-            .map_err(|e| git_error("listing the remote", &e))?
+            .map_err(|e| transport_error("listing the remote", e))?
             .iter()
             .any(|h| h.name() == wanted);
         remote
@@ -306,7 +268,7 @@ impl Inner {
         }
         remote
             .fetch(&[format!("+{wanted}:{tracking}")], Some(&mut options), None)
-            .map_err(|e| git_error("fetching", &e))?;
+            .map_err(|e| transport_error("fetching", e))?;
         let id = repo
             .refname_to_id(&tracking)
             .map_err(|e| git_error("reading the fetched branch", &e))?;
@@ -344,7 +306,7 @@ impl Inner {
             .remote_anonymous(&self.config.url)
             .map_err(|e| git_error("opening the remote", &e))?;
         let rejected: Arc<Mutex<Option<String>>> = Arc::default();
-        let mut callbacks = self.callbacks();
+        let mut callbacks = RemoteCallbacks::new();
         let seen = rejected.clone();
         callbacks.push_update_reference(move |_refname, status| {
             if let (Some(reason), Ok(mut slot)) = (status, seen.lock()) {
@@ -364,7 +326,7 @@ impl Inner {
             {
                 return Ok(Pushed::LostRace(e.message().to_owned()));
             }
-            Err(e) => return Err(git_error("pushing", &e)),
+            Err(e) => return Err(transport_error("pushing", e)),
         }
         let reason = rejected.lock().ok().and_then(|mut r| r.take());
         Ok(match reason {
@@ -519,26 +481,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn credentials_are_read_from_either_secret_shape_and_nothing_else() {
+    fn credentials_are_a_username_and_password_and_nothing_else() {
         let https = GitCredentials::from_secret(r#"{"username": "bot", "password": "t0ken"}"#);
         assert_eq!(
             https,
-            Ok(GitCredentials::Password {
+            Ok(GitCredentials {
                 username: "bot".into(),
                 password: "t0ken".into()
             })
         );
-        let ssh = GitCredentials::from_secret(r#"{"sshPrivateKey": "-----BEGIN KEY-----"}"#);
-        assert!(matches!(
-            ssh,
-            Ok(GitCredentials::SshKey {
-                ssh_username: None,
-                ..
-            })
-        ));
-        for bad in [r#"{"token": "x"}"#, r#"{"username": "bot"}"#, "not json"] {
+        for bad in [
+            r#"{"token": "x"}"#,
+            r#"{"username": "bot"}"#,
+            r#"{"sshPrivateKey": "-----BEGIN KEY-----"}"#,
+            "not json",
+        ] {
             assert!(GitCredentials::from_secret(bad).is_err(), "{bad}");
         }
+        let ssh = GitCredentials::from_secret(r#"{"sshPrivateKey": "k"}"#).expect_err("ssh");
+        assert!(ssh.contains("SSH keys are not supported"), "{ssh}");
         let shown = format!("{:?}", https.expect("parsed"));
         assert!(
             !shown.contains("t0ken"),

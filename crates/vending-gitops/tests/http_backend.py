@@ -1,9 +1,9 @@
 """A git smart-HTTP server for the git destination's tests: `git http-backend` (from the
 system's git) behind HTTP basic authentication, on a loopback port.
 
-    python3 http_backend.py ROOT USER PASSWORD
+    python3 http_backend.py ROOT USER PASSWORD [CERT KEY]
 
-prints the port it listens on, then serves the repositories under ROOT until killed. Every
+speaks HTTPS with the PEM certificate and key when given, prints the port it listens on, then serves the repositories under ROOT until killed. Every
 request without the right credentials gets 401, so a push that lands proves the writer sent
 them. Request bodies may be chunked (libgit2 streams pushes that way).
 """
@@ -11,12 +11,14 @@ them. Request bodies may be chunked (libgit2 streams pushes that way).
 import base64
 import http.server
 import os
+import ssl
 import subprocess
 import sys
 
 
 def main():
     root, user, password = sys.argv[1:4]
+    tls = sys.argv[4:6]
     expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
     backend = [
         "git",
@@ -85,6 +87,10 @@ def main():
         do_POST = serve
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     print(server.server_address[1], flush=True)
     server.serve_forever()
 
