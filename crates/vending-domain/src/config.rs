@@ -171,6 +171,13 @@ pub struct S3DestinationConfig {
     pub prefix: String,
 }
 
+/// True when the authority of `url` (`scheme://authority/path`) names a user.
+fn has_user_info(url: &str) -> bool {
+    url.split_once("://")
+        .map(|(_, rest)| rest.split('/').next().unwrap_or(""))
+        .is_some_and(|authority| authority.contains('@'))
+}
+
 /// True for git's short SSH form, `user@host:path` (no scheme).
 fn is_scp_like(url: &str) -> bool {
     !url.contains("://")
@@ -216,6 +223,12 @@ impl GitOpsConfig {
                             "'{}' is not an https://, http://, git:// or file:// URL",
                             git.url
                         ),
+                    );
+                } else if has_user_info(&git.url) {
+                    // The config is not secret; the URL shows up in logs and errors.
+                    errs.push(
+                        "gitops.git.url",
+                        "carries a user or password: put the credentials in the secret of gitops.git.credentialsSecretArn".to_owned(),
                     );
                 }
                 let branch_ok = !git.branch.is_empty()
@@ -768,6 +781,7 @@ pub(crate) mod tests {
             "http://127.0.0.1:8080/tenants.git",
             "git://127.0.0.1/tenants.git",
             "file:///srv/git/tenants.git",
+            "https://git.example.com/acme/a@b.git",
         ] {
             let mut c = sample();
             c["gitops"]["git"]["url"] = json!(url);
@@ -778,6 +792,10 @@ pub(crate) mod tests {
             ("git@github.com:acme/tenants.git", "SSH remote"),
             ("ftp://example.com/tenants.git", "is not an https://"),
             ("https://", "is not an https://"),
+            (
+                "https://bot:t0ken@git.example.com/a.git",
+                "carries a user or password",
+            ),
         ] {
             let mut c = sample();
             c["gitops"]["git"]["url"] = json!(url);
