@@ -36,7 +36,8 @@ const MAX_REDIRECTS: usize = 5;
 struct Exchange {
     /// Appended to the repository URL.
     path: &'static str,
-    /// POST carries the smart protocol's request; GET only lists the references.
+    /// POST carries the smart protocol's request; GET only lists the references, and is the
+    /// one request that follows redirects.
     post: bool,
     /// The request's content type (POST).
     request_type: &'static str,
@@ -229,7 +230,6 @@ impl SmartSubtransport for Subtransport {
             base: base.clone().unwrap_or_default(),
             moved: self.base.clone(),
             exchange: exchange(service),
-            follow_redirects: listing,
             authorize: self.authorize.clone(),
             request: Vec::new(),
             response: None,
@@ -250,7 +250,6 @@ struct Stream {
     /// The connection's repository URL, which a redirect of the listing moves.
     moved: Arc<Mutex<Option<String>>>,
     exchange: Exchange,
-    follow_redirects: bool,
     authorize: Arc<AtomicBool>,
     request: Vec<u8>,
     response: Option<SdkBody>,
@@ -318,9 +317,7 @@ impl Stream {
                     }
                 },
                 401 | 403 => return Err(auth_error("the remote refused the credentials")),
-                301 | 302 | 303 | 307 | 308
-                    if self.follow_redirects && redirects < MAX_REDIRECTS =>
-                {
+                301 | 302 | 303 | 307 | 308 if !self.exchange.post && redirects < MAX_REDIRECTS => {
                     let location = response.headers().get("location").unwrap_or("");
                     let Some(next) = redirect_base(&url, location, self.exchange.path) else {
                         return Err(http_error(&format!(

@@ -17,8 +17,7 @@ mod http;
 
 use git2::build::TreeUpdateBuilder;
 use git2::{
-    ErrorClass, ErrorCode, FetchOptions, FileMode, Oid, PushOptions, RemoteCallbacks, Repository,
-    Signature, Tree,
+    ErrorClass, ErrorCode, FileMode, Oid, PushOptions, RemoteCallbacks, Repository, Signature, Tree,
 };
 use serde::Deserialize;
 use std::collections::BTreeSet;
@@ -248,7 +247,6 @@ impl Inner {
         let mut remote = repo
             .remote_anonymous(&self.config.url)
             .map_err(|e| git_error("opening the remote", &e))?;
-        let mut options = FetchOptions::new();
         let tracking = format!("refs/remotes/origin/{}", self.config.branch);
         // An empty remote has no branch to fetch yet: list first.
         remote
@@ -267,7 +265,7 @@ impl Inner {
             return Ok(None);
         }
         remote
-            .fetch(&[format!("+{wanted}:{tracking}")], Some(&mut options), None)
+            .fetch(&[format!("+{wanted}:{tracking}")], None, None)
             .map_err(|e| transport_error("fetching", e))?;
         let id = repo
             .refname_to_id(&tracking)
