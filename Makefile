@@ -9,13 +9,14 @@ VEND := target/debug/vend
 
 VENV := .venv
 ASL_VALIDATOR_VERSION := 4.0.0
-SANDBOX_REQUIREMENTS := crates/vend/sandbox/requirements.txt
+SANDBOX := crates/sandbox
+SANDBOX_REQUIREMENTS := $(SANDBOX)/requirements.txt
 INFRA_REQUIREMENTS := infra/requirements.txt
 # The deploy-time tools (SAM CLI, cfn-lint, cargo-lambda with zig) live in their own virtualenv.
 SAM_BIN := $(VENV)/sam/bin
 SAM := PATH="$(CURDIR)/$(SAM_BIN):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_BIN)/sam
 
-.PHONY: demo test lint lint-workflows lint-infra unit conformance fuzz bench coldstart build setup sam-build
+.PHONY: demo test lint lint-workflows lint-infra unit sandbox-test conformance fuzz bench coldstart build setup sam-build
 
 ## setup: the project-local virtualenvs: the sandbox (moto) and the workflow linters, and the
 ## deploy-time tools. Re-run when the pins change.
@@ -79,13 +80,21 @@ build:
 demo: setup build
 	$(VEND) local --trigger events/portal-request.json
 
-## test: formatting, lints (code, workflows, template), every unit and integration test, and
-## the AWS conformance cases.
-test: setup lint lint-workflows lint-infra unit conformance
+## test: formatting, lints (code, sandbox, workflows, template), every unit and integration
+## test, the sandbox's own tests, and the AWS conformance cases.
+test: setup lint lint-workflows lint-infra sandbox-test unit conformance
 
-lint:
+## lint: rustfmt and clippy on the workspace, ruff on the sandbox (crates/sandbox).
+lint: setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --quiet --workspace --all-targets -- -D warnings
+	$(VENV)/bin/ruff check $(SANDBOX)
+	$(VENV)/bin/ruff format --check $(SANDBOX)
+
+## sandbox-test: the sandbox's own tests (pytest, boto3 against an in-process front): each
+## strict behaviour refusing as AWS does, and each protocol's error shape.
+sandbox-test: setup
+	cd $(SANDBOX) && ../../$(VENV)/bin/python -m pytest
 
 unit:
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \

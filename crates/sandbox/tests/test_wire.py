@@ -1,0 +1,72 @@
+"""An injected fault reaches the SDK as the error code it names, in every protocol the workflow
+uses (boto3 reads each protocol the way the Rust SDK does: by the same Smithy rules)."""
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+@pytest.mark.parametrize(
+    "service,operation,method,kwargs,code,status",
+    [
+        ("iam", "GetRole", "get_role", {"RoleName": "x"}, "Throttling", 400),
+        ("sts", "GetCallerIdentity", "get_caller_identity", {}, "RequestThrottled", 400),
+        ("ec2", "DescribeVpcs", "describe_vpcs", {}, "RequestLimitExceeded", 503),
+        ("dynamodb", "ListTables", "list_tables", {}, "ProvisionedThroughputExceededException", 400),
+        ("organizations", "ListAccounts", "list_accounts", {}, "TooManyRequestsException", 400),
+        ("events", "ListRules", "list_rules", {}, "ThrottlingException", 400),
+        ("eks", "ListAccessEntries", "list_access_entries", {"clusterName": "c"}, "ThrottlingException", 429),
+        ("s3", "ListBuckets", "list_buckets", {}, "SlowDown", 503),
+    ],
+)
+def test_a_fault_arrives_in_the_protocol_of_its_service(sandbox, service, operation, method, kwargs, code, status):
+    sandbox.control(
+        "/_sandbox/faults", {"operation": operation, "service": service, "code": code, "status": status, "count": 1}
+    )
+    with pytest.raises(ClientError) as refused:
+        getattr(sandbox.client(service), method)(**kwargs)
+    assert refused.value.response["Error"]["Code"] == code
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
+
+
+def test_a_transaction_conflict_carries_cancellation_reasons(sandbox):
+    ddb = sandbox.client("dynamodb")
+    ddb.create_table(
+        TableName="t",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    sandbox.control(
+        "/_sandbox/faults",
+        {
+            "operation": "TransactWriteItems",
+            "code": "TransactionCanceledException",
+            "status": 400,
+            "reasons": ["None", "TransactionConflict"],
+        },
+    )
+    items = [{"Put": {"TableName": "t", "Item": {"pk": {"S": f"k{i}"}}}} for i in range(2)]
+    with pytest.raises(ClientError) as refused:
+        ddb.transact_write_items(TransactItems=items)
+    error = refused.value.response
+    assert error["Error"]["Code"] == "TransactionCanceledException"
+    assert [r["Code"] for r in error["CancellationReasons"]] == ["None", "TransactionConflict"]
+    assert ddb.scan(TableName="t")["Count"] == 0, "nothing was written"
+
+
+def test_a_fault_after_the_call_loses_the_answer_but_not_the_effect(sandbox):
+    ec2 = sandbox.client("ec2")
+    before = len(ec2.describe_vpcs()["Vpcs"])
+    sandbox.control(
+        "/_sandbox/faults", {"operation": "CreateVpc", "code": "InternalError", "status": 500, "after": True}
+    )
+    with pytest.raises(ClientError) as refused:
+        ec2.create_vpc(CidrBlock="10.9.0.0/16")
+    assert refused.value.response["Error"]["Code"] == "InternalError"
+    assert len(ec2.describe_vpcs()["Vpcs"]) == before + 1, "the VPC was made"
+
+
+def test_an_operation_moto_lacks_is_an_aws_error_not_an_html_page(sandbox):
+    with pytest.raises(ClientError) as refused:
+        sandbox.client("ec2").describe_ipam_pools()
+    assert refused.value.response["Error"]["Code"] in ("InvalidAction", "InternalFailure")

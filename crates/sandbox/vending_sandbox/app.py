@@ -1,0 +1,241 @@
+"""The front: one WSGI application in front of moto's. For each signed AWS request, in order:
+an injected fault that strikes before the call; IAM authorization of the caller (when
+enforced); the services' own refusals (Organizations, IAM, EC2, EventBridge); the operations
+the front serves itself (EKS access entries, slow account creation); moto; an injected fault
+that strikes after the call. Whatever moto answers that an SDK cannot read (its HTML error
+pages) becomes an AWS error in the caller's protocol.
+
+Control paths under /_sandbox/ (JSON): health, config, faults, account-failures, events,
+calls and executions; see README.md.
+"""
+
+import io
+import json
+
+from werkzeug.wrappers import Request, Response
+
+from . import authz, ec2_rules, eks, faults, iam_rules, organizations, state, wire
+
+READ_PREFIXES = ("Describe", "List", "Get", "Head", "Scan", "Query", "BatchGet", "TransactGet", "Lookup", "Search")
+
+
+class Front:
+    def __init__(self, moto_app):
+        self.moto = moto_app
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        # Read the body once and put it back, so moto can read it again.
+        data = request.get_data(cache=True)
+        environ["wsgi.input"] = io.BytesIO(data)
+        if request.path.startswith("/_sandbox/"):
+            return self.control(request)(environ, start_response)
+        key, _, service = wire.credential_scope(request.headers)
+        if not service:
+            return self.moto(environ, start_response)
+        eks_op = eks.operation(request) if service == "eks" else None
+        call = wire.read_call(request, eks_op[0] if eks_op else None)
+        response = self.handle(call, environ, data, eks_op)
+        with state.LOCK:
+            state.CALLS.append(
+                {
+                    "service": call.service,
+                    "operation": call.operation,
+                    "status": response.status_code,
+                    "mutating": not call.operation.startswith(READ_PREFIXES),
+                }
+            )
+        return response(environ, start_response)
+
+    def forward(self, environ, data, rewrite=None):
+        """moto's answer as (status, headers, body); `rewrite` may change a JSON body first."""
+        env = dict(environ)
+        if rewrite is not None:
+            data = json.dumps(rewrite(json.loads(data or b"{}"))).encode()
+            env["CONTENT_LENGTH"] = str(len(data))
+        env["wsgi.input"] = io.BytesIO(data)
+        captured = {}
+
+        def start(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+
+        try:
+            body = b"".join(self.moto(env, start))
+        except NotImplementedError as e:
+            return 501, {}, f"<!doctype html><p>not yet implemented: {e}</p>".encode()
+        except Exception as e:  # noqa: BLE001 - any moto failure becomes an AWS error, not a dropped request
+            return 500, {}, f"<!doctype html><p>{type(e).__name__}: {e}</p>".encode()
+        return int(captured["status"].split()[0]), dict(captured["headers"]), body
+
+    def handle(self, call, environ, data, eks_op):
+        caller = authz.caller_of(call.access_key)
+        fault = faults.take(call, after=False)
+        if fault:
+            return faults.response(call, fault)
+        if authz.enforced():
+            refusal = authz.authorize(call, caller)
+            if refusal:
+                return wire.access_denied(call, caller.arn, *refusal)
+        refused = (
+            organizations.refuse_outside_management(call, caller)
+            or iam_rules.check(call, caller)
+            or organizations.optin_refusal(call, caller)
+        )
+        if refused is not None:
+            return refused
+        response = self.serve(call, caller, environ, data, eks_op)
+        fault = faults.take(call, after=True)
+        if fault and response.status_code < 300:
+            return faults.response(call, fault)
+        return response
+
+    def serve(self, call, caller, environ, data, eks_op):
+        def forward(rewrite=None):
+            return self.forward(environ, data, rewrite)
+
+        if eks_op:
+            _, cluster, principal, policy = eks_op
+            return eks.handle(call, caller.account, cluster, principal, policy)
+        if call.service == "organizations" and call.operation in organizations.HANDLERS:
+            answer = organizations.HANDLERS[call.operation](call, caller, forward)
+            if answer is not None:
+                return answer
+        if call.service == "ec2" and call.operation == "DescribeTransitGatewayVpcAttachments":
+            ec2_rules.read_attachments(caller.account, call.region)
+        if call.service == "events" and call.operation == "PutEvents":
+            answer = self.put_events(call, environ, data)
+            if answer is not None:
+                return answer
+        status, headers, body = forward()
+        return self.readable(call, status, headers, body)
+
+    def put_events(self, call, environ, data):
+        """Customers may not put events whose source starts with `aws.` (AWS services do)."""
+        entries = call.params.get("Entries", [])
+        theirs = [i for i, e in enumerate(entries) if str(e.get("Source", "")).startswith("aws.")]
+        if not theirs:
+            return None
+        rest = [e for i, e in enumerate(entries) if i not in theirs]
+        results = []
+        if rest:
+            status, headers, body = self.forward(environ, data, lambda b: dict(b, Entries=rest))
+            if status != 200:
+                return self.readable(call, status, headers, body)
+            results = json.loads(body).get("Entries", [])
+        out = []
+        for i in range(len(entries)):
+            if i in theirs:
+                out.append(
+                    {
+                        "ErrorCode": "NotAuthorizedForSourceException",
+                        "ErrorMessage": "Not authorized for the source.",
+                    }
+                )
+            else:
+                out.append(results.pop(0) if results else {})
+        doc = {"FailedEntryCount": len(theirs), "Entries": out}
+        return Response(json.dumps(doc), content_type="application/x-amz-json-1.1")
+
+    def readable(self, call, status, headers, body):
+        """moto's answer, or an AWS error where moto answered with an HTML page."""
+        if wire.is_aws_shaped(status, headers, body):
+            return Response(body, status=status, headers=headers)
+        text = body.decode("utf-8", "replace")
+        if "not yet implemented" in text or "has not been implemented" in text or status in (404, 501):
+            return wire.unknown_operation(call, "moto has no such operation")
+        last = [line for line in text.splitlines() if line.strip()][-1:] or ["no detail"]
+        return wire.error(call, 500, "InternalFailure", f"the sandbox failed on {call.describe()}: {last[0][:300]}")
+
+    def control(self, request):
+        path = request.path
+        method = request.method
+        body = json.loads(request.get_data(as_text=True) or "{}") if method in ("POST", "PUT") else {}
+
+        def ok(doc):
+            return Response(json.dumps(doc, default=str), content_type="application/json")
+
+        if path == "/_sandbox/health":
+            return ok({"status": "ok"})
+        if path == "/_sandbox/config":
+            with state.LOCK:
+                if method == "POST":
+                    unknown = set(body) - set(state.CONFIG)
+                    if unknown:
+                        return Response(
+                            json.dumps({"message": f"unknown settings: {sorted(unknown)}"}),
+                            status=400,
+                            content_type="application/json",
+                        )
+                    state.CONFIG.update(body)
+                return ok(state.CONFIG)
+        if path == "/_sandbox/faults":
+            if method == "DELETE":
+                faults.clear()
+            elif method == "POST":
+                faults.add(body)
+            return ok(faults.FAULTS)
+        if path == "/_sandbox/account-failures" and method == "POST":
+            organizations.inject(body["reason"], body.get("count", 1))
+            return ok({"injected": body})
+        if path == "/_sandbox/events" and method == "POST":
+            organizations.put_service_event(
+                body["account"], body["region"], body["source"], body["detailType"], body["detail"]
+            )
+            return ok({"put": True})
+        if path == "/_sandbox/calls":
+            with state.LOCK:
+                calls = list(state.CALLS)
+                if method == "DELETE":
+                    state.CALLS.clear()
+            return ok(calls)
+        if path == "/_sandbox/reset" and method == "POST":
+            reset()
+            return ok({"reset": True})
+        if path == "/_sandbox/executions" and method == "POST":
+            return ok(close_execution(body))
+        return Response('{"message": "unknown sandbox path"}', status=404, content_type="application/json")
+
+
+def reset():
+    """Forgets everything: moto's backends and the front's own tables (settings stay)."""
+    from moto.moto_api._internal.models import moto_api_backend
+    from moto.organizations.models import organizations_backends
+
+    moto_api_backend.reset()
+    organizations_backends.master_accounts.clear()
+    with state.LOCK:
+        faults.FAULTS.clear()
+        state.CALLS.clear()
+        for table in (
+            organizations.POLLS,
+            organizations.REFUSED,
+            organizations.NEW_ACCOUNTS,
+            eks.ACCESS_ENTRIES,
+            eks.ASSOCIATIONS,
+            ec2_rules.READS,
+        ):
+            table.clear()
+        organizations.INJECTED.clear()
+        organizations.ANNOUNCED.clear()
+
+
+def close_execution(body):
+    """Records the end of an execution the local executor ran, in moto's Step Functions, so its
+    DescribeExecution and StartExecution's name rules are AWS's."""
+    from moto.core.utils import utcnow
+    from moto.stepfunctions.models import stepfunctions_backends
+
+    arn = body["executionArn"]
+    account, region = arn.split(":")[4], arn.split(":")[3]
+    backend = stepfunctions_backends[account][region]
+    machine_arn = arn.replace(":execution:", ":stateMachine:").rsplit(":", 1)[0]
+    machine = backend.describe_state_machine(machine_arn)
+    for execution in machine.executions:
+        if execution.execution_arn == arn:
+            execution.status = body["status"]
+            execution.stop_date = utcnow()
+            execution.output = body.get("output")
+            execution.error = body.get("error")
+            execution.cause = body.get("cause")
+            return {"executionArn": arn, "status": execution.status}
+    return {"executionArn": arn, "status": "UNKNOWN"}

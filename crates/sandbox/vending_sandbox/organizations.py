@@ -1,0 +1,252 @@
+"""AWS Organizations as AWS behaves, where moto is kinder:
+- account creation takes a few polls: CreateAccount answers IN_PROGRESS, and so do
+  DescribeCreateAccountStatus and ListCreateAccountStatus until the request was polled enough;
+- a second account with an email the organization already has ends FAILED with
+  EMAIL_ALREADY_EXISTS (moto creates it), and other final reasons can be injected
+  (CONCURRENT_ACCOUNT_MODIFICATION, ACCOUNT_LIMIT_EXCEEDED, ...);
+- CreateAccount, MoveAccount and CloseAccount answer AccessDeniedException outside the
+  management account;
+- a new account gets its member role (RoleName, OrganizationAccountAccessRole by default) with
+  AdministratorAccess, trusting the management account, and no other role; and the policies
+  of the platform's baseline (`baselinePolicies`), as an organization stack set deploys them;
+- when a creation succeeds, Organizations' `CreateAccountResult` event reaches EventBridge, as
+  CloudTrail delivers it: the account name masked as `****`.
+"""
+
+import datetime
+import json
+import uuid
+
+from . import state, wire
+
+POLLS = {}  # creation request id -> polls answered so far
+REFUSED = {}  # creation request id -> status of a request the sandbox fails
+INJECTED = []  # [{"reason", "count"}] the next creations fail with these reasons
+ANNOUNCED = set()  # creation request ids whose CreateAccountResult was put
+NEW_ACCOUNTS = {}  # account id -> EC2 calls it still answers OptInRequired to
+ADMINISTRATOR = "arn:aws:iam::aws:policy/AdministratorAccess"
+
+
+def _backend(account):
+    from moto.organizations.models import organizations_backends
+
+    return organizations_backends[account]["aws"]
+
+
+def management_account(account):
+    """The management account of the organization `account` belongs to (None: no organization)."""
+    from moto.organizations.models import organizations_backends
+
+    if _backend(account).org is not None:
+        return account
+    owner = organizations_backends.master_accounts.get(account)
+    return owner[0] if owner else None
+
+
+def inject(reason, count):
+    with state.LOCK:
+        INJECTED.append({"reason": reason, "count": int(count)})
+
+
+def _injected_reason():
+    with state.LOCK:
+        for f in INJECTED:
+            if f["count"] > 0:
+                f["count"] -= 1
+                return f["reason"]
+    return None
+
+
+def _now():
+    return datetime.datetime.now(datetime.UTC).timestamp()
+
+
+def _json(doc):
+    from werkzeug.wrappers import Response
+
+    return Response(json.dumps(doc), status=200, content_type="application/x-amz-json-1.1")
+
+
+def refuse_outside_management(call, caller):
+    """AccessDeniedException for management-only operations called from a member account."""
+    if call.operation not in ("CreateAccount", "MoveAccount", "CloseAccount"):
+        return None
+    mgmt = management_account(caller.account)
+    if mgmt is not None and mgmt != caller.account:
+        return wire.error(
+            call,
+            400,
+            "AccessDeniedException",
+            f"You don't have permissions to access this resource. {call.operation} can be called "
+            f"only from the organization's management account ({mgmt}).",
+        )
+    return None
+
+
+def create_account(call, caller, forward):
+    """CreateAccount: refused emails and injected reasons fail later; others go to moto."""
+    name = call.params.get("AccountName", "")
+    email = call.params.get("Email", "")
+    backend = _backend(caller.account)
+    reason = _injected_reason()
+    if reason is None and backend.org is not None:
+        if any(a.email.lower() == email.lower() for a in backend.accounts):
+            reason = "EMAIL_ALREADY_EXISTS"
+    if reason is not None:
+        rid = "car-" + uuid.uuid4().hex
+        status = {"Id": rid, "AccountName": name, "State": "IN_PROGRESS", "RequestedTimestamp": _now()}
+        with state.LOCK:
+            REFUSED[rid] = dict(status, FailureReason=reason)
+            POLLS[rid] = 0
+        return _json({"CreateAccountStatus": status})
+    status_code, headers, body = forward()
+    if status_code != 200:
+        return None
+    doc = json.loads(body)
+    st = doc.get("CreateAccountStatus", {})
+    account_id = st.get("AccountId")
+    if account_id:
+        _give_member_role(account_id, call.params.get("RoleName") or "OrganizationAccountAccessRole")
+        with state.LOCK:
+            NEW_ACCOUNTS[account_id] = state.CONFIG["ec2OptInCalls"]
+            POLLS.setdefault(st.get("Id"), 0)
+    st["State"] = "IN_PROGRESS"
+    st.pop("AccountId", None)
+    st.pop("CompletedTimestamp", None)
+    return _json(doc)
+
+
+def _give_member_role(account_id, role_name):
+    from moto.iam.models import iam_backends
+
+    iam = iam_backends[account_id]["aws"]
+    iam.attach_role_policy(ADMINISTRATOR, role_name)
+    for policy in state.CONFIG["baselinePolicies"]:
+        iam.create_policy(
+            description="platform baseline",
+            path=policy.get("path", "/"),
+            policy_document=json.dumps(policy["document"]),
+            policy_name=policy["name"],
+            tags=[],
+        )
+
+
+def _progress(st, count_poll):
+    """Rewrites a creation status as AWS would show it after this many polls."""
+    rid = st.get("Id")
+    with state.LOCK:
+        polls = POLLS.setdefault(rid, 0)
+        if count_poll:
+            POLLS[rid] = polls + 1
+    if polls < state.CONFIG["accountPolls"]:
+        st["State"] = "IN_PROGRESS"
+        st.pop("AccountId", None)
+        st.pop("CompletedTimestamp", None)
+        st.pop("FailureReason", None)
+    return st
+
+
+def describe_create_account_status(call, caller, forward):
+    rid = call.params.get("CreateAccountRequestId", "")
+    with state.LOCK:
+        refused = REFUSED.get(rid)
+    if refused is not None:
+        st = dict(refused, State="FAILED", CompletedTimestamp=_now())
+        return _json({"CreateAccountStatus": _progress(st, True)})
+    status_code, headers, body = forward()
+    if status_code != 200:
+        return None
+    doc = json.loads(body)
+    st = _progress(doc.get("CreateAccountStatus", {}), True)
+    if st.get("State") == "SUCCEEDED":
+        announce(caller.account, st)
+    return _json(doc)
+
+
+def list_create_account_status(call, caller, forward):
+    status_code, headers, body = forward_all(call, forward)
+    if status_code != 200:
+        return None
+    doc = json.loads(body)
+    wanted = call.params.get("States") or ["IN_PROGRESS", "SUCCEEDED", "FAILED"]
+    statuses = [_progress(st, False) for st in doc.get("CreateAccountStatuses", [])]
+    with state.LOCK:
+        refused = [dict(r, State="FAILED") for r in REFUSED.values()]
+    statuses += [_progress(st, False) for st in refused]
+    doc["CreateAccountStatuses"] = [st for st in statuses if st.get("State") in wanted]
+    return _json(doc)
+
+
+def forward_all(call, forward):
+    """moto filters by state before the sandbox's own rewriting: ask it for every state."""
+    return forward(lambda body: dict(body, States=["IN_PROGRESS", "SUCCEEDED", "FAILED"]))
+
+
+def announce(management, st):
+    """Puts the `CreateAccountResult` event of a finished creation, once."""
+    rid = st.get("Id")
+    with state.LOCK:
+        if rid in ANNOUNCED:
+            return
+        ANNOUNCED.add(rid)
+    region = state.CONFIG["eventsRegion"]
+    detail = {
+        "eventVersion": "1.08",
+        "userIdentity": {"accountId": management, "invokedBy": "AWS Internal"},
+        "eventTime": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "eventSource": "organizations.amazonaws.com",
+        "eventName": "CreateAccountResult",
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "AWS Internal",
+        "userAgent": "AWS Internal",
+        "eventID": str(uuid.uuid4()),
+        "readOnly": False,
+        "eventType": "AwsServiceEvent",
+        "managementEvent": True,
+        "recipientAccountId": management,
+        "serviceEventDetails": {
+            "createAccountStatus": {
+                "id": rid,
+                "state": "SUCCEEDED",
+                # CloudTrail masks the account name in this event.
+                "accountName": "****",
+                "accountId": st.get("AccountId"),
+                "requestedTimestamp": str(st.get("RequestedTimestamp")),
+                "completedTimestamp": str(st.get("CompletedTimestamp")),
+            }
+        },
+    }
+    put_service_event(management, region, "aws.organizations", "AWS Service Event via CloudTrail", detail)
+
+
+def put_service_event(account, region, source, detail_type, detail):
+    """Puts an AWS service's event on `account`'s default bus in `region`, as AWS does."""
+    from moto.events.models import events_backends
+
+    events_backends[account][region].put_events(
+        [{"Source": source, "DetailType": detail_type, "Detail": json.dumps(detail), "EventBusName": "default"}]
+    )
+
+
+def optin_refusal(call, caller):
+    """OptInRequired while a new account's EC2 is not yet ready for it."""
+    if call.service != "ec2":
+        return None
+    with state.LOCK:
+        left = NEW_ACCOUNTS.get(caller.account, 0)
+        if left <= 0:
+            return None
+        NEW_ACCOUNTS[caller.account] = left - 1
+    return wire.error(
+        call,
+        401,
+        "OptInRequired",
+        "You are not subscribed to this service. Please go to http://aws.amazon.com to subscribe.",
+    )
+
+
+HANDLERS = {
+    "CreateAccount": create_account,
+    "DescribeCreateAccountStatus": describe_create_account_status,
+    "ListCreateAccountStatus": list_create_account_status,
+}

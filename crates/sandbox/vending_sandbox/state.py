@@ -1,0 +1,26 @@
+"""What the front keeps between requests: its settings and one lock for its own tables."""
+
+import threading
+
+LOCK = threading.RLock()
+
+# Settings, changed with POST /_sandbox/config.
+CONFIG = {
+    # Authorize every call against the caller's IAM policies (POST /_sandbox/config).
+    "enforceIam": False,
+    # Status polls a new account's creation request answers IN_PROGRESS for.
+    "accountPolls": 2,
+    # Reads a new transit gateway attachment stays `pending` for.
+    "attachmentReads": 0,
+    # EC2 calls a newly created account answers `OptInRequired` to (AWS's first moments).
+    "ec2OptInCalls": 0,
+    # Where Organizations' CloudTrail events reach EventBridge (us-east-1 in AWS; the stack's
+    # region when the forwarder of infra/event-forwarder.yaml carries them there).
+    "eventsRegion": "us-east-1",
+    # Customer-managed policies the platform's baseline (a service-managed stack set with
+    # automatic deployment) puts in every new account: [{"name", "path", "document"}].
+    "baselinePolicies": [],
+}
+
+# Every AWS call answered: service, operation, status, and whether it changed anything.
+CALLS = []
