@@ -142,9 +142,26 @@ fn broken_records_are_refused_with_the_field_named() {
             Box::new(|v| {
                 for role in v["identity"]["roles"].as_array_mut().expect("roles") {
                     role["tenantOwner"] = json!(false);
+                    role["accessPolicyArn"] =
+                        json!("arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy");
                 }
             }),
             vec!["identity.roles"],
+        ),
+        (
+            // A viewer whose EKS access would let it edit: the two layers must agree.
+            Box::new(|v| {
+                v["identity"]["roles"][2]["accessPolicyArn"] =
+                    json!("arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy")
+            }),
+            vec!["identity.roles[2].accessPolicyArn"],
+        ),
+        (
+            Box::new(|v| {
+                v["identity"]["roles"][1]["accessPolicyArn"] =
+                    json!("arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy")
+            }),
+            vec!["identity.roles[1].accessPolicyArn"],
         ),
         (
             Box::new(|v| v["identity"]["roles"][0]["kubernetesGroup"] = json!("system:masters")),

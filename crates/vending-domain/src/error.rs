@@ -31,7 +31,7 @@ impl fmt::Display for ValidationError {
 
 /// Every problem found in one input, so a user can fix them all at once.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, thiserror::Error)]
-#[error("invalid request: {}", .errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+#[error("{}", .errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
 pub struct ValidationErrors {
     /// The problems, in the order they were found.
     pub errors: Vec<ValidationError>,
@@ -87,6 +87,10 @@ pub enum StepError {
     /// A resource exists that this service did not create (its tags say otherwise).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// AWS refused the call or the role to assume (an IAM policy, a trust policy, an SCP).
+    /// Retried a little for a brand-new account, whose member role may not be usable yet.
+    #[error("access denied: {0}")]
+    AccessDenied(String),
     /// Anything else, with the detail for the operator.
     #[error("internal error: {0}")]
     Internal(String),
@@ -104,12 +108,13 @@ impl StepError {
             StepError::NotReady(_) => "NotReady",
             StepError::QuotaExceeded(_) => "QuotaExceeded",
             StepError::Conflict(_) => "Conflict",
+            StepError::AccessDenied(_) => "AccessDenied",
             StepError::Internal(_) => "Internal",
         }
     }
 
     /// Every stable name, for checking the workflow definition against them.
-    pub const NAMES: [&'static str; 9] = [
+    pub const NAMES: [&'static str; 10] = [
         "InvalidRequest",
         "AccountNotReady",
         "Throttled",
@@ -118,6 +123,7 @@ impl StepError {
         "NotReady",
         "QuotaExceeded",
         "Conflict",
+        "AccessDenied",
         "Internal",
     ];
 }
@@ -143,6 +149,7 @@ mod tests {
             StepError::NotReady(String::new()),
             StepError::QuotaExceeded(String::new()),
             StepError::Conflict(String::new()),
+            StepError::AccessDenied(String::new()),
             StepError::Internal(String::new()),
         ];
         let names: Vec<&str> = all.iter().map(StepError::error_type).collect();
@@ -156,7 +163,13 @@ mod tests {
         errs.push("owners", "needs at least one principal");
         assert_eq!(
             errs.to_string(),
-            "invalid request: tenantId: must be a DNS-1123 label; owners: needs at least one principal"
+            "tenantId: must be a DNS-1123 label; owners: needs at least one principal"
+        );
+        let step = StepError::InvalidRequest(errs.clone());
+        assert_eq!(
+            step.to_string(),
+            "invalid request: tenantId: must be a DNS-1123 label; owners: needs at least one principal",
+            "said once"
         );
         assert!(errs.into_result(()).is_err());
     }

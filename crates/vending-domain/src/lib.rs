@@ -13,10 +13,13 @@ pub mod kube;
 pub mod names;
 pub mod ports;
 pub mod record;
+pub mod registry;
 pub mod request;
 #[cfg(feature = "schema")]
 mod schema;
+pub mod scope;
 pub mod steps;
+pub mod trigger;
 
 pub use cidr::{CidrPool, Ipv4Cidr};
 pub use config::PlatformConfig;

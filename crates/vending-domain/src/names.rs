@@ -119,7 +119,9 @@ impl From<AccountEmail> for String {
     }
 }
 
-/// An IAM principal that may own or view a tenant: a role or user ARN, or an account root.
+/// An IAM principal that may own or view a tenant, or that the platform trusts: a role or user
+/// ARN. Never an account root (it would let every principal of that account assume tenant
+/// roles) and never a wildcard: trust policies name real, specific principals.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct PrincipalArn(String);
@@ -137,11 +139,18 @@ impl PrincipalArn {
         if *service != "iam" || !region.is_empty() {
             return Err("must be an IAM ARN (arn:aws:iam::...) with no region".into());
         }
+        if s.contains(['*', '?']) {
+            return Err(
+                "must name one principal: wildcards are not allowed in a trust policy".into(),
+            );
+        }
         if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
             return Err("the account must be 12 digits".into());
         }
         if *resource == "root" {
-            return Ok(PrincipalArn(s.to_owned()));
+            return Err(
+                "is an account root, which would let every principal of that account in: name a role or a user".into(),
+            );
         }
         let (kind, path_and_name) = resource
             .split_once('/')
@@ -190,23 +199,42 @@ pub struct Tags(pub BTreeMap<String, String>);
 /// The most tags AWS allows on a resource.
 pub const MAX_TAGS: usize = 50;
 
+/// Tags the service adds to what it creates: `vending:tenant`, `vending:request`, and `Name`
+/// on EC2 resources.
+pub const SERVICE_TAGS: usize = 3;
+
+/// The most tags a request may carry, so a resource never holds more than AWS allows.
+pub const MAX_REQUEST_TAGS: usize = MAX_TAGS - SERVICE_TAGS;
+
 impl Tags {
-    /// Checks every tag; `field` prefixes the field names in the errors (`tags`).
+    /// Checks every tag; `field` prefixes the field names in the errors (`tags`). The rules
+    /// are those every service the tags reach accepts (Organizations, IAM, EC2, EKS): letters,
+    /// digits, the space (U+0020, no other whitespace) and `_ . : / = + - @`; keys that differ
+    /// only in case are one key to IAM; room is left for the service's own tags.
     pub fn validate(
         map: &BTreeMap<String, String>,
         field: &str,
     ) -> Result<Tags, Vec<ValidationError>> {
         let mut errors = Vec::new();
-        if map.len() > MAX_TAGS {
+        if map.len() > MAX_REQUEST_TAGS {
             errors.push(ValidationError::new(
                 field,
                 format!(
-                    "at most {MAX_TAGS} tags are allowed (there are {})",
+                    "at most {MAX_REQUEST_TAGS} tags are allowed (AWS allows {MAX_TAGS} and the service adds {SERVICE_TAGS}; there are {})",
                     map.len()
                 ),
             ));
         }
-        let allowed = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c);
+        let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+        for k in map.keys() {
+            if let Some(first) = seen.insert(k.to_lowercase(), k) {
+                errors.push(ValidationError::new(
+                    format!("{field}.{k}"),
+                    format!("differs from '{first}' only in case, and IAM treats tag keys case-insensitively"),
+                ));
+            }
+        }
+        let allowed = |c: char| c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c);
         for (k, v) in map {
             let f = format!("{field}.{k}");
             if k.is_empty() || k.chars().count() > 128 {
@@ -236,7 +264,7 @@ impl Tags {
             if !k.chars().all(allowed) || !v.chars().all(allowed) {
                 errors.push(ValidationError::new(
                     &f,
-                    "tags may contain only letters, digits, spaces and _ . : / = + - @",
+                    "tags may contain only letters, digits, spaces (U+0020) and _ . : / = + - @",
                 ));
             }
         }
@@ -298,7 +326,7 @@ mod tests {
             "arn:aws:iam::123456789012:role/platform-admins",
             "arn:aws:iam::123456789012:role/team/payments/dev",
             "arn:aws:iam::123456789012:user/alice",
-            "arn:aws-us-gov:iam::123456789012:root",
+            "arn:aws-us-gov:iam::123456789012:role/admins",
         ] {
             assert!(PrincipalArn::parse(ok).is_ok(), "{ok}");
         }
@@ -310,9 +338,17 @@ mod tests {
             "arn:aws:iam::123456789012:group/devs",
             "arn:aws:iam::123456789012:role/",
             "arn:aws:iam::123456789012:role/bad name",
+            "arn:aws:iam::123456789012:root",
+            "arn:aws:iam::123456789012:role/*",
+            "arn:aws:iam::*:role/admins",
         ] {
             assert!(PrincipalArn::parse(bad).is_err(), "{bad}");
         }
+        let root = PrincipalArn::parse("arn:aws:iam::123456789012:root").expect_err("root");
+        assert!(root.contains("account root"), "{root}");
+        let wild =
+            PrincipalArn::parse("arn:aws:iam::123456789012:role/team-*").expect_err("wildcard");
+        assert!(wild.contains("wildcards"), "{wild}");
     }
 
     #[test]
@@ -341,8 +377,36 @@ mod tests {
                 "tags.vending:tenant"
             ]
         );
-        let many: BTreeMap<String, String> =
-            (0..51).map(|i| (format!("k{i}"), "v".into())).collect();
-        assert!(Tags::validate(&many, "tags").is_err());
+        let room: BTreeMap<String, String> = (0..MAX_REQUEST_TAGS)
+            .map(|i| (format!("k{i}"), "v".into()))
+            .collect();
+        assert!(Tags::validate(&room, "tags").is_ok(), "47 leave room for 3");
+        let many: BTreeMap<String, String> = (0..=MAX_REQUEST_TAGS)
+            .map(|i| (format!("k{i}"), "v".into()))
+            .collect();
+        let errors = Tags::validate(&many, "tags").expect_err("48 do not");
+        assert!(errors[0].reason.contains("at most 47"), "{errors:?}");
+    }
+
+    #[test]
+    fn only_the_space_is_whitespace_and_keys_are_one_whatever_their_case() {
+        for (k, v, ok) in [
+            ("Cost Center", "a b", true),
+            ("Owner", "tab\there", false),
+            ("Owner", "line\nbreak", false),
+            ("Owner", "no\u{a0}break", false),
+            ("Équipe", "données", true),
+        ] {
+            let map = BTreeMap::from([(k.to_owned(), v.to_owned())]);
+            assert_eq!(Tags::validate(&map, "tags").is_ok(), ok, "{k}={v:?}");
+        }
+        let twice = BTreeMap::from([
+            ("CostCenter".to_owned(), "a".to_owned()),
+            ("costcenter".to_owned(), "b".to_owned()),
+        ]);
+        let errors = Tags::validate(&twice, "tags").expect_err("one key");
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "tags.costcenter");
+        assert!(errors[0].reason.contains("only in case"));
     }
 }

@@ -27,6 +27,15 @@ pub enum CreateAccountState {
     },
 }
 
+/// A CreateAccount request and where it stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateRequest {
+    /// Its id (`car-...`).
+    pub id: String,
+    /// Where it stands.
+    pub state: CreateAccountState,
+}
+
 /// An account of the organization.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -53,20 +62,23 @@ pub trait Organization: Send + Sync {
         &self,
         account_id: &str,
     ) -> impl Future<Output = Result<Option<AccountInfo>, StepError>> + Send;
-    /// Starts creating an account; returns the creation request id.
+    /// Starts creating an account whose member role (the one the service assumes in it) is
+    /// `role_name`; returns the creation request id.
     fn create_account(
         &self,
         email: &str,
         name: &str,
+        role_name: &str,
         tags: &BTreeMap<String, String>,
     ) -> impl Future<Output = Result<String, StepError>> + Send;
-    /// The id of a creation request for an account of this name that is in progress or has
-    /// succeeded, if any: so a step killed between `create_account` and saving the request id
-    /// finds it again instead of creating a second account.
+    /// A creation request for an account of this name that is in progress or has succeeded,
+    /// if any: so a step killed between `create_account` and saving the request id finds it
+    /// again instead of creating a second account. A name proves nothing: the caller checks
+    /// that the account is the tenant's before adopting it.
     fn find_create_request(
         &self,
         account_name: &str,
-    ) -> impl Future<Output = Result<Option<String>, StepError>> + Send;
+    ) -> impl Future<Output = Result<Option<CreateRequest>, StepError>> + Send;
     /// Where a creation request stands.
     fn create_account_state(
         &self,
@@ -95,134 +107,10 @@ pub trait Organization: Send + Sync {
     ) -> impl Future<Output = Result<(), StepError>> + Send;
 }
 
-/// The outcome of claiming a CIDR block for a tenant.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
-    /// The block is the tenant's (newly, or already).
-    Claimed,
-    /// Another tenant holds it.
-    TakenBy(TenantId),
-}
-
-/// The lifecycle of a tenant in the registry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum TenantStatus {
-    /// Accepted, not yet provisioned.
-    Requested,
-    /// Steps are running.
-    Provisioning,
-    /// Handed off.
-    Ready,
-    /// A step failed; see the failure.
-    Failed,
-}
-
-/// Why a tenant's vending failed, as the failure recorder stores it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FailureInfo {
-    /// The step that failed.
-    pub step: String,
-    /// The error name.
-    pub error: String,
-    /// The cause.
-    pub cause: String,
-}
-
-/// A tenant's row in the registry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RegistryEntry {
-    /// The tenant.
-    pub tenant_id: TenantId,
-    /// The request that created or last changed it.
-    pub request_id: String,
-    /// Where it stands.
-    pub status: TenantStatus,
-    /// The CreateAccount request id, saved before polling.
-    pub create_account_request_id: Option<String>,
-    /// The account, once known.
-    pub account_id: Option<String>,
-    /// The VPC block claimed for it.
-    pub cidr: Option<Ipv4Cidr>,
-    /// The last failure, when `status` is `Failed`.
-    pub failure: Option<FailureInfo>,
-    /// The tenant record handed off (its serialized form, stable bytes).
-    pub record: Option<String>,
-}
-
-impl RegistryEntry {
-    /// A fresh entry for a new request.
-    pub fn new(tenant_id: TenantId, request_id: String) -> RegistryEntry {
-        RegistryEntry {
-            tenant_id,
-            request_id,
-            status: TenantStatus::Requested,
-            create_account_request_id: None,
-            account_id: None,
-            cidr: None,
-            failure: None,
-            record: None,
-        }
-    }
-}
-
-/// The outcome of asking for a tenant's lease.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Lease {
-    /// This execution holds it (newly, or already).
-    Acquired,
-    /// Another execution that has not ended holds it.
-    HeldBy(String),
-}
-
-/// How long a lease lasts when its execution never releases it (killed, timed out): a little
-/// longer than the workflow's `TimeoutSeconds`.
-pub const LEASE_SECONDS: u64 = 7500;
-
-/// The tenant registry (a DynamoDB table in AWS).
-pub trait Registry: Send + Sync {
-    /// Takes the tenant's lease for `execution` (one execution works on a tenant at a time, so
-    /// duplicate deliveries of one event cannot race each other), unless another execution
-    /// holds it and its lease has not expired.
-    fn acquire(
-        &self,
-        tenant: &TenantId,
-        execution: &str,
-    ) -> impl Future<Output = Result<Lease, StepError>> + Send;
-    /// Gives the lease back, if `execution` holds it.
-    fn release(
-        &self,
-        tenant: &TenantId,
-        execution: &str,
-    ) -> impl Future<Output = Result<(), StepError>> + Send;
-    /// The tenant's entry, if any.
-    fn get(
-        &self,
-        tenant: &TenantId,
-    ) -> impl Future<Output = Result<Option<RegistryEntry>, StepError>> + Send;
-    /// Writes the entry unconditionally (the steps converge, so the last writer is right).
-    fn put(&self, entry: &RegistryEntry) -> impl Future<Output = Result<(), StepError>> + Send;
-    /// Writes the entry only if the tenant has none yet; `false` when one existed.
-    fn put_new(
-        &self,
-        entry: &RegistryEntry,
-    ) -> impl Future<Output = Result<bool, StepError>> + Send;
-    /// Claims a block for the tenant: every piece of length `unit` inside it (the pool's
-    /// smallest block), all or none, with conditional writes in one transaction, so blocks of
-    /// different sizes cannot overlap either. Claiming a block the tenant holds is a no-op.
-    fn claim_cidr(
-        &self,
-        cidr: Ipv4Cidr,
-        unit: u8,
-        tenant: &TenantId,
-    ) -> impl Future<Output = Result<Claim, StepError>> + Send;
-    /// Every claimed piece and its owner.
-    fn claimed_cidrs(
-        &self,
-    ) -> impl Future<Output = Result<Vec<(Ipv4Cidr, TenantId)>, StepError>> + Send;
-}
+pub use crate::registry::{
+    Claim, FailureInfo, LEASE_SECONDS, Lease, Registry, RegistryEntry, RequestRecord, ScopeClaim,
+    TenantStatus,
+};
 
 /// The event bus that announces tenants.
 pub trait EventBus: Send + Sync {
@@ -412,11 +300,13 @@ pub trait Identity: Send + Sync {
         &self,
         spec: &RoleSpec,
     ) -> impl Future<Output = Result<Ensured, StepError>> + Send;
-    /// The account alias is `alias`. An account with another alias is a `Conflict`.
+    /// The account has an alias: `alias` unless it already had one, which it keeps (an adopted
+    /// account's owners chose it). Returns the alias in effect. `alias` taken by another AWS
+    /// account (aliases are global) is a `Conflict`.
     fn ensure_account_alias(
         &self,
         alias: &str,
-    ) -> impl Future<Output = Result<bool, StepError>> + Send;
+    ) -> impl Future<Output = Result<String, StepError>> + Send;
 }
 
 /// An EKS access entry as it should be.
@@ -447,7 +337,8 @@ pub trait ClusterAccess: Send + Sync {
 }
 
 /// Reaches other accounts: each call assumes the configured member role in `account_id`,
-/// with `session` (the execution name) as the session name.
+/// with `session` (the execution name) as the session name. A refused AssumeRole is
+/// `StepError::AccessDenied` naming the role and the account.
 pub trait Accounts: Send + Sync {
     /// EC2 in a tenant account.
     type Network: TenantNetwork;
@@ -463,27 +354,27 @@ pub trait Accounts: Send + Sync {
         account_id: &str,
         region: &str,
         session: &str,
-    ) -> impl Future<Output = Self::Network> + Send;
+    ) -> impl Future<Output = Result<Self::Network, StepError>> + Send;
     /// EC2 of the network account in `region`.
     fn hub(
         &self,
         account_id: &str,
         region: &str,
         session: &str,
-    ) -> impl Future<Output = Self::Hub> + Send;
+    ) -> impl Future<Output = Result<Self::Hub, StepError>> + Send;
     /// IAM of `account_id`.
     fn identity(
         &self,
         account_id: &str,
         session: &str,
-    ) -> impl Future<Output = Self::Identity> + Send;
+    ) -> impl Future<Output = Result<Self::Identity, StepError>> + Send;
     /// EKS of `account_id` in `region`.
     fn clusters(
         &self,
         account_id: &str,
         region: &str,
         session: &str,
-    ) -> impl Future<Output = Self::Clusters> + Send;
+    ) -> impl Future<Output = Result<Self::Clusters, StepError>> + Send;
 }
 
 /// The workflow service (Step Functions), as the portal's request function starts vending.

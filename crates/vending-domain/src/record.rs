@@ -5,6 +5,7 @@
 //! and serialized with a stable key order and no time stamps: the same tenant gives the same
 //! bytes.
 
+use crate::config::EksAccessPolicy;
 use crate::kube::KubernetesSettings;
 use crate::names::{PrincipalArn, TenantId};
 use crate::steps::{AccountRecord, NetworkRecord};
@@ -97,6 +98,9 @@ pub struct TenantRole {
     pub tenant_owner: bool,
     /// The ClusterRole the group is bound to in every tenant namespace, when not an owner.
     pub cluster_role: String,
+    /// The EKS access policy of the role's access entries, scoped to the tenant's
+    /// namespaces; never more than the role's Kubernetes binding grants.
+    pub access_policy_arn: String,
 }
 
 /// The tenant's access to one shared cluster.
@@ -108,9 +112,7 @@ pub struct TenantCluster {
     pub name: String,
     /// The cluster ARN.
     pub arn: String,
-    /// The EKS access policy of the tenant's access entries.
-    pub access_policy_arn: String,
-    /// The namespaces that policy is scoped to.
+    /// The namespaces the access entries' policies are scoped to.
     pub namespaces: Vec<String>,
     /// The access entries, one per tenant role.
     pub access_entries: Vec<String>,
@@ -210,6 +212,31 @@ impl TenantRecord {
                     format!("identity.roles[{i}].clusterRole"),
                     format!("'{}' is not a ClusterRole name", role.cluster_role),
                 );
+            }
+            let binding = EksAccessPolicy::matching(role.tenant_owner, &role.cluster_role);
+            let policy = role
+                .access_policy_arn
+                .rsplit_once(":cluster-access-policy/")
+                .and_then(|(_, name)| {
+                    serde_json::from_value::<EksAccessPolicy>(serde_json::Value::from(name)).ok()
+                });
+            match policy {
+                Some(p) if p <= binding => {}
+                Some(p) => errs.push(
+                    format!("identity.roles[{i}].accessPolicyArn"),
+                    format!(
+                        "{} grants more than the role's Kubernetes binding ({})",
+                        p.name(),
+                        binding.name()
+                    ),
+                ),
+                None => errs.push(
+                    format!("identity.roles[{i}].accessPolicyArn"),
+                    format!(
+                        "'{}' is not a namespace-scoped EKS access policy (view, edit or admin)",
+                        role.access_policy_arn
+                    ),
+                ),
             }
         }
     }

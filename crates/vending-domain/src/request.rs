@@ -54,6 +54,10 @@ pub struct TenantRequest {
     /// `validate` together with everything else, so a caller learns every problem at once.
     #[serde(skip)]
     read_errors: ValidationErrors,
+    /// True when an AWS account-created event announced `account_id` (set by adoption, never
+    /// read from a request): proof enough that the account is meant for the tenant.
+    #[serde(skip)]
+    pub announced_account: bool,
 }
 
 /// The network a tenant asks for.
@@ -89,6 +93,11 @@ pub enum AccountTarget {
     Adopt {
         /// Its 12-digit id.
         account_id: String,
+        /// True when an AWS account-created event announced it (Control Tower, Organizations):
+        /// proof that it is new and meant for the platform. A request naming an account needs
+        /// the account tagged `vending:tenant=<tenant>` instead.
+        #[serde(default)]
+        announced: bool,
     },
 }
 
@@ -142,9 +151,13 @@ impl TenantSpec {
     }
 
     /// The Kubernetes namespaces the tenant owns in the shared clusters: its id and any
-    /// namespace that starts with `<id>-` (EKS access scopes accept a trailing `*`).
+    /// namespace that starts with `<id>-` (EKS access scopes accept a trailing `*`). No other
+    /// tenant's scope overlaps them (see `crate::scope`).
     pub fn namespaces(&self) -> Vec<String> {
-        vec![self.tenant_id.to_string(), format!("{}-*", self.tenant_id)]
+        crate::scope::tenant_scope(&self.tenant_id)
+            .iter()
+            .map(ToString::to_string)
+            .collect()
     }
 
     /// The name of a tenant role made from the template `template`.
@@ -188,6 +201,43 @@ fn check_request_id(id: &str) -> Result<(), String> {
         return Err("may contain only letters, digits, '-' and '_'".into());
     }
     Ok(())
+}
+
+/// The most owners a request may name (trust policies have a size quota; a team role is the
+/// usual owner).
+pub const MAX_OWNERS: usize = 10;
+/// The most viewers a request may name.
+pub const MAX_VIEWERS: usize = 20;
+
+/// Every tenant role's trust policy must fit IAM's size quota.
+fn check_trust_size(
+    config: &PlatformConfig,
+    tenant: &str,
+    owners: &[PrincipalArn],
+    viewers: &[PrincipalArn],
+    errs: &mut ValidationErrors,
+) {
+    use crate::config::{TRUST_POLICY_MAX_CHARS, TenantAudience, policy_chars, trust_policy};
+    for template in &config.identity.roles {
+        let trusted = config.identity.trusted_for(template, owners, viewers);
+        let size = policy_chars(&trust_policy(&trusted));
+        if size > TRUST_POLICY_MAX_CHARS {
+            let field =
+                if template.trusted_by.contains(&TenantAudience::Viewers) && !viewers.is_empty() {
+                    "viewers"
+                } else {
+                    "owners"
+                };
+            errs.push(
+                field,
+                format!(
+                    "the trust policy of {tenant}-{} would have {size} characters, more than IAM's {TRUST_POLICY_MAX_CHARS}: name fewer principals",
+                    template.name
+                ),
+            );
+            return;
+        }
+    }
 }
 
 fn principals(list: &[String], field: &str, errs: &mut ValidationErrors) -> Vec<PrincipalArn> {
@@ -287,6 +337,7 @@ impl TenantRequest {
                 if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) {
                     Some(AccountTarget::Adopt {
                         account_id: id.clone(),
+                        announced: self.announced_account,
                     })
                 } else {
                     errs.push(
@@ -314,8 +365,34 @@ impl TenantRequest {
         if self.owners.is_empty() {
             errs.push("owners", "needs at least one IAM principal ARN");
         }
+        for (field, list, max) in [
+            ("owners", &self.owners, MAX_OWNERS),
+            ("viewers", &self.viewers, MAX_VIEWERS),
+        ] {
+            if list.len() > max {
+                errs.push(
+                    field,
+                    format!(
+                        "at most {max} principals (there are {}): name a role the people share instead",
+                        list.len()
+                    ),
+                );
+            }
+        }
         let owners = principals(&self.owners, "owners", &mut errs);
         let viewers = principals(&self.viewers, "viewers", &mut errs);
+        check_trust_size(config, &self.tenant_id, &owners, &viewers, &mut errs);
+        if let Some(id) = &tenant_id
+            && let Some(reserved) =
+                crate::scope::reserved_overlap(id, &config.kubernetes.reserved_namespaces)
+        {
+            errs.push(
+                "tenantId",
+                format!(
+                    "'{id}' would reach namespaces the platform reserves ({reserved}): a tenant's access covers {id} and {id}-*; choose another id"
+                ),
+            );
+        }
         let tags = match Tags::validate(&self.tags, "tags") {
             Ok(t) => Some(t),
             Err(list) => {
@@ -456,7 +533,8 @@ mod tests {
         assert_eq!(
             spec.account,
             AccountTarget::Adopt {
-                account_id: "210987654321".into()
+                account_id: "210987654321".into(),
+                announced: false,
             }
         );
     }
@@ -517,10 +595,54 @@ mod tests {
                 vec!["kubernetes"],
             ),
             (with("kubernetes", json!({"quota": 3})), vec!["kubernetes"]),
+            (with("tenantId", json!("kube")), vec!["tenantId"]),
+            (with("tenantId", json!("cert")), vec!["tenantId"]),
+            (
+                with("owners", json!(["arn:aws:iam::123456789012:root"])),
+                vec!["owners[0]"],
+            ),
+            (
+                with("viewers", json!(["arn:aws:iam::123456789012:role/*"])),
+                vec!["viewers[0]"],
+            ),
+            (
+                with("tags", json!({"CostCenter": "x", "costcenter": "y"})),
+                vec!["tags.costcenter"],
+            ),
         ];
         for (req, want) in cases {
             assert_eq!(errors(req.clone()), want, "{req}");
         }
         assert_eq!(errors(json!([1])), ["request"]);
+    }
+
+    #[test]
+    fn owners_and_viewers_are_bounded_so_trust_policies_fit_iam() {
+        let arns = |n: usize, name: &str| -> Vec<String> {
+            (0..n)
+                .map(|i| format!("arn:aws:iam::123456789012:role/{name}-{i:02}"))
+                .collect()
+        };
+        let mut r = good();
+        r["owners"] = json!(arns(MAX_OWNERS + 1, "owner"));
+        assert_eq!(errors(r), ["owners"]);
+        let mut r = good();
+        r["viewers"] = json!(arns(MAX_VIEWERS + 1, "viewer"));
+        assert_eq!(errors(r), ["viewers"]);
+        // Within the counts, but long names overflow the 2048 characters of a trust policy.
+        let long = "a-really-long-role-name-that-someone-chose-for-reasons-of-their-own";
+        let mut r = good();
+        r["owners"] = json!(arns(MAX_OWNERS, &long[..60]));
+        r["viewers"] = json!(arns(MAX_VIEWERS, &long[..60]));
+        let got = TenantRequest::from_value(&r)
+            .expect("reads")
+            .validate(&config())
+            .expect_err("too big");
+        assert!(
+            got.errors
+                .iter()
+                .any(|e| e.reason.contains("more than IAM's 2048")),
+            "{got}"
+        );
     }
 }

@@ -7,64 +7,58 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// Where the tenant's account stands after EnsureAccount or CheckAccount. The definition's
-/// Choice loops on `state` until it is `SUCCEEDED`, and ends the execution quietly when it is
-/// `DUPLICATE`.
+/// Choice loops on `state`: it waits and polls while `IN_PROGRESS`, goes on with the account
+/// id when `SUCCEEDED`, waits and runs EnsureAccount again on `RESTART`, and ends the execution
+/// quietly on `DUPLICATE`. Each state carries exactly what the next step needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AccountProgress {
-    /// `SUCCEEDED` or `IN_PROGRESS`.
-    pub state: AccountState,
-    /// The account, once it exists.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub account_id: Option<String>,
-    /// The CreateAccount request being polled.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub create_request_id: Option<String>,
-    /// The execution already working on the tenant, when `state` is `DUPLICATE`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub held_by: Option<String>,
-}
-
-/// The two states the workflow distinguishes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum AccountState {
+#[serde(
+    tag = "state",
+    rename_all = "SCREAMING_SNAKE_CASE",
+    rename_all_fields = "camelCase"
+)]
+pub enum AccountProgress {
     /// The account exists.
-    Succeeded,
+    Succeeded {
+        /// Its id.
+        account_id: String,
+    },
     /// Creation is under way: wait and check again.
-    InProgress,
+    InProgress {
+        /// The CreateAccount request being polled.
+        create_request_id: String,
+    },
+    /// The creation request ended in a way that a new CreateAccount may fix (another account
+    /// operation ran at the same time): wait, then EnsureAccount starts a new one.
+    Restart {
+        /// Organizations' failure reason.
+        reason: String,
+    },
     /// Another execution is vending this tenant (a duplicate delivery): this one stops.
-    Duplicate,
+    Duplicate {
+        /// That execution.
+        held_by: String,
+    },
 }
 
 impl AccountProgress {
     /// The account exists.
     pub fn ready(account_id: impl Into<String>) -> AccountProgress {
-        AccountProgress {
-            state: AccountState::Succeeded,
-            account_id: Some(account_id.into()),
-            create_request_id: None,
-            held_by: None,
+        AccountProgress::Succeeded {
+            account_id: account_id.into(),
         }
     }
 
     /// Creation is under way.
     pub fn in_progress(request_id: impl Into<String>) -> AccountProgress {
-        AccountProgress {
-            state: AccountState::InProgress,
-            account_id: None,
-            create_request_id: Some(request_id.into()),
-            held_by: None,
+        AccountProgress::InProgress {
+            create_request_id: request_id.into(),
         }
     }
 
     /// Another execution holds the tenant.
     pub fn duplicate(execution: impl Into<String>) -> AccountProgress {
-        AccountProgress {
-            state: AccountState::Duplicate,
-            account_id: None,
-            create_request_id: None,
-            held_by: Some(execution.into()),
+        AccountProgress::Duplicate {
+            held_by: execution.into(),
         }
     }
 }
@@ -146,11 +140,10 @@ pub struct ClusterRecord {
     pub name: String,
     /// The cluster ARN.
     pub arn: String,
-    /// The access entries (their ARNs), one per tenant role.
+    /// The access entries (their ARNs), one per tenant role, each with its role template's
+    /// access policy.
     pub access_entries: Vec<String>,
-    /// The access policy each entry is associated with.
-    pub access_policy_arn: String,
-    /// The namespaces the policy is scoped to.
+    /// The namespaces every entry's policy is scoped to.
     pub namespaces: Vec<String>,
 }
 
@@ -173,4 +166,41 @@ pub struct AccountRecord {
     pub ou_id: String,
     /// The home region.
     pub region: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn account_progress_carries_what_each_state_needs() {
+        for (progress, wire) in [
+            (
+                AccountProgress::ready("111122223333"),
+                json!({"state": "SUCCEEDED", "accountId": "111122223333"}),
+            ),
+            (
+                AccountProgress::in_progress("car-1"),
+                json!({"state": "IN_PROGRESS", "createRequestId": "car-1"}),
+            ),
+            (
+                AccountProgress::Restart {
+                    reason: "CONCURRENT_ACCOUNT_MODIFICATION".into(),
+                },
+                json!({"state": "RESTART", "reason": "CONCURRENT_ACCOUNT_MODIFICATION"}),
+            ),
+            (
+                AccountProgress::duplicate("other"),
+                json!({"state": "DUPLICATE", "heldBy": "other"}),
+            ),
+        ] {
+            assert_eq!(encode(&progress), Ok(wire.clone()));
+            assert_eq!(decode::<AccountProgress>(wire), Ok(progress));
+        }
+        assert!(
+            decode::<AccountProgress>(json!({"state": "SUCCEEDED"})).is_err(),
+            "succeeded without an account cannot be said"
+        );
+    }
 }

@@ -1,6 +1,13 @@
 //! The platform config: the platform team's choices, read once at start-up and validated
 //! completely, so a bad config fails loudly at init rather than half-way through a tenant.
 
+mod identity;
+
+pub use identity::{
+    EksAccessPolicy, IdentityConfig, PermissionsBoundary, RoleTemplate, TRUST_POLICY_MAX_CHARS,
+    TenantAudience, policy_chars, trust_policy,
+};
+
 use crate::cidr::CidrPool;
 use crate::error::ValidationErrors;
 use crate::kube::{IngressSettings, KubernetesSettings, NetworkPolicyProfile};
@@ -66,6 +73,11 @@ pub struct KubernetesConfig {
     pub storage_classes: Vec<String>,
     /// The network isolation of tenant namespaces.
     pub network_policy_profile: NetworkPolicyProfile,
+    /// Namespaces no tenant may reach: names, or prefixes followed by `*`. A tenant whose
+    /// scope (`<id>`, `<id>-*`) would overlap one is refused. What EKS, Kubernetes and common
+    /// add-ons install when absent (`crate::scope::default_reserved`).
+    #[serde(default = "crate::scope::default_reserved")]
+    pub reserved_namespaces: Vec<crate::scope::NamespacePattern>,
 }
 
 impl Default for KubernetesConfig {
@@ -78,6 +90,7 @@ impl Default for KubernetesConfig {
             ingress_hostnames: Vec::new(),
             storage_classes: Vec::new(),
             network_policy_profile: NetworkPolicyProfile::Isolated,
+            reserved_namespaces: crate::scope::default_reserved(),
         }
     }
 }
@@ -286,12 +299,18 @@ impl GitOpsConfig {
     }
 }
 
-/// How accounts created outside the portal (Control Tower, Organizations) become tenants.
+/// How accounts created outside the portal (Control Tower, Organizations) become tenants. Only
+/// accounts meant for the platform are adopted: those in an environment's OU, or (for
+/// accounts Organizations creates at the root) those carrying `environmentTagKey` with an
+/// environment's name. Any other account-created event ends quietly, as skipped
+/// (`crate::trigger::adopt`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AdoptionConfig {
-    /// The environment when the event names no OU of a known environment.
-    pub default_environment: String,
+    /// The account tag whose value names the environment an account outside the environments'
+    /// OUs is adopted into; none: such accounts are not adopted.
+    #[serde(default)]
+    pub environment_tag_key: Option<String>,
     /// The owners of an adopted tenant.
     pub default_owners: Vec<PrincipalArn>,
     /// The tags of an adopted tenant (they must satisfy `requiredTags`).
@@ -330,68 +349,6 @@ pub struct NetworkConfig {
     pub flow_logs_bucket_arn: String,
 }
 
-/// Tenant roles.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct IdentityConfig {
-    /// The permissions boundary every tenant role carries.
-    pub permissions_boundary_arn: String,
-    /// Principals (besides the tenant's owners) allowed to assume tenant roles.
-    pub trusted_principals: Vec<PrincipalArn>,
-    /// The roles each tenant gets.
-    pub roles: Vec<RoleTemplate>,
-}
-
-/// One tenant role.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RoleTemplate {
-    /// The suffix of the role name (`admin` makes `<tenant>-admin`).
-    pub name: String,
-    /// Managed policies attached to it.
-    pub managed_policy_arns: Vec<String>,
-    /// The Kubernetes group the role maps to in the shared clusters; `{tenant}` is replaced
-    /// by the tenant id, and must be there: a group shared by tenants would let one tenant's
-    /// role act in another's namespaces.
-    pub kubernetes_group: String,
-    /// True when the group owns the tenant in the tenant operator (it may create namespaces).
-    #[serde(default)]
-    pub tenant_owner: bool,
-    /// The ClusterRole the group is bound to in every tenant namespace when it is not an
-    /// owner (owners get the operator's owner roles).
-    #[serde(default = "default_cluster_role")]
-    pub cluster_role: String,
-    /// Who besides the platform's trusted principals may assume it: the tenant's `owners`, its
-    /// `viewers`, or both. Owners when absent.
-    #[serde(default = "default_trust")]
-    pub trusted_by: Vec<TenantAudience>,
-}
-
-/// A group of a tenant's principals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum TenantAudience {
-    /// The request's `owners`.
-    Owners,
-    /// The request's `viewers`.
-    Viewers,
-}
-
-fn default_cluster_role() -> String {
-    "view".into()
-}
-
-impl RoleTemplate {
-    /// The Kubernetes group of this role for `tenant`.
-    pub fn kubernetes_group_for(&self, tenant: &str) -> String {
-        self.kubernetes_group.replace("{tenant}", tenant)
-    }
-}
-
-fn default_trust() -> Vec<TenantAudience> {
-    vec![TenantAudience::Owners]
-}
-
 /// One shared cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -400,8 +357,6 @@ pub struct ClusterConfig {
     pub name: String,
     /// The account that runs it (the platform account).
     pub account_id: String,
-    /// The EKS access policy granted to tenant roles, scoped to the tenant's namespaces.
-    pub access_policy_arn: String,
 }
 
 fn is_region(s: &str) -> bool {
@@ -414,6 +369,17 @@ fn is_region(s: &str) -> bool {
         })
 }
 
+/// The partition of a region: China and GovCloud have their own.
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
 fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
@@ -424,6 +390,19 @@ fn has_prefix_and_hex(s: &str, prefix: &str) -> bool {
 }
 
 impl PlatformConfig {
+    /// The AWS partition of the home region (`aws`, `aws-cn`, `aws-us-gov`): ARNs are built in it.
+    pub fn partition(&self) -> &'static str {
+        partition_of(&self.region)
+    }
+
+    /// The environment whose OU is `ou_id`, if any.
+    pub fn environment_of_ou(&self, ou_id: &str) -> Option<&str> {
+        self.environments
+            .iter()
+            .find(|(_, e)| e.ou_id == ou_id)
+            .map(|(name, _)| name.as_str())
+    }
+
     /// The account alias of a tenant.
     pub fn account_alias(&self, tenant: &crate::names::TenantId) -> String {
         self.account_alias_pattern
@@ -563,58 +542,7 @@ impl PlatformConfig {
                 "minPrefixLength and maxPrefixLength may differ by at most 6 (a block is claimed as at most 64 units in one transaction)",
             );
         }
-        let id = &self.identity;
-        if !id.permissions_boundary_arn.starts_with("arn:")
-            || !id.permissions_boundary_arn.contains(":policy/")
-        {
-            errs.push(
-                "identity.permissionsBoundaryArn",
-                "must be an IAM policy ARN",
-            );
-        }
-        if id.roles.is_empty() {
-            errs.push("identity.roles", "must define at least one role");
-        }
-        let mut seen = std::collections::BTreeSet::new();
-        for (i, r) in id.roles.iter().enumerate() {
-            if !seen.insert(&r.name) {
-                errs.push(
-                    format!("identity.roles[{i}].name"),
-                    format!("'{}' is defined twice", r.name),
-                );
-            }
-            if r.name.is_empty()
-                || r.name.len() > 20
-                || !r
-                    .name
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            {
-                errs.push(
-                    format!("identity.roles[{i}].name"),
-                    "must have 1 to 20 lowercase letters, digits or '-'",
-                );
-            }
-            if !r.kubernetes_group.contains("{tenant}") || r.kubernetes_group.starts_with("system:")
-            {
-                errs.push(
-                    format!("identity.roles[{i}].kubernetesGroup"),
-                    "must contain '{tenant}' (tenant:{tenant}:admins) and not start with 'system:'",
-                );
-            }
-            if r.cluster_role.is_empty() || r.cluster_role.contains(['/', '%', ' ']) {
-                errs.push(
-                    format!("identity.roles[{i}].clusterRole"),
-                    "must be a ClusterRole name",
-                );
-            }
-        }
-        if !id.roles.is_empty() && !id.roles.iter().any(|r| r.tenant_owner) {
-            errs.push(
-                "identity.roles",
-                "one role at least must be tenantOwner (its group creates the tenant's namespaces)",
-            );
-        }
+        self.identity.check(&mut errs);
         if self.clusters.is_empty() {
             errs.push("clusters", "must name at least one shared cluster");
         }
@@ -631,27 +559,14 @@ impl PlatformConfig {
                     "must be a 12-digit account id",
                 );
             }
-            if !c
-                .access_policy_arn
-                .starts_with("arn:aws:eks::aws:cluster-access-policy/")
-            {
-                errs.push(
-                    format!("clusters[{i}].accessPolicyArn"),
-                    "must be an EKS access policy ARN (arn:aws:eks::aws:cluster-access-policy/...)",
-                );
-            }
         }
-        if !self
-            .environments
-            .contains_key(&self.adoption.default_environment)
+        if let Some(key) = &self.adoption.environment_tag_key
+            && let Err(list) = crate::names::Tags::validate(
+                &BTreeMap::from([(key.clone(), String::new())]),
+                "adoption.environmentTagKey",
+            )
         {
-            errs.push(
-                "adoption.defaultEnvironment",
-                format!(
-                    "'{}' is not one of the environments",
-                    self.adoption.default_environment
-                ),
-            );
+            errs.errors.extend(list);
         }
         if self.adoption.default_owners.is_empty() {
             errs.push("adoption.defaultOwners", "must name at least one owner");
@@ -706,7 +621,7 @@ pub(crate) mod tests {
                 "flowLogsBucketArn": "arn:aws:s3:::org-vpc-flow-logs"
             },
             "identity": {
-                "permissionsBoundaryArn": "arn:aws:iam::123456789012:policy/tenant-boundary",
+                "permissionsBoundary": {"customerManaged": {"name": "tenant-boundary"}},
                 "trustedPrincipals": ["arn:aws:iam::123456789012:role/platform-admins"],
                 "roles": [
                     {"name": "admin", "managedPolicyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"], "kubernetesGroup": "tenant:{tenant}:admins", "tenantOwner": true},
@@ -715,11 +630,11 @@ pub(crate) mod tests {
                 ]
             },
             "clusters": [
-                {"name": "shared-eu-1", "accountId": "345678901234", "accessPolicyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"},
-                {"name": "shared-eu-2", "accountId": "345678901234", "accessPolicyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"}
+                {"name": "shared-eu-1", "accountId": "345678901234"},
+                {"name": "shared-eu-2", "accountId": "345678901234"}
             ],
             "adoption": {
-                "defaultEnvironment": "dev",
+                "environmentTagKey": "TenantEnvironment",
                 "defaultOwners": ["arn:aws:iam::123456789012:role/platform-admins"],
                 "defaultTags": {"CostCenter": "platform"}
             },
@@ -750,7 +665,7 @@ pub(crate) mod tests {
         bad["network"]["subnetPrefixDelta"] = json!(1);
         bad["network"]["transitGatewayId"] = json!("tgw-zz");
         bad["identity"]["roles"][1]["name"] = json!("admin");
-        bad["clusters"][0]["accessPolicyArn"] = json!("arn:aws:iam::aws:policy/x");
+        bad["clusters"][0]["accountId"] = json!("x");
         bad["kubernetes"]["resourceQuota"]["requests.memory"] = json!("16GB");
         bad["gitops"]["git"]["branch"] = json!("main..x");
         let errs = PlatformConfig::from_json(&bad.to_string()).expect_err("invalid");
@@ -763,7 +678,7 @@ pub(crate) mod tests {
                 "network.subnetPrefixDelta",
                 "network.transitGatewayId",
                 "identity.roles[1].name",
-                "clusters[0].accessPolicyArn",
+                "clusters[0].accountId",
                 "kubernetes.resourceQuota.requests.memory",
                 "gitops.git.branch"
             ]

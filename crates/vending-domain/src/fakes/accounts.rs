@@ -1,0 +1,234 @@
+//! Fakes of the member accounts the steps reach: IAM of a tenant account, EKS of the
+//! clusters' account, and the `Accounts` port that hands them out.
+
+use super::network::{FakeHub, FakeNetwork};
+use super::{Calls, lock};
+use crate::error::StepError;
+use crate::ports::{AccessEntrySpec, Accounts, ClusterAccess, Ensured, Identity, RoleSpec};
+use crate::request::TENANT_TAG;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, Default)]
+struct IdentityState {
+    roles: BTreeMap<String, RoleSpec>,
+    alias: Option<String>,
+    /// Policies that exist in the account (customer-managed ARNs); AWS-managed ones always do.
+    policies: BTreeSet<String>,
+}
+
+/// IAM of one account, in memory. As IAM does, it refuses a boundary that does not exist in
+/// the account (`NotReady`: the platform's baseline may not have deployed it yet).
+#[derive(Debug, Clone, Default)]
+pub struct FakeIdentity {
+    state: Arc<Mutex<IdentityState>>,
+    /// Calls made, and failures to answer with.
+    pub calls: Arc<Calls>,
+}
+
+impl FakeIdentity {
+    /// An account that holds these customer-managed policies.
+    pub fn with_policies(arns: &[&str]) -> FakeIdentity {
+        let id = FakeIdentity::default();
+        lock(&id.state).policies = arns.iter().map(|a| (*a).to_owned()).collect();
+        id
+    }
+
+    /// Deploys a customer-managed policy (as a stack set would).
+    pub fn add_policy(&self, arn: &str) {
+        lock(&self.state).policies.insert(arn.to_owned());
+    }
+
+    /// The role, as last written.
+    pub fn role(&self, name: &str) -> Option<RoleSpec> {
+        lock(&self.state).roles.get(name).cloned()
+    }
+
+    /// The account alias.
+    pub fn alias(&self) -> Option<String> {
+        lock(&self.state).alias.clone()
+    }
+
+    /// Sets the alias (as the account's owners would).
+    pub fn set_alias(&self, alias: &str) {
+        lock(&self.state).alias = Some(alias.to_owned());
+    }
+}
+
+impl Identity for FakeIdentity {
+    async fn ensure_role(&self, spec: &RoleSpec) -> Result<Ensured, StepError> {
+        self.calls.enter("GetRole")?;
+        let mut s = lock(&self.state);
+        let aws_managed = spec.boundary_arn.contains(":iam::aws:policy/");
+        if !aws_managed && !s.policies.contains(&spec.boundary_arn) {
+            return Err(StepError::NotReady(format!(
+                "the permissions boundary {} does not exist in the account yet",
+                spec.boundary_arn
+            )));
+        }
+        if let Some(existing) = s.roles.get(&spec.name)
+            && existing.tags.get(TENANT_TAG) != spec.tags.get(TENANT_TAG)
+        {
+            return Err(StepError::Conflict(format!(
+                "role {} is not ours",
+                spec.name
+            )));
+        }
+        let created = s.roles.insert(spec.name.clone(), spec.clone()).is_none();
+        Ok(Ensured {
+            id: format!("arn:aws:iam::000000000000:role/{}", spec.name),
+            created,
+        })
+    }
+
+    async fn ensure_account_alias(&self, alias: &str) -> Result<String, StepError> {
+        self.calls.enter("ListAccountAliases")?;
+        let mut current = lock(&self.state);
+        if let Some(held) = &current.alias {
+            return Ok(held.clone());
+        }
+        current.alias = Some(alias.to_owned());
+        Ok(alias.to_owned())
+    }
+}
+
+/// EKS of the clusters' account, in memory: access entries by cluster and principal.
+#[derive(Debug, Clone, Default)]
+pub struct FakeClusters {
+    entries: Arc<Mutex<BTreeMap<(String, String), AccessEntrySpec>>>,
+    /// Calls made, and failures to answer with.
+    pub calls: Arc<Calls>,
+}
+
+impl FakeClusters {
+    /// Every access entry, by cluster and principal.
+    pub fn entries(&self) -> BTreeMap<(String, String), AccessEntrySpec> {
+        lock(&self.entries).clone()
+    }
+}
+
+impl ClusterAccess for FakeClusters {
+    async fn ensure_access_entry(&self, spec: &AccessEntrySpec) -> Result<Ensured, StepError> {
+        self.calls.enter("DescribeAccessEntry")?;
+        let key = (spec.cluster.clone(), spec.principal_arn.clone());
+        let mut entries = lock(&self.entries);
+        if let Some(held) = entries.get(&key)
+            && held.tags.get(TENANT_TAG) != spec.tags.get(TENANT_TAG)
+        {
+            return Err(StepError::Conflict(format!(
+                "{} already has an access entry on {}",
+                spec.principal_arn, spec.cluster
+            )));
+        }
+        let created = entries.insert(key, spec.clone()).is_none();
+        Ok(Ensured {
+            id: format!(
+                "arn:aws:eks:eu-west-1:000000000000:access-entry/{}/{}",
+                spec.cluster,
+                spec.principal_arn.rsplit('/').next().unwrap_or_default()
+            ),
+            created,
+        })
+    }
+}
+
+/// The member accounts, in memory: one network per (account, region), one IAM per account,
+/// one hub and one EKS for all. `deny` makes AssumeRole into an account refused.
+#[derive(Debug, Default)]
+pub struct FakeAccounts {
+    networks: Mutex<BTreeMap<(String, String), FakeNetwork>>,
+    identities: Mutex<BTreeMap<String, FakeIdentity>>,
+    /// The network account's transit gateway hub.
+    pub hub: FakeHub,
+    /// The clusters' EKS.
+    pub clusters: FakeClusters,
+    denied: Mutex<BTreeSet<String>>,
+    /// The customer-managed policies every new account's IAM holds (the platform baseline).
+    pub baseline_policies: Vec<String>,
+    /// Calls made (`AssumeRole` per account), and failures to answer with.
+    pub calls: Calls,
+}
+
+impl FakeAccounts {
+    /// Accounts whose baseline holds these policies.
+    pub fn with_baseline(policies: &[&str]) -> FakeAccounts {
+        FakeAccounts {
+            baseline_policies: policies.iter().map(|p| (*p).to_owned()).collect(),
+            ..FakeAccounts::default()
+        }
+    }
+
+    /// The account's EC2 in `region`.
+    pub fn network_of(&self, account: &str, region: &str) -> FakeNetwork {
+        lock(&self.networks)
+            .entry((account.to_owned(), region.to_owned()))
+            .or_default()
+            .clone()
+    }
+
+    /// The account's IAM.
+    pub fn identity_of(&self, account: &str) -> FakeIdentity {
+        let baseline: Vec<&str> = self.baseline_policies.iter().map(String::as_str).collect();
+        lock(&self.identities)
+            .entry(account.to_owned())
+            .or_insert_with(|| FakeIdentity::with_policies(&baseline))
+            .clone()
+    }
+
+    /// Makes AssumeRole into `account` refused.
+    pub fn deny(&self, account: &str) {
+        lock(&self.denied).insert(account.to_owned());
+    }
+
+    fn assume(&self, account: &str) -> Result<(), StepError> {
+        self.calls.enter(&format!("AssumeRole {account}"))?;
+        if lock(&self.denied).contains(account) {
+            return Err(StepError::AccessDenied(format!(
+                "sts:AssumeRole of the member role in {account} was refused"
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Accounts for FakeAccounts {
+    type Network = FakeNetwork;
+    type Hub = FakeHub;
+    type Identity = FakeIdentity;
+    type Clusters = FakeClusters;
+
+    async fn network(
+        &self,
+        account_id: &str,
+        region: &str,
+        _session: &str,
+    ) -> Result<FakeNetwork, StepError> {
+        self.assume(account_id)?;
+        Ok(self.network_of(account_id, region))
+    }
+
+    async fn hub(
+        &self,
+        account_id: &str,
+        _region: &str,
+        _session: &str,
+    ) -> Result<FakeHub, StepError> {
+        self.assume(account_id)?;
+        Ok(self.hub.clone())
+    }
+
+    async fn identity(&self, account_id: &str, _session: &str) -> Result<FakeIdentity, StepError> {
+        self.assume(account_id)?;
+        Ok(self.identity_of(account_id))
+    }
+
+    async fn clusters(
+        &self,
+        account_id: &str,
+        _region: &str,
+        _session: &str,
+    ) -> Result<FakeClusters, StepError> {
+        self.assume(account_id)?;
+        Ok(self.clusters.clone())
+    }
+}

@@ -1,0 +1,151 @@
+//! A fake tenant registry.
+
+use super::{Calls, lock};
+use crate::cidr::Ipv4Cidr;
+use crate::error::StepError;
+use crate::names::TenantId;
+use crate::registry::{Claim, Lease, Registry, RegistryEntry, RequestRecord, ScopeClaim};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+/// A fake registry with the real one's rules: one lease holder, claims that never overlap,
+/// scopes that never overlap, request ids recorded once.
+#[derive(Debug, Default)]
+pub struct FakeRegistry {
+    entries: Mutex<BTreeMap<TenantId, RegistryEntry>>,
+    leases: Mutex<BTreeMap<TenantId, String>>,
+    claims: Mutex<BTreeMap<Ipv4Cidr, TenantId>>,
+    scopes: Mutex<BTreeSet<TenantId>>,
+    requests: Mutex<BTreeMap<String, RequestRecord>>,
+    /// Calls made, and failures to answer with.
+    pub calls: Calls,
+}
+
+impl FakeRegistry {
+    /// The tenant's entry, for assertions.
+    pub fn entry(&self, t: &TenantId) -> Option<RegistryEntry> {
+        lock(&self.entries).get(t).cloned()
+    }
+
+    /// The execution holding the tenant's lease, for assertions.
+    pub fn holder(&self, t: &TenantId) -> Option<String> {
+        lock(&self.leases).get(t).cloned()
+    }
+}
+
+impl Registry for FakeRegistry {
+    async fn acquire(&self, tenant: &TenantId, execution: &str) -> Result<Lease, StepError> {
+        self.calls.enter("acquire")?;
+        let mut leases = lock(&self.leases);
+        match leases.get(tenant) {
+            Some(holder) if holder != execution => Ok(Lease::HeldBy(holder.clone())),
+            _ => {
+                leases.insert(tenant.clone(), execution.to_owned());
+                Ok(Lease::Acquired)
+            }
+        }
+    }
+
+    async fn release(&self, tenant: &TenantId, execution: &str) -> Result<(), StepError> {
+        self.calls.enter("release")?;
+        let mut leases = lock(&self.leases);
+        if leases.get(tenant).is_some_and(|h| h == execution) {
+            leases.remove(tenant);
+        }
+        Ok(())
+    }
+
+    async fn get(&self, tenant: &TenantId) -> Result<Option<RegistryEntry>, StepError> {
+        self.calls.enter("get")?;
+        Ok(lock(&self.entries).get(tenant).cloned())
+    }
+
+    async fn put(&self, entry: &RegistryEntry) -> Result<(), StepError> {
+        self.calls.enter("put")?;
+        lock(&self.entries).insert(entry.tenant_id.clone(), entry.clone());
+        Ok(())
+    }
+
+    async fn put_new(&self, entry: &RegistryEntry) -> Result<bool, StepError> {
+        self.calls.enter("put_new")?;
+        let mut entries = lock(&self.entries);
+        if entries.contains_key(&entry.tenant_id) {
+            return Ok(false);
+        }
+        entries.insert(entry.tenant_id.clone(), entry.clone());
+        Ok(true)
+    }
+
+    async fn claim_cidr(
+        &self,
+        cidr: Ipv4Cidr,
+        unit: u8,
+        tenant: &TenantId,
+    ) -> Result<Claim, StepError> {
+        self.calls.enter("claim_cidr")?;
+        let mut claims = lock(&self.claims);
+        let pieces: Vec<Ipv4Cidr> = cidr.split(unit).collect();
+        for p in &pieces {
+            if let Some(owner) = claims.get(p).filter(|o| *o != tenant) {
+                return Ok(Claim::TakenBy(owner.clone()));
+            }
+        }
+        for p in pieces {
+            claims.insert(p, tenant.clone());
+        }
+        Ok(Claim::Claimed)
+    }
+
+    async fn claimed_cidrs(&self) -> Result<Vec<(Ipv4Cidr, TenantId)>, StepError> {
+        self.calls.enter("claimed_cidrs")?;
+        Ok(lock(&self.claims)
+            .iter()
+            .map(|(c, t)| (*c, t.clone()))
+            .collect())
+    }
+
+    async fn claim_scope(&self, tenant: &TenantId) -> Result<ScopeClaim, StepError> {
+        self.calls.enter("claim_scope")?;
+        let mut scopes = lock(&self.scopes);
+        if let Some(other) = scopes
+            .iter()
+            .find(|other| crate::scope::tenants_overlap(tenant, other))
+        {
+            return Ok(ScopeClaim::Overlaps(other.clone()));
+        }
+        scopes.insert(tenant.clone());
+        Ok(ScopeClaim::Claimed)
+    }
+
+    async fn lease_holder(&self, tenant: &TenantId) -> Result<Option<String>, StepError> {
+        self.calls.enter("lease_holder")?;
+        Ok(lock(&self.leases).get(tenant).cloned())
+    }
+
+    async fn get_request(&self, request_id: &str) -> Result<Option<RequestRecord>, StepError> {
+        self.calls.enter("get_request")?;
+        Ok(lock(&self.requests).get(request_id).cloned())
+    }
+
+    async fn put_request(&self, record: &RequestRecord) -> Result<bool, StepError> {
+        self.calls.enter("put_request")?;
+        let mut requests = lock(&self.requests);
+        if requests.contains_key(&record.request_id) {
+            return Ok(false);
+        }
+        requests.insert(record.request_id.clone(), record.clone());
+        Ok(true)
+    }
+
+    async fn next_attempt(&self, request_id: &str, from: u32) -> Result<bool, StepError> {
+        self.calls.enter("next_attempt")?;
+        let mut requests = lock(&self.requests);
+        match requests.get_mut(request_id) {
+            Some(r) if r.attempt == from => {
+                r.attempt = from + 1;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}
