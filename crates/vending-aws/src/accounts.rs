@@ -1,38 +1,103 @@
 //! The `Accounts` port: clients for tenant, network and cluster accounts, each reached by
 //! assuming the configured member role with the execution name as session name.
+//!
+//! The role is assumed when the adapter is made, not lazily by a credentials provider at the
+//! first call: a refusal then has its own stable name (`AccessDenied`, naming the role and the
+//! account) instead of surfacing as a code-less dispatch failure that the workflow would retry
+//! as `Unavailable`.
 
-use crate::clients::assume_role;
+use crate::classify::classify;
 use crate::ec2::{Ec2Hub, Ec2Network};
 use crate::eks::EksAccess;
 use crate::iam::IamIdentity;
 use aws_config::{Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use vending_domain::StepError;
+use vending_domain::config::partition_of;
 use vending_domain::ports::Accounts;
 
 /// Builds per-account adapters from the management account's configuration.
 #[derive(Debug, Clone)]
 pub struct MemberAccounts {
     base: SdkConfig,
+    sts: aws_sdk_sts::Client,
     role_name: String,
+}
+
+/// An STS session name from an execution name: AWS allows 2 to 64 of `[\w+=,.@-]`.
+pub fn session_name(session: &str) -> String {
+    let name: String = session
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "=,.@-_".contains(*c))
+        .take(64)
+        .collect();
+    if name.len() >= 2 {
+        name
+    } else {
+        "tenant-vending".into()
+    }
 }
 
 impl MemberAccounts {
     /// Adapters that assume `role_name` (the platform config's `memberRoleName`).
     pub fn new(base: SdkConfig, role_name: impl Into<String>) -> MemberAccounts {
         MemberAccounts {
+            sts: aws_sdk_sts::Client::new(&base),
             base,
             role_name: role_name.into(),
         }
     }
 
-    async fn config(&self, account_id: &str, region: Option<&str>, session: &str) -> SdkConfig {
-        let assumed = assume_role(&self.base, account_id, &self.role_name, session).await;
-        match region {
-            Some(r) => assumed
-                .to_builder()
-                .region(Region::new(r.to_owned()))
-                .build(),
-            None => assumed,
+    /// The member role's ARN in `account_id`, in the partition of the home region.
+    pub fn role_arn(&self, account_id: &str) -> String {
+        let region = self.base.region().map_or("us-east-1", |r| r.as_ref());
+        format!(
+            "arn:{}:iam::{account_id}:role/{}",
+            partition_of(region),
+            self.role_name
+        )
+    }
+
+    async fn config(
+        &self,
+        account_id: &str,
+        region: Option<&str>,
+        session: &str,
+    ) -> Result<SdkConfig, StepError> {
+        let role_arn = self.role_arn(account_id);
+        let out = self
+            .sts
+            .assume_role()
+            .role_arn(&role_arn)
+            .role_session_name(session_name(session))
+            .send()
+            .await
+            .map_err(|e| match classify("AssumeRole", &e) {
+                StepError::AccessDenied(why) => StepError::AccessDenied(format!(
+                    "the member role {role_arn} of account {account_id} could not be assumed (a brand-new account's role may not be usable yet; else its trust policy or an SCP refuses this service): {why}"
+                )),
+                other => other,
+            })?;
+        let c = out.credentials().ok_or_else(|| {
+            StepError::Internal(format!("AssumeRole {role_arn} returned no credentials"))
+        })?;
+        let expiry = std::time::SystemTime::try_from(*c.expiration()).ok();
+        let credentials = Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_owned()),
+            expiry,
+            "member-role",
+        );
+        let mut builder = self
+            .base
+            .to_builder()
+            .credentials_provider(SharedCredentialsProvider::new(credentials));
+        if let Some(r) = region {
+            builder = builder.region(Region::new(r.to_owned()));
         }
+        Ok(builder.build())
     }
 }
 
@@ -42,23 +107,38 @@ impl Accounts for MemberAccounts {
     type Identity = IamIdentity;
     type Clusters = EksAccess;
 
-    async fn network(&self, account_id: &str, region: &str, session: &str) -> Ec2Network {
-        let config = self.config(account_id, Some(region), session).await;
-        Ec2Network::new(aws_sdk_ec2::Client::new(&config))
+    async fn network(
+        &self,
+        account_id: &str,
+        region: &str,
+        session: &str,
+    ) -> Result<Ec2Network, StepError> {
+        let config = self.config(account_id, Some(region), session).await?;
+        Ok(Ec2Network::new(aws_sdk_ec2::Client::new(&config)))
     }
 
-    async fn hub(&self, account_id: &str, region: &str, session: &str) -> Ec2Hub {
-        let config = self.config(account_id, Some(region), session).await;
-        Ec2Hub::new(aws_sdk_ec2::Client::new(&config))
+    async fn hub(
+        &self,
+        account_id: &str,
+        region: &str,
+        session: &str,
+    ) -> Result<Ec2Hub, StepError> {
+        let config = self.config(account_id, Some(region), session).await?;
+        Ok(Ec2Hub::new(aws_sdk_ec2::Client::new(&config)))
     }
 
-    async fn identity(&self, account_id: &str, session: &str) -> IamIdentity {
-        let config = self.config(account_id, None, session).await;
-        IamIdentity::new(aws_sdk_iam::Client::new(&config))
+    async fn identity(&self, account_id: &str, session: &str) -> Result<IamIdentity, StepError> {
+        let config = self.config(account_id, None, session).await?;
+        Ok(IamIdentity::new(aws_sdk_iam::Client::new(&config)))
     }
 
-    async fn clusters(&self, account_id: &str, region: &str, session: &str) -> EksAccess {
-        let config = self.config(account_id, Some(region), session).await;
-        EksAccess::new(aws_sdk_eks::Client::new(&config))
+    async fn clusters(
+        &self,
+        account_id: &str,
+        region: &str,
+        session: &str,
+    ) -> Result<EksAccess, StepError> {
+        let config = self.config(account_id, Some(region), session).await?;
+        Ok(EksAccess::new(aws_sdk_eks::Client::new(&config)))
     }
 }

@@ -100,27 +100,21 @@ fn config_from(env: impl Fn(&str) -> Option<String>) -> SdkConfig {
     config.build()
 }
 
-/// A configuration whose credentials come from assuming `role_name` in `account_id`. The
-/// session name carries the execution name, so CloudTrail ties every call to one execution.
+/// A configuration whose credentials come from assuming `role_name` in `account_id`, lazily
+/// (at the first call): for the sandbox's seeding and tests. The steps reach member accounts
+/// through `MemberAccounts`, which assumes the role at once and names a refusal. The session
+/// name carries the execution name, so CloudTrail ties every call to one execution.
 pub async fn assume_role(
     base: &SdkConfig,
     account_id: &str,
     role_name: &str,
     session: &str,
 ) -> SdkConfig {
-    let partition = "aws";
+    let region = base.region().map_or("us-east-1", |r| r.as_ref());
+    let partition = vending_domain::config::partition_of(region);
     let role_arn = format!("arn:{partition}:iam::{account_id}:role/{role_name}");
-    let session: String = session
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || "=,.@-_".contains(*c))
-        .take(64)
-        .collect();
     let provider = AssumeRoleProvider::builder(role_arn)
-        .session_name(if session.len() >= 2 {
-            session
-        } else {
-            "tenant-vending".into()
-        })
+        .session_name(crate::accounts::session_name(session))
         .configure(base)
         .build()
         .await;

@@ -6,14 +6,13 @@
 
 use crate::classify::classify;
 use aws_sdk_ec2::Client;
-use aws_sdk_ec2::client::Waiters;
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::{
     Filter, FlowLogsResourceType, LogDestinationType, ResourceType, Tag, TagSpecification,
     TrafficType, TransitGatewayAttachmentState,
 };
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::time::Duration;
 use vending_domain::ports::{Ensured, TenantNetwork, TransitGatewayHub, VpcInfo};
 use vending_domain::request::TENANT_TAG;
 use vending_domain::{Ipv4Cidr, StepError};
@@ -72,6 +71,22 @@ fn parse_cidr(text: Option<&str>, what: &str) -> Result<Ipv4Cidr, StepError> {
     text.unwrap_or_default()
         .parse()
         .map_err(|e| StepError::Internal(format!("{what} has an unreadable CIDR: {e}")))
+}
+
+/// The configuration of a create call that takes no client token: the SDK must not retry it,
+/// or an answer lost after the resource was made would make a second one. The workflow's Retry
+/// re-runs the step instead, which finds the first by its tags (written with the creation).
+fn once() -> aws_sdk_ec2::config::Builder {
+    aws_sdk_ec2::config::Builder::default().retry_config(aws_config::retry::RetryConfig::disabled())
+}
+
+/// The client token of a VPC's flow log to a destination: the same for a retry of the same
+/// call, another when the destination changes (EC2 answers a reused token with the first
+/// call's flow log).
+pub(crate) fn flow_log_token(vpc_id: &str, destination: &str) -> String {
+    let digest = Sha256::digest(destination.as_bytes());
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("flow-logs-{vpc_id}-{hex}")
 }
 
 /// Transit gateway attachment states in which the attachment still exists.
@@ -139,6 +154,8 @@ impl TenantNetwork for Ec2Network {
             .create_vpc()
             .cidr_block(cidr.to_string())
             .tag_specifications(tag_spec(ResourceType::Vpc, &named))
+            .customize()
+            .config_override(once())
             .send()
             .await
             .map_err(|e| classify("CreateVpc", &e))?;
@@ -147,12 +164,8 @@ impl TenantNetwork for Ec2Network {
             .and_then(|v| v.vpc_id())
             .unwrap_or_default()
             .to_owned();
-        self.client
-            .wait_until_vpc_available()
-            .vpc_ids(&id)
-            .wait(Duration::from_secs(60))
-            .await
-            .map_err(|e| StepError::NotReady(format!("VPC {id} is not available yet: {e}")))?;
+        // No waiting here: a VPC whose main route table is not there yet is `NotReady`, and
+        // the workflow's Retry comes back for it.
         tracing::info!(tenant, vpc = %id, %cidr, "created the tenant VPC");
         let main_route_table_id = self.main_route_table(&id).await?;
         Ok(VpcInfo {
@@ -216,9 +229,19 @@ impl TenantNetwork for Ec2Network {
             .availability_zone(zone)
             .cidr_block(&block)
             .tag_specifications(tag_spec(ResourceType::Subnet, &named))
+            .customize()
+            .config_override(once())
             .send()
             .await
-            .map_err(|e| classify("CreateSubnet", &e))?;
+            .map_err(|e| {
+                // A subnet of that block exists that the describe did not see yet (a lost
+                // answer, another run): the next attempt's describe finds it.
+                if e.code() == Some("InvalidSubnet.Conflict") {
+                    StepError::NotReady(format!("subnet {block} of {vpc_id} created meanwhile"))
+                } else {
+                    classify("CreateSubnet", &e)
+                }
+            })?;
         let id = out
             .subnet()
             .and_then(|s| s.subnet_id())
@@ -259,6 +282,8 @@ impl TenantNetwork for Ec2Network {
                     .vpc_id(vpc_id)
                     .set_subnet_ids(Some(subnet_ids.to_vec()))
                     .tag_specifications(tag_spec(ResourceType::TransitGatewayAttachment, tags))
+                    .customize()
+                    .config_override(once())
                     .send()
                     .await
                     .map_err(|e| {
@@ -361,8 +386,8 @@ impl TenantNetwork for Ec2Network {
             .traffic_type(TrafficType::All)
             .log_destination_type(LogDestinationType::S3)
             .log_destination(bucket_arn)
-            // One flow log per VPC: the token makes a retried call return the first one.
-            .client_token(format!("flow-logs-{vpc_id}"))
+            // One flow log per VPC and destination: a retried call returns the first one.
+            .client_token(flow_log_token(vpc_id, bucket_arn))
             .tag_specifications(tag_spec(ResourceType::VpcFlowLog, tags))
             .send()
             .await

@@ -3,15 +3,16 @@
 
 use crate::classify::classify;
 use aws_sdk_iam::Client;
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::operation::create_account_alias::CreateAccountAliasError;
 use aws_sdk_iam::operation::create_role::CreateRoleError;
 use aws_sdk_iam::operation::get_role::GetRoleError;
 use aws_sdk_iam::types::{Role, Tag};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::BTreeMap;
-use vending_domain::StepError;
 use vending_domain::ports::{Ensured, Identity, RoleSpec};
 use vending_domain::request::TENANT_TAG;
+use vending_domain::{StepError, ValidationErrors};
 
 /// The `Identity` port on an IAM client of one tenant account.
 #[derive(Debug, Clone)]
@@ -26,19 +27,43 @@ impl IamIdentity {
     }
 }
 
-/// The trust policy that lets exactly `trusted` assume a role.
-pub(crate) fn trust_policy(trusted: &[String]) -> Value {
-    let mut principals = trusted.to_vec();
-    principals.sort();
-    principals.dedup();
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"AWS": principals},
-            "Action": "sts:AssumeRole"
-        }]
-    })
+use vending_domain::config::trust_policy;
+
+/// IAM's refusals of a role's documents, as step errors: a boundary that does not exist in
+/// the account yet (the platform's baseline deploys it, maybe after the account was made) is
+/// `NotReady`; a trust policy naming a principal that does not exist is the request's fault,
+/// an `InvalidRequest` whose field `principal` names it (the step turns it into the request
+/// field that named it).
+fn refusal<E, R>(operation: &str, spec: &RoleSpec, err: &SdkError<E, R>) -> StepError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let message = err.message().unwrap_or_default();
+    match err.code() {
+        Some("NoSuchEntity")
+            if message.contains(&spec.boundary_arn) || message.starts_with("Scope ARN") =>
+        {
+            StepError::NotReady(format!(
+                "{operation} {}: the permissions boundary {} does not exist in the account yet (the platform's baseline deploys it): {message}",
+                spec.name, spec.boundary_arn
+            ))
+        }
+        Some("MalformedPolicyDocument") if message.contains("Invalid principal") => {
+            let principal = message
+                .rsplit('"')
+                .find(|part| part.starts_with("arn:"))
+                .unwrap_or(message)
+                .to_owned();
+            let mut errs = ValidationErrors::default();
+            errs.push(
+                "principal",
+                format!("{principal}: IAM says this principal does not exist"),
+            );
+            StepError::InvalidRequest(errs)
+        }
+        _ => classify(operation, err),
+    }
 }
 
 /// IAM returns policy documents URL-encoded (RFC 3986); read one either way.
@@ -125,7 +150,7 @@ impl IamIdentity {
                 .policy_document(trust.to_string())
                 .send()
                 .await
-                .map_err(|e| classify("UpdateAssumeRolePolicy", &e))?;
+                .map_err(|e| refusal("UpdateAssumeRolePolicy", spec, &e))?;
             tracing::info!(role = %name, "reset the trust policy");
         }
         let boundary = role
@@ -138,7 +163,7 @@ impl IamIdentity {
                 .permissions_boundary(&spec.boundary_arn)
                 .send()
                 .await
-                .map_err(|e| classify("PutRolePermissionsBoundary", &e))?;
+                .map_err(|e| refusal("PutRolePermissionsBoundary", spec, &e))?;
             tracing::info!(role = %name, "reset the permissions boundary");
         }
         let tags = role_tags(role);
@@ -233,7 +258,7 @@ impl Identity for IamIdentity {
                             ))
                         })?
                     }
-                    Err(e) => return Err(classify("CreateRole", &e)),
+                    Err(e) => return Err(refusal("CreateRole", spec, &e)),
                 }
             }
         };
@@ -254,7 +279,7 @@ impl Identity for IamIdentity {
         })
     }
 
-    async fn ensure_account_alias(&self, alias: &str) -> Result<bool, StepError> {
+    async fn ensure_account_alias(&self, alias: &str) -> Result<String, StepError> {
         let out = self
             .client
             .list_account_aliases()
@@ -262,11 +287,11 @@ impl Identity for IamIdentity {
             .await
             .map_err(|e| classify("ListAccountAliases", &e))?;
         match out.account_aliases().first() {
-            Some(current) if current == alias => Ok(false),
+            Some(current) if current == alias => Ok(current.clone()),
             Some(current) => {
                 // An adopted account keeps the alias its owners chose.
                 tracing::warn!(current = %current, wanted = %alias, "the account already has another alias; keeping it");
-                Ok(false)
+                Ok(current.clone())
             }
             None => match self
                 .client
@@ -275,7 +300,7 @@ impl Identity for IamIdentity {
                 .send()
                 .await
             {
-                Ok(_) => Ok(true),
+                Ok(_) => Ok(alias.to_owned()),
                 Err(e)
                     if matches!(
                         e.as_service_error(),
@@ -295,6 +320,7 @@ impl Identity for IamIdentity {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn trust_policies_compare_as_principal_sets_in_either_encoding() {

@@ -6,7 +6,7 @@ use aws_sdk_organizations::operation::describe_account::DescribeAccountError;
 use aws_sdk_organizations::types::{Account, CreateAccountState as SdkState, Tag};
 use std::collections::BTreeMap;
 use vending_domain::StepError;
-use vending_domain::ports::{AccountInfo, CreateAccountState, Organization};
+use vending_domain::ports::{AccountInfo, CreateAccountState, CreateRequest, Organization};
 
 /// The `Organization` port on the real Organizations client.
 #[derive(Debug, Clone)]
@@ -44,6 +44,24 @@ fn sdk_tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, StepError> {
                 .map_err(|e| StepError::Internal(format!("building a tag: {e}")))
         })
         .collect()
+}
+
+fn state_of(
+    status: &aws_sdk_organizations::types::CreateAccountStatus,
+) -> Result<CreateAccountState, StepError> {
+    Ok(match status.state() {
+        Some(SdkState::Succeeded) => CreateAccountState::Succeeded {
+            account_id: status.account_id().map(str::to_owned).ok_or_else(|| {
+                StepError::Internal("a SUCCEEDED creation has no account id".into())
+            })?,
+        },
+        Some(SdkState::Failed) => CreateAccountState::Failed {
+            reason: status
+                .failure_reason()
+                .map_or_else(|| "UNKNOWN".to_owned(), |r| r.as_str().to_owned()),
+        },
+        _ => CreateAccountState::InProgress,
+    })
 }
 
 impl Organization for OrganizationsAdapter {
@@ -87,14 +105,25 @@ impl Organization for OrganizationsAdapter {
         &self,
         email: &str,
         name: &str,
+        role_name: &str,
         tags: &BTreeMap<String, String>,
     ) -> Result<String, StepError> {
+        // CreateAccount takes no client token: an SDK retry after a lost answer would start a
+        // second creation (failed with EMAIL_ALREADY_EXISTS, and its id saved instead of the
+        // first's). So the SDK does not retry it; the workflow re-runs the step, which finds
+        // the first creation by name.
         let out = self
             .client
             .create_account()
             .email(email)
             .account_name(name)
+            .role_name(role_name)
             .set_tags(Some(sdk_tags(tags)?))
+            .customize()
+            .config_override(
+                aws_sdk_organizations::config::Builder::default()
+                    .retry_config(aws_config::retry::RetryConfig::disabled()),
+            )
             .send()
             .await
             .map_err(|e| classify("CreateAccount", &e))?;
@@ -104,7 +133,10 @@ impl Organization for OrganizationsAdapter {
             .ok_or_else(|| StepError::Internal("CreateAccount returned no request id".into()))
     }
 
-    async fn find_create_request(&self, account_name: &str) -> Result<Option<String>, StepError> {
+    async fn find_create_request(
+        &self,
+        account_name: &str,
+    ) -> Result<Option<CreateRequest>, StepError> {
         let mut pages = self
             .client
             .list_create_account_status()
@@ -119,7 +151,11 @@ impl Organization for OrganizationsAdapter {
                 .iter()
                 .find(|s| s.account_name() == Some(account_name))
             {
-                return Ok(st.id().map(str::to_owned));
+                let state = state_of(st)?;
+                return Ok(st.id().map(|id| CreateRequest {
+                    id: id.to_owned(),
+                    state,
+                }));
             }
         }
         Ok(None)
@@ -139,19 +175,7 @@ impl Organization for OrganizationsAdapter {
         let status = out.create_account_status().ok_or_else(|| {
             StepError::Internal("DescribeCreateAccountStatus returned no status".into())
         })?;
-        Ok(match status.state() {
-            Some(SdkState::Succeeded) => CreateAccountState::Succeeded {
-                account_id: status.account_id().map(str::to_owned).ok_or_else(|| {
-                    StepError::Internal("a SUCCEEDED creation has no account id".into())
-                })?,
-            },
-            Some(SdkState::Failed) => CreateAccountState::Failed {
-                reason: status
-                    .failure_reason()
-                    .map_or_else(|| "UNKNOWN".to_owned(), |r| r.as_str().to_owned()),
-            },
-            _ => CreateAccountState::InProgress,
-        })
+        state_of(status)
     }
 
     async fn parent_of(&self, account_id: &str) -> Result<String, StepError> {

@@ -6,14 +6,23 @@
 //! `CIDR#<piece>` rows hold the owner (`tenant`) and the claimed block (`block`) of each
 //! smallest-size piece of a claimed block. A claim writes all its pieces with conditions in one
 //! transaction, so two tenants can never hold overlapping blocks, whatever their sizes.
+//! `SCOPE#<id>` rows hold namespace scopes: `holder` is the tenant of that id, `members` the
+//! tenants whose id extends it past a `-` (`team` holds the members `team-a`, `team-b`). A
+//! tenant's claim, in one transaction, sets its own row's holder if the row has no other holder
+//! and no members, and adds itself to the members of each enclosing id's row if that row has no
+//! holder: so no tenant's `<id>-*` ever covers another's id.
+//! `REQUEST#<requestId>` rows hold a portal request as first received (`doc`) and its attempt.
 
 use crate::classify::classify;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
-use vending_domain::ports::{Claim, LEASE_SECONDS, Lease, Registry, RegistryEntry};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, Put, TransactWriteItem, Update};
+use vending_domain::ports::{
+    Claim, LEASE_SECONDS, Lease, Registry, RegistryEntry, RequestRecord, ScopeClaim,
+};
 use vending_domain::{Ipv4Cidr, StepError, TenantId};
 
 /// The `Registry` port on a DynamoDB table.
@@ -103,6 +112,45 @@ fn now_secs() -> u64 {
 
 fn lease_key(t: &TenantId) -> AttributeValue {
     s(format!("LEASE#{t}"))
+}
+
+fn scope_key(id: &str) -> AttributeValue {
+    s(format!("SCOPE#{id}"))
+}
+
+fn request_key(id: &str) -> AttributeValue {
+    s(format!("REQUEST#{id}"))
+}
+
+/// What a cancelled transaction says: the index of the item whose condition failed, or that
+/// another transaction held one of the items (`TransactionConflict`: retry).
+enum Cancelled {
+    Condition(usize),
+    Conflict,
+}
+
+fn cancelled(reasons: &[CancellationReason]) -> Option<Cancelled> {
+    if let Some(i) = reasons
+        .iter()
+        .position(|r| r.code() == Some("ConditionalCheckFailed"))
+    {
+        return Some(Cancelled::Condition(i));
+    }
+    reasons
+        .iter()
+        .any(|r| r.code() == Some("TransactionConflict"))
+        .then_some(Cancelled::Conflict)
+}
+
+fn cancellation<R>(
+    e: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
+) -> Option<Cancelled> {
+    match e.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+            cancelled(c.cancellation_reasons())
+        }
+        _ => None,
+    }
 }
 
 impl Registry for DynamoRegistry {
@@ -254,15 +302,14 @@ impl Registry for DynamoRegistry {
         match request.send().await {
             Ok(_) => Ok(Claim::Claimed),
             Err(e) => {
-                let refused = match e.as_service_error() {
-                    Some(TransactWriteItemsError::TransactionCanceledException(c)) => c
-                        .cancellation_reasons()
-                        .iter()
-                        .position(|r| r.code() == Some("ConditionalCheckFailed")),
-                    _ => None,
-                };
-                let Some(index) = refused else {
-                    return Err(classify("TransactWriteItems", &e));
+                let index = match cancellation(&e) {
+                    Some(Cancelled::Condition(i)) => i,
+                    Some(Cancelled::Conflict) => {
+                        return Err(StepError::ConcurrentModification(format!(
+                            "another claim held a piece of {cidr} while {tenant} claimed it"
+                        )));
+                    }
+                    None => return Err(classify("TransactWriteItems", &e)),
                 };
                 let piece = pieces[index];
                 let out = self
@@ -320,5 +367,186 @@ impl Registry for DynamoRegistry {
         }
         out.sort();
         Ok(out)
+    }
+
+    async fn claim_scope(&self, tenant: &TenantId) -> Result<ScopeClaim, StepError> {
+        let build = |e: aws_sdk_dynamodb::error::BuildError| {
+            StepError::Internal(format!("building a scope claim: {e}"))
+        };
+        let own = Update::builder()
+            .table_name(&self.table)
+            .key("pk", scope_key(tenant.as_str()))
+            .update_expression("SET holder = :t")
+            .condition_expression(
+                "(attribute_not_exists(holder) OR holder = :t) AND attribute_not_exists(members)",
+            )
+            .expression_attribute_values(":t", s(tenant.as_str()))
+            .build()
+            .map_err(build)?;
+        let enclosing = vending_domain::scope::enclosing_ids(tenant);
+        let mut request = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(own).build());
+        for id in &enclosing {
+            let add = Update::builder()
+                .table_name(&self.table)
+                .key("pk", scope_key(id))
+                .update_expression("ADD members :m")
+                .condition_expression("attribute_not_exists(holder)")
+                .expression_attribute_values(":m", AttributeValue::Ss(vec![tenant.to_string()]))
+                .build()
+                .map_err(build)?;
+            request = request.transact_items(TransactWriteItem::builder().update(add).build());
+        }
+        let e = match request.send().await {
+            Ok(_) => return Ok(ScopeClaim::Claimed),
+            Err(e) => e,
+        };
+        let index = match cancellation(&e) {
+            Some(Cancelled::Condition(i)) => i,
+            Some(Cancelled::Conflict) => {
+                return Err(StepError::ConcurrentModification(format!(
+                    "another scope claim held a row while {tenant} claimed its namespaces"
+                )));
+            }
+            None => return Err(classify("TransactWriteItems", &e)),
+        };
+        let key = if index == 0 {
+            tenant.to_string()
+        } else {
+            enclosing[index - 1].clone()
+        };
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", scope_key(&key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify("GetItem", &e))?;
+        let item = out.item();
+        let holder = item
+            .and_then(|i| i.get("holder"))
+            .and_then(|v| v.as_s().ok())
+            .filter(|h| *h != tenant.as_str())
+            .cloned();
+        let member = item
+            .and_then(|i| i.get("members"))
+            .and_then(|v| v.as_ss().ok())
+            .and_then(|m| m.iter().find(|m| *m != tenant.as_str()))
+            .cloned();
+        let other = holder.or(member).ok_or_else(|| {
+            StepError::ConcurrentModification(format!(
+                "the scope row {key} changed while {tenant} claimed its namespaces"
+            ))
+        })?;
+        TenantId::parse(&other)
+            .map(ScopeClaim::Overlaps)
+            .map_err(|e| {
+                StepError::Internal(format!("scope row {key} names a bad tenant '{other}': {e}"))
+            })
+    }
+
+    async fn lease_holder(&self, tenant: &TenantId) -> Result<Option<String>, StepError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", lease_key(tenant))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify("GetItem", &e))?;
+        let Some(item) = out.item() else {
+            return Ok(None);
+        };
+        let expires: u64 = item
+            .get("expires")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        if expires < now_secs() {
+            return Ok(None);
+        }
+        Ok(item.get("execution").and_then(|v| v.as_s().ok()).cloned())
+    }
+
+    async fn get_request(&self, request_id: &str) -> Result<Option<RequestRecord>, StepError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", request_key(request_id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify("GetItem", &e))?;
+        let Some(item) = out.item() else {
+            return Ok(None);
+        };
+        let doc = item
+            .get("doc")
+            .and_then(|d| d.as_s().ok())
+            .cloned()
+            .unwrap_or_default();
+        let mut record: RequestRecord = serde_json::from_str(&doc).map_err(|e| {
+            StepError::Internal(format!("the request {request_id} does not decode: {e}"))
+        })?;
+        if let Some(n) = item
+            .get("attempt")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+        {
+            record.attempt = n;
+        }
+        Ok(Some(record))
+    }
+
+    async fn put_request(&self, record: &RequestRecord) -> Result<bool, StepError> {
+        let doc = serde_json::to_string(record)
+            .map_err(|e| StepError::Internal(format!("encoding a request: {e}")))?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", request_key(&record.request_id))
+            .item("doc", s(doc))
+            .item("attempt", AttributeValue::N(record.attempt.to_string()))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(classify("PutItem", &e)),
+        }
+    }
+
+    async fn next_attempt(&self, request_id: &str, from: u32) -> Result<bool, StepError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", request_key(request_id))
+            .update_expression("SET attempt = :next")
+            .condition_expression("attempt = :from")
+            .expression_attribute_values(":from", AttributeValue::N(from.to_string()))
+            .expression_attribute_values(":next", AttributeValue::N((from + 1).to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(classify("UpdateItem", &e)),
+        }
     }
 }

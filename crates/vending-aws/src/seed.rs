@@ -18,8 +18,13 @@ pub struct SeedSpec {
     pub environments: Vec<String>,
     /// Names of the shared EKS clusters.
     pub clusters: Vec<String>,
-    /// The role assumed in member accounts.
+    /// The role assumed in member accounts: what CreateAccount names as the new accounts'
+    /// member role.
     pub member_role_name: String,
+    /// The organization's people: IAM roles of the management account (ARNs) that requests and
+    /// the config name as owners, viewers and trusted principals. IAM refuses a trust policy
+    /// naming a principal that does not exist, in the sandbox as in AWS.
+    pub principals: Vec<String>,
 }
 
 /// What was created, with the ids the platform config needs.
@@ -69,11 +74,13 @@ const FLOW_LOGS_BUCKET: &str = "sandbox-vpc-flow-logs";
 async fn create_member_account(
     org: &aws_sdk_organizations::Client,
     name: &str,
+    role_name: &str,
 ) -> Result<String, StepError> {
     let out = org
         .create_account()
         .email(format!("{name}@sandbox.example.com"))
         .account_name(name)
+        .role_name(role_name)
         .send()
         .await
         .map_err(|e| classify("CreateAccount", &e))?;
@@ -149,7 +156,8 @@ pub async fn seed(config: &SdkConfig, spec: &SeedSpec) -> Result<SeededPlatform,
         );
     }
 
-    let network_account_id = create_member_account(&org, "network").await?;
+    seed_principals(config, &spec.principals).await?;
+    let network_account_id = create_member_account(&org, "network", &spec.member_role_name).await?;
     let network = assume_role(config, &network_account_id, &spec.member_role_name, "seed").await;
     let ec2 = aws_sdk_ec2::Client::new(&network);
     let tgw = ec2
@@ -177,7 +185,8 @@ pub async fn seed(config: &SdkConfig, spec: &SeedSpec) -> Result<SeededPlatform,
 
     ensure_bucket(&network, FLOW_LOGS_BUCKET).await?;
 
-    let platform_account_id = create_member_account(&org, "platform").await?;
+    let platform_account_id =
+        create_member_account(&org, "platform", &spec.member_role_name).await?;
     let platform = assume_role(config, &platform_account_id, &spec.member_role_name, "seed").await;
     let eks = aws_sdk_eks::Client::new(&platform);
     for name in &spec.clusters {
@@ -200,6 +209,50 @@ pub async fn seed(config: &SdkConfig, spec: &SeedSpec) -> Result<SeededPlatform,
         platform_account_id,
         flow_logs_bucket_arn: format!("arn:aws:s3:::{FLOW_LOGS_BUCKET}"),
     })
+}
+
+/// The people of the organization: a role for each principal ARN of this account, which its
+/// users would assume.
+async fn seed_principals(config: &SdkConfig, principals: &[String]) -> Result<(), StepError> {
+    let iam = aws_sdk_iam::Client::new(config);
+    let sts = aws_sdk_sts::Client::new(config);
+    let account = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| classify("GetCallerIdentity", &e))?
+        .account()
+        .unwrap_or_default()
+        .to_owned();
+    let trust = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"AWS": format!("arn:aws:iam::{account}:root")},
+            "Action": "sts:AssumeRole"
+        }]
+    })
+    .to_string();
+    let mut seen = std::collections::BTreeSet::new();
+    for arn in principals {
+        let Some((path, name)) = arn
+            .strip_prefix(&format!("arn:aws:iam::{account}:role"))
+            .and_then(|p| p.rsplit_once('/'))
+        else {
+            continue;
+        };
+        if !seen.insert(name.to_owned()) {
+            continue;
+        }
+        iam.create_role()
+            .role_name(name)
+            .path(format!("{path}/"))
+            .assume_role_policy_document(&trust)
+            .send()
+            .await
+            .map_err(|e| classify("CreateRole", &e))?;
+    }
+    Ok(())
 }
 
 /// Creates `bucket` in the region of `sdk` unless this account already owns it.
