@@ -9,10 +9,11 @@ async fn main() -> Result<(), Error> {
     vending_runtime::init_tracing();
     let table = std::env::var("REGISTRY_TABLE").map_err(|_| "REGISTRY_TABLE is not set")?;
     let clients = Clients::from_env();
+    let config = &vending_runtime::load_config(&clients.config).await?;
     let org = &OrganizationsAdapter::new(clients.organizations.clone());
     let registry = &DynamoRegistry::new(clients.dynamodb.clone(), table);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        ensure_account::handle(org, registry, event.payload)
+        ensure_account::handle(org, registry, config, event.payload)
             .await
             .map_err(vending_runtime::diagnostic)
     }))

@@ -1,6 +1,7 @@
 //! The GrantClusterAccess step: on every shared cluster, an access entry per tenant role with
-//! the role's Kubernetes group, and the cluster's access policy scoped to the tenant's
-//! namespaces.
+//! the role's Kubernetes group, and the access policy of the role's template (view for
+//! viewers, never more than the role's Kubernetes binding) scoped to the tenant's namespaces,
+//! which no other tenant's overlap.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -29,19 +30,31 @@ pub async fn grant_cluster_access<A: Accounts>(
     session: &str,
 ) -> Result<AccessRecord, StepError> {
     let namespaces = spec.namespaces();
+    let partition = config.partition();
     let mut clusters = Vec::new();
     for cluster in &config.clusters {
         let eks = accounts
             .clusters(&cluster.account_id, &config.region, session)
-            .await;
+            .await?;
         let mut entries = Vec::new();
         for role in &identity.roles {
+            let template = config
+                .identity
+                .roles
+                .iter()
+                .find(|t| t.name == role.template)
+                .ok_or_else(|| {
+                    StepError::Internal(format!(
+                        "role template '{}' is not in the platform config",
+                        role.template
+                    ))
+                })?;
             let entry = eks
                 .ensure_access_entry(&AccessEntrySpec {
                     cluster: cluster.name.clone(),
                     principal_arn: role.arn.clone(),
                     kubernetes_groups: vec![role.kubernetes_group.clone()],
-                    access_policy_arn: cluster.access_policy_arn.clone(),
+                    access_policy_arn: template.access_policy().arn(partition),
                     namespaces: namespaces.clone(),
                     tags: spec.all_tags(),
                 })
@@ -52,11 +65,10 @@ pub async fn grant_cluster_access<A: Accounts>(
         clusters.push(ClusterRecord {
             name: cluster.name.clone(),
             arn: format!(
-                "arn:aws:eks:{}:{}:cluster/{}",
+                "arn:{partition}:eks:{}:{}:cluster/{}",
                 config.region, cluster.account_id, cluster.name
             ),
             access_entries: entries,
-            access_policy_arn: cluster.access_policy_arn.clone(),
             namespaces: namespaces.clone(),
         });
     }

@@ -21,9 +21,7 @@ use vending_domain::record::{
     Lifecycle, Provenance, RECORD_API_VERSION, RECORD_KIND, TenantCluster, TenantIdentity,
     TenantRole,
 };
-use vending_domain::steps::{
-    AccessRecord, AccountProgress, AccountRecord, IdentityRecord, NetworkRecord,
-};
+use vending_domain::steps::{AccessRecord, AccountRecord, IdentityRecord, NetworkRecord};
 use vending_domain::{PlatformConfig, StepError, TenantRecord, TenantSpec};
 use vending_gitops::{GitCredentials, GitRepository};
 
@@ -34,7 +32,7 @@ pub struct Input {
     /// The validated request.
     pub spec: TenantSpec,
     /// The account.
-    pub account: AccountProgress,
+    pub account_id: String,
     /// ProvisionNetwork's result.
     pub network: NetworkRecord,
     /// ProvisionIdentity's result.
@@ -59,15 +57,13 @@ pub struct Output {
 pub fn tenant_record(config: &PlatformConfig, input: Input) -> Result<TenantRecord, StepError> {
     let Input {
         spec,
-        account,
+        account_id,
         network,
         identity,
         access,
         ..
     } = input;
-    let account_id = account
-        .account_id
-        .ok_or_else(|| StepError::Internal("HandOff ran before the account existed".into()))?;
+    let partition = config.partition();
     let roles = identity
         .roles
         .into_iter()
@@ -89,6 +85,7 @@ pub fn tenant_record(config: &PlatformConfig, input: Input) -> Result<TenantReco
                 kubernetes_group: role.kubernetes_group,
                 tenant_owner: template.tenant_owner,
                 cluster_role: template.cluster_role.clone(),
+                access_policy_arn: template.access_policy().arn(partition),
             })
         })
         .collect::<Result<Vec<_>, StepError>>()?;
@@ -114,7 +111,6 @@ pub fn tenant_record(config: &PlatformConfig, input: Input) -> Result<TenantReco
             .map(|c| TenantCluster {
                 name: c.name,
                 arn: c.arn,
-                access_policy_arn: c.access_policy_arn,
                 namespaces: c.namespaces,
                 access_entries: c.access_entries,
             })
@@ -192,11 +188,26 @@ pub async fn hand_off<R: Registry, B: EventBus, D: ManifestDestination>(
 ) -> Result<Output, StepError> {
     let tenant = record.tenant_id.clone();
     let entry = registry.get(&tenant).await?;
-    let previous = entry
-        .as_ref()
-        .and_then(|e| e.record.as_deref())
-        .and_then(|text| serde_json::from_str::<TenantRecord>(text).ok());
-    let record = record.with_generation_after(previous.as_ref());
+    // The generation continues from the record handed off before: one of an older shape
+    // continues from its generation (it differs, so one more); one that cannot be read at all
+    // is an error, not a fresh start, which the destination would refuse or take as older.
+    let record = match entry.as_ref().and_then(|e| e.record.as_deref()) {
+        None => record.with_generation_after(None),
+        Some(text) => match serde_json::from_str::<TenantRecord>(text) {
+            Ok(previous) => record.with_generation_after(Some(&previous)),
+            Err(e) => match vending_domain::ports::stored_generation(text.as_bytes()) {
+                Some(held) => TenantRecord {
+                    generation: held + 1,
+                    ..record
+                },
+                None => {
+                    return Err(StepError::Internal(format!(
+                        "the registry's previous record of {tenant} cannot be read ({e}): fix or remove it before handing the tenant off again"
+                    )));
+                }
+            },
+        },
+    };
     let bundle = tenant_manifests::bundle(&record, root).map_err(|e| match e {
         tenant_manifests::RenderError::Invalid(errs) => StepError::InvalidRequest(errs),
         other => StepError::Internal(other.to_string()),

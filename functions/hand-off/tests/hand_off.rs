@@ -44,7 +44,7 @@ fn input(request_id: &str, kubernetes: Value) -> Value {
     .expect("valid");
     json!({
         "spec": spec,
-        "account": {"state": "SUCCEEDED", "accountId": "222233334444"},
+        "accountId": "222233334444",
         "network": {
             "region": "eu-west-1", "vpcId": "vpc-1", "cidr": "10.64.0.0/20",
             "subnets": [{"id": "subnet-1", "zone": "eu-west-1a", "cidr": "10.64.0.0/22"}],
@@ -57,7 +57,7 @@ fn input(request_id: &str, kubernetes: Value) -> Value {
         ]},
         "access": {"clusters": [{
             "name": "shared-1", "arn": "arn:aws:eks:eu-west-1:345678901234:cluster/shared-1",
-            "accessEntries": ["entry-1"], "accessPolicyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy",
+            "accessEntries": ["entry-1"],
             "namespaces": ["payments", "payments-*"]
         }]},
         "executionName": "exec-1"
@@ -146,4 +146,27 @@ async fn nothing_is_marked_ready_when_the_destination_fails_and_a_retry_converge
     .expect("the retry hands off");
     assert_eq!(done["record"]["generation"], 1);
     assert_eq!(destination.writes(), 1);
+}
+
+#[tokio::test]
+async fn a_previous_record_that_cannot_be_read_stops_the_hand_off_and_an_older_shape_continues_its_generation()
+ {
+    use vending_domain::ports::{Registry, RegistryEntry};
+    let w = World::default();
+    let tenant = TenantId::parse("payments").expect("id");
+    let mut entry = RegistryEntry::new(tenant.clone(), "req-0".into());
+    entry.record = Some("not a record".into());
+    w.registry.put(&entry).await.expect("put");
+    let err = w.run(input("req-1", json!({}))).await.expect_err("refused");
+    assert!(err.to_string().contains("cannot be read"), "{err}");
+    assert_eq!(
+        w.destination.writes(),
+        0,
+        "nothing written with a reset generation"
+    );
+    // A record of an older shape (fields since moved): its generation goes on, plus one.
+    entry.record = Some(r#"{"apiVersion": "tenant-vending.dev/v1", "generation": 4, "clusters": [{"accessPolicyArn": "x"}]}"#.into());
+    w.registry.put(&entry).await.expect("put");
+    let out = w.run(input("req-1", json!({}))).await.expect("hands off");
+    assert_eq!(out["record"]["generation"], 5);
 }

@@ -1,224 +1,142 @@
-//! The Normalize step: every trigger becomes a validated `TenantSpec`, or an `InvalidRequest`
-//! naming each bad field, before anything touches AWS.
+//! The Normalize step: every workflow input becomes a validated `TenantSpec` to vend, a
+//! `Skipped` outcome for an account-created event that is not for the platform, or an
+//! `InvalidRequest` naming each bad field, before anything changes in AWS.
 //!
-//! Accepted triggers: a portal request (API Gateway HTTP API v2, `POST /tenants`), a Control
-//! Tower `CreateManagedAccount` event (SUCCEEDED only), an Organizations `CreateAccountResult`
-//! event from CloudTrail (SUCCEEDED only), the service's own `TenantRequested` event, and a
-//! console (re-)run input, which is a tenant request as JSON.
+//! What each input means is domain logic (`vending_domain::trigger`). This step adds the
+//! reads an account-created event needs: Organizations' CloudTrail event masks the account's
+//! name, so the name, tags and parent come from Organizations (DescribeAccount,
+//! ListTagsForResource, ListParents); an account this service created itself (tagged
+//! `vending:tenant`, known to the registry) ends quietly. It writes nothing.
 
-use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
+use serde::Deserialize;
 use serde_json::Value;
-use vending_domain::request::TenantRequest;
-use vending_domain::{PlatformConfig, StepError, TenantSpec, ValidationErrors};
+use vending_domain::ports::{Organization, Registry};
+use vending_domain::request::TENANT_TAG;
+use vending_domain::trigger::{AccountFacts, Normalized, Skipped, Trigger, adopt, recognise};
+use vending_domain::{PlatformConfig, StepError, TenantId, TenantRequest, ValidationErrors};
 
-/// Which kind of trigger a payload is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TriggerKind {
-    /// API Gateway HTTP API v2 event from the portal.
-    Portal,
-    /// Control Tower lifecycle event.
-    ControlTower,
-    /// Organizations event via CloudTrail.
-    Organizations,
-    /// The service's own EventBridge event.
-    TenantRequested,
-    /// A tenant request given directly (Step Functions console, `vend rerun`).
-    Console,
+/// What the workflow passes.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Input {
+    /// The execution's input, whatever it is.
+    pub trigger: Value,
+    /// The execution's name.
+    pub execution_name: String,
 }
 
-fn invalid(field: &str, reason: impl Into<String>) -> StepError {
-    let mut e = ValidationErrors::default();
-    e.push(field, reason);
-    StepError::InvalidRequest(e)
-}
-
-/// Names the trigger from its shape.
-pub fn kind_of(trigger: &Value) -> Result<TriggerKind, StepError> {
-    let source = trigger.get("source").and_then(Value::as_str);
-    let event_name = trigger.pointer("/detail/eventName").and_then(Value::as_str);
-    match (source, event_name) {
-        (Some("aws.controltower"), Some("CreateManagedAccount")) => Ok(TriggerKind::ControlTower),
-        (Some("aws.organizations"), Some("CreateAccountResult")) => Ok(TriggerKind::Organizations),
-        (Some("tenant-vending"), _)
-            if trigger.get("detail-type").and_then(Value::as_str) == Some("TenantRequested") =>
-        {
-            Ok(TriggerKind::TenantRequested)
-        }
-        (Some(s), _) => Err(invalid(
-            "trigger",
-            format!(
-                "events from '{s}' ({}) are not vending triggers",
-                event_name.unwrap_or("no eventName")
-            ),
-        )),
-        (None, _)
-            if trigger.get("requestContext").is_some() && trigger.get("routeKey").is_some() =>
-        {
-            Ok(TriggerKind::Portal)
-        }
-        (None, _) if trigger.get("tenantId").is_some() => Ok(TriggerKind::Console),
-        _ => Err(invalid(
-            "trigger",
-            "is not a portal request, an account-created event, a TenantRequested event or a tenant request",
-        )),
-    }
-}
-
-/// Turns an account name into a tenant id candidate: lowercase, runs of other characters
-/// become one '-'. The result is still validated as a DNS-1123 label.
-fn tenant_id_from_account_name(name: &str) -> String {
-    let mut out = String::new();
-    for c in name.trim().chars() {
-        let c = c.to_ascii_lowercase();
-        if c.is_ascii_lowercase() || c.is_ascii_digit() {
-            out.push(c);
-        } else if !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    out.trim_matches('-').to_owned()
-}
-
-fn adopted(
-    config: &PlatformConfig,
-    request_id: &str,
-    account_name: &str,
-    account_id: &str,
-    ou_id: Option<&str>,
-) -> TenantRequest {
-    let environment = ou_id
-        .and_then(|ou| {
-            config
-                .environments
-                .iter()
-                .find(|(_, e)| e.ou_id == ou)
-                .map(|(name, _)| name.clone())
-        })
-        .unwrap_or_else(|| config.adoption.default_environment.clone());
-    let mut request = TenantRequest::default();
-    request.request_id = request_id.to_owned();
-    request.tenant_id = tenant_id_from_account_name(account_name);
-    request.display_name = Some(account_name.to_owned());
-    request.environment = environment;
-    request.account_id = Some(account_id.to_owned());
-    request.owners = config
-        .adoption
-        .default_owners
-        .iter()
-        .map(|p| p.as_str().to_owned())
-        .collect();
-    request.tags = config.adoption.default_tags.clone();
-    request
-}
-
-/// Where an account-created event keeps what adoption needs (JSON pointers).
-struct AccountEvent {
-    /// The creation status object, from the event's root.
-    status: &'static str,
-    /// The account name, from the status.
-    name: &'static str,
-    /// The account id, from the status.
-    id: &'static str,
-    /// The OU id, from the status, when the event has one.
-    ou: Option<&'static str>,
-}
-
-/// The tenant request for an account that an account-created event reports as SUCCEEDED.
-fn adopted_from_event(
-    trigger: &Value,
-    config: &PlatformConfig,
-    shape: &AccountEvent,
-) -> Result<TenantRequest, StepError> {
-    let st = trigger.pointer(shape.status).unwrap_or(&Value::Null);
-    let state = field(st, "/state", "state")?;
-    if state != "SUCCEEDED" {
-        return Err(invalid(
-            "state",
-            format!("the account creation ended in {state}; only SUCCEEDED accounts are adopted"),
-        ));
-    }
-    let ou = shape.ou.and_then(|p| st.pointer(p)).and_then(Value::as_str);
-    Ok(adopted(
-        config,
-        field(trigger, "/id", "id")?,
-        field(st, shape.name, "accountName")?,
-        field(st, shape.id, "accountId")?,
-        ou,
-    ))
-}
-
-fn field<'a>(v: &'a Value, pointer: &str, name: &str) -> Result<&'a str, StepError> {
-    v.pointer(pointer)
-        .and_then(Value::as_str)
-        .ok_or_else(|| invalid(name, "is missing from the event"))
-}
-
-/// Reads the tenant request a trigger carries.
-pub fn request_of(
-    trigger: &Value,
-    config: &PlatformConfig,
-) -> Result<(TriggerKind, TenantRequest), StepError> {
-    let kind = kind_of(trigger)?;
-    let request = match kind {
-        TriggerKind::Portal => {
-            let event: ApiGatewayV2httpRequest = serde_json::from_value(trigger.clone())
-                .map_err(|e| invalid("trigger", format!("is not an HTTP API v2 event: {e}")))?;
-            let method = event.request_context.http.method.as_str().to_owned();
-            let path = event.raw_path.clone().unwrap_or_default();
-            if method != "POST" || path.trim_end_matches('/') != "/tenants" {
-                return Err(invalid(
-                    "trigger",
-                    format!("{method} {path} is not a vending request (POST /tenants)"),
-                ));
-            }
-            if event.is_base64_encoded {
-                return Err(invalid("body", "must be JSON text, not base64"));
-            }
-            let body: Value = serde_json::from_str(event.body.as_deref().unwrap_or_default())
-                .map_err(|e| invalid("body", format!("is not JSON: {e}")))?;
-            TenantRequest::from_value(&body)?
-        }
-        TriggerKind::TenantRequested => {
-            TenantRequest::from_value(trigger.get("detail").unwrap_or(&Value::Null))?
-        }
-        TriggerKind::Console => TenantRequest::from_value(trigger)?,
-        TriggerKind::ControlTower => adopted_from_event(
-            trigger,
-            config,
-            &AccountEvent {
-                status: "/detail/serviceEventDetails/createManagedAccountStatus",
-                name: "/account/accountName",
-                id: "/account/accountId",
-                ou: Some("/organizationalUnit/organizationalUnitId"),
-            },
-        )?,
-        TriggerKind::Organizations => adopted_from_event(
-            trigger,
-            config,
-            &AccountEvent {
-                status: "/detail/serviceEventDetails/createAccountStatus",
-                name: "/accountName",
-                id: "/accountId",
-                ou: None,
-            },
-        )?,
+/// What Organizations says of the account an event names.
+async fn facts<O: Organization>(org: &O, account_id: &str) -> Result<AccountFacts, StepError> {
+    let Some(account) = org.describe_account(account_id).await? else {
+        let mut e = ValidationErrors::default();
+        e.push(
+            "accountId",
+            format!("account {account_id} is not in this organization"),
+        );
+        return Err(StepError::InvalidRequest(e));
     };
-    Ok((kind, request))
+    Ok(AccountFacts {
+        id: account.id,
+        name: account.name,
+        parent_id: org.parent_of(account_id).await?,
+        tags: org.account_tags(account_id).await?,
+    })
 }
 
-/// The step: any trigger to a validated spec.
-pub fn normalize(trigger: &Value, config: &PlatformConfig) -> Result<TenantSpec, StepError> {
-    let (kind, request) = request_of(trigger, config)?;
+/// Says what the registry knows of an account this service created.
+async fn with_registry<R: Registry>(
+    registry: &R,
+    facts: &AccountFacts,
+    skipped: Skipped,
+) -> Result<Skipped, StepError> {
+    let Some(tenant) = facts
+        .tags
+        .get(TENANT_TAG)
+        .and_then(|t| TenantId::parse(t).ok())
+    else {
+        return Ok(skipped);
+    };
+    let known = registry.get(&tenant).await?;
+    let note = match known {
+        Some(e) if e.account_id.as_deref() == Some(facts.id.as_str()) => {
+            format!(
+                "; the registry holds it as {tenant}'s account ({:?})",
+                e.status
+            )
+        }
+        Some(_) => format!("; {tenant}'s vending is still adopting it"),
+        None => format!("; the registry has no entry for {tenant} yet"),
+    };
+    Ok(Skipped {
+        reason: skipped.reason + &note,
+        ..skipped
+    })
+}
+
+/// The tenant request an account-created event makes, or why it makes none.
+async fn from_account<O: Organization, R: Registry>(
+    org: &O,
+    registry: &R,
+    config: &PlatformConfig,
+    event_id: &str,
+    account_id: &str,
+    event_ou: Option<&str>,
+) -> Result<Result<TenantRequest, Skipped>, StepError> {
+    let facts = facts(org, account_id).await?;
+    match adopt(config, event_id, &facts, event_ou) {
+        Ok(request) => Ok(Ok(request)),
+        Err(skipped) => Ok(Err(with_registry(registry, &facts, skipped).await?)),
+    }
+}
+
+/// The step: any workflow input to a tenant to vend, or a trigger to skip.
+pub async fn normalize<O: Organization, R: Registry>(
+    org: &O,
+    registry: &R,
+    config: &PlatformConfig,
+    trigger: &Value,
+) -> Result<Normalized, StepError> {
+    let request = match recognise(trigger)? {
+        Trigger::Request(v) | Trigger::TenantRequested(v) => TenantRequest::from_value(&v)?,
+        Trigger::ControlTowerAccount {
+            event_id,
+            account_id,
+            ou_id,
+            ..
+        } => match from_account(org, registry, config, &event_id, &account_id, Some(&ou_id)).await?
+        {
+            Ok(request) => request,
+            Err(skipped) => return Ok(skip(skipped)),
+        },
+        Trigger::OrganizationsAccount {
+            event_id,
+            account_id,
+        } => match from_account(org, registry, config, &event_id, &account_id, None).await? {
+            Ok(request) => request,
+            Err(skipped) => return Ok(skip(skipped)),
+        },
+    };
     let spec = request.validate(config)?;
-    tracing::info!(tenant = %spec.tenant_id, request = %spec.request_id, trigger = ?kind, "normalized");
-    Ok(spec)
+    tracing::info!(tenant = %spec.tenant_id, request = %spec.request_id, "normalized");
+    Ok(Normalized::Vend {
+        spec: Box::new(spec),
+    })
 }
 
-/// The Lambda payload the workflow sends (`{"trigger": ..., "executionName": ...}`) to the spec as JSON.
-pub fn handle(payload: &Value, config: &PlatformConfig) -> Result<Value, StepError> {
-    let trigger = payload
-        .get("trigger")
-        .ok_or_else(|| invalid("trigger", "is missing from the step input"))?;
-    let spec = normalize(trigger, config)?;
-    vending_domain::steps::encode(&spec)
+fn skip(skipped: Skipped) -> Normalized {
+    tracing::info!(account = %skipped.account_id, reason = %skipped.reason, "not a trigger for this platform; skipped");
+    Normalized::Skip { skipped }
+}
+
+/// The Lambda payload the workflow sends (`{"trigger": ..., "executionName": ...}`) to its
+/// JSON result (`{"spec": ...}` or `{"skipped": ...}`).
+pub async fn handle<O: Organization, R: Registry>(
+    org: &O,
+    registry: &R,
+    config: &PlatformConfig,
+    payload: Value,
+) -> Result<Value, StepError> {
+    let input: Input = vending_domain::steps::decode(payload)?;
+    let normalized = normalize(org, registry, config, &input.trigger).await?;
+    vending_domain::steps::encode(&normalized)
 }

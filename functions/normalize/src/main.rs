@@ -2,14 +2,20 @@
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
+use vending_aws::{Clients, DynamoRegistry, OrganizationsAdapter};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     vending_runtime::init_tracing();
-    let sdk = vending_runtime::sdk_config();
-    let config = &vending_runtime::load_config(&sdk).await?;
+    let table = std::env::var("REGISTRY_TABLE").map_err(|_| "REGISTRY_TABLE is not set")?;
+    let clients = Clients::from_env();
+    let config = &vending_runtime::load_config(&clients.config).await?;
+    let org = &OrganizationsAdapter::new(clients.organizations.clone());
+    let registry = &DynamoRegistry::new(clients.dynamodb.clone(), table);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        normalize::handle(&event.payload, config).map_err(vending_runtime::diagnostic)
+        normalize::handle(org, registry, config, event.payload)
+            .await
+            .map_err(vending_runtime::diagnostic)
     }))
     .await
 }

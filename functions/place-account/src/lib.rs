@@ -1,12 +1,11 @@
 //! The PlaceAccount step: the account ends up in its environment's OU with the tenant's and
 //! the service's tags, and gets the tenant's account alias (an adopted account that already
-//! has an alias keeps it). Everything is read before it is changed, so a re-run changes
-//! nothing.
+//! has an alias keeps it, and the step reports the alias in effect). Everything is read before
+//! it is changed, so a re-run changes nothing.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use vending_domain::ports::{Accounts, Identity, Organization};
-use vending_domain::steps::AccountProgress;
 use vending_domain::{PlatformConfig, StepError, TenantSpec};
 
 /// What the workflow passes.
@@ -16,7 +15,7 @@ pub struct Input {
     /// The validated request.
     pub spec: TenantSpec,
     /// The account.
-    pub account: AccountProgress,
+    pub account_id: String,
     /// The execution, for the assumed-role session name.
     pub execution_name: String,
 }
@@ -31,7 +30,7 @@ pub struct Placement {
     pub ou_id: String,
     /// True when this run moved it.
     pub moved: bool,
-    /// The account alias it was given.
+    /// The account alias in effect (the tenant's, or the one an adopted account kept).
     pub alias: String,
 }
 
@@ -41,12 +40,9 @@ pub async fn place_account<O: Organization, I: Identity>(
     iam: &I,
     config: &PlatformConfig,
     spec: &TenantSpec,
-    account: &AccountProgress,
+    account_id: &str,
 ) -> Result<Placement, StepError> {
-    let account_id = account
-        .account_id
-        .clone()
-        .ok_or_else(|| StepError::Internal("PlaceAccount ran before the account existed".into()))?;
+    let account_id = account_id.to_owned();
     let parent = org.parent_of(&account_id).await?;
     let moved = parent != spec.ou_id;
     if moved {
@@ -61,8 +57,9 @@ pub async fn place_account<O: Organization, I: Identity>(
     if !missing.is_empty() {
         org.tag_account(&account_id, &missing).await?;
     }
-    let alias = config.account_alias(&spec.tenant_id);
-    iam.ensure_account_alias(&alias).await?;
+    let alias = iam
+        .ensure_account_alias(&config.account_alias(&spec.tenant_id))
+        .await?;
     tracing::info!(tenant = %spec.tenant_id, account = %account_id, ou = %spec.ou_id, moved, "account placed");
     Ok(Placement {
         account_id,
@@ -80,11 +77,9 @@ pub async fn handle<O: Organization, A: Accounts>(
     payload: Value,
 ) -> Result<Value, StepError> {
     let input: Input = vending_domain::steps::decode(payload)?;
-    let account_id =
-        input.account.account_id.as_deref().ok_or_else(|| {
-            StepError::Internal("PlaceAccount ran before the account existed".into())
-        })?;
-    let iam = accounts.identity(account_id, &input.execution_name).await;
-    let placed = place_account(org, &iam, config, &input.spec, &input.account).await?;
+    let iam = accounts
+        .identity(&input.account_id, &input.execution_name)
+        .await?;
+    let placed = place_account(org, &iam, config, &input.spec, &input.account_id).await?;
     vending_domain::steps::encode(&placed)
 }

@@ -1,13 +1,15 @@
 //! The ProvisionIdentity step: one role per template of the platform config in the tenant
-//! account, named `<tenant>-<template>`, under the permissions boundary, trusted by the
-//! platform's principals and the tenant's owners (and viewers where the template says so).
+//! account, named `<tenant>-<template>`, under the permissions boundary (its ARN in the
+//! tenant's account), trusted by the platform's principals and the tenant's owners (and
+//! viewers where the template says so). A boundary the platform's baseline has not deployed
+//! in a new account yet is `NotReady`, retried by the workflow within a budget; a principal
+//! IAM says does not exist is an `InvalidRequest` naming the request field that named it.
 
 use serde::Deserialize;
 use serde_json::Value;
-use vending_domain::config::TenantAudience;
 use vending_domain::ports::{Accounts, Identity, RoleSpec};
-use vending_domain::steps::{AccountProgress, IdentityRecord, RoleRecord};
-use vending_domain::{PlatformConfig, StepError, TenantSpec};
+use vending_domain::steps::{IdentityRecord, RoleRecord};
+use vending_domain::{PlatformConfig, StepError, TenantSpec, ValidationErrors};
 
 /// What the workflow passes.
 #[derive(Debug, Deserialize)]
@@ -16,40 +18,50 @@ pub struct Input {
     /// The validated request.
     pub spec: TenantSpec,
     /// The account.
-    pub account: AccountProgress,
+    pub account_id: String,
     /// The execution, for the assumed-role session name.
     pub execution_name: String,
 }
 
-/// The roles the tenant gets, as the config and the request say.
-pub fn role_specs(config: &PlatformConfig, spec: &TenantSpec) -> Vec<RoleSpec> {
+/// The roles the tenant gets in `account_id`, as the config and the request say.
+pub fn role_specs(config: &PlatformConfig, spec: &TenantSpec, account_id: &str) -> Vec<RoleSpec> {
     let id = &config.identity;
+    let boundary_arn = id
+        .permissions_boundary
+        .arn_in(config.partition(), account_id);
     id.roles
         .iter()
-        .map(|template| {
-            let mut trusted: Vec<String> = id
-                .trusted_principals
-                .iter()
-                .map(|p| p.as_str().to_owned())
-                .collect();
-            for audience in &template.trusted_by {
-                let members = match audience {
-                    TenantAudience::Owners => &spec.owners,
-                    TenantAudience::Viewers => &spec.viewers,
-                };
-                trusted.extend(members.iter().map(|p| p.as_str().to_owned()));
-            }
-            trusted.sort();
-            trusted.dedup();
-            RoleSpec {
-                name: spec.role_name(&template.name),
-                boundary_arn: id.permissions_boundary_arn.clone(),
-                trusted,
-                managed_policy_arns: template.managed_policy_arns.clone(),
-                tags: spec.all_tags(),
-            }
+        .map(|template| RoleSpec {
+            name: spec.role_name(&template.name),
+            boundary_arn: boundary_arn.clone(),
+            trusted: id.trusted_for(template, &spec.owners, &spec.viewers),
+            managed_policy_arns: template.managed_policy_arns.clone(),
+            tags: spec.all_tags(),
         })
         .collect()
+}
+
+/// IAM's "this principal does not exist" as the request field that named the principal.
+fn name_the_field(err: StepError, spec: &TenantSpec) -> StepError {
+    let StepError::InvalidRequest(errs) = &err else {
+        return err;
+    };
+    let mut named = ValidationErrors::default();
+    for e in &errs.errors {
+        let field = (e.field == "principal")
+            .then(|| {
+                let lists = [("owners", &spec.owners), ("viewers", &spec.viewers)];
+                lists.into_iter().find_map(|(name, list)| {
+                    list.iter()
+                        .position(|p| e.reason.starts_with(p.as_str()))
+                        .map(|i| format!("{name}[{i}]"))
+                })
+            })
+            .flatten()
+            .unwrap_or_else(|| "identity.trustedPrincipals".to_owned());
+        named.push(field, e.reason.clone());
+    }
+    StepError::InvalidRequest(named)
 }
 
 /// The step.
@@ -57,10 +69,15 @@ pub async fn provision_identity<I: Identity>(
     iam: &I,
     config: &PlatformConfig,
     spec: &TenantSpec,
+    account_id: &str,
 ) -> Result<IdentityRecord, StepError> {
     let mut roles = Vec::new();
-    for (template, role) in config.identity.roles.iter().zip(role_specs(config, spec)) {
-        let ensured = iam.ensure_role(&role).await?;
+    let specs = role_specs(config, spec, account_id);
+    for (template, role) in config.identity.roles.iter().zip(specs) {
+        let ensured = iam
+            .ensure_role(&role)
+            .await
+            .map_err(|e| name_the_field(e, spec))?;
         if ensured.created {
             tracing::info!(tenant = %spec.tenant_id, role = %role.name, "created a tenant role");
         }
@@ -80,10 +97,9 @@ pub async fn handle<A: Accounts>(
     payload: Value,
 ) -> Result<Value, StepError> {
     let input: Input = vending_domain::steps::decode(payload)?;
-    let account_id = input.account.account_id.as_deref().ok_or_else(|| {
-        StepError::Internal("ProvisionIdentity ran before the account existed".into())
-    })?;
-    let iam = accounts.identity(account_id, &input.execution_name).await;
-    let record = provision_identity(&iam, config, &input.spec).await?;
+    let iam = accounts
+        .identity(&input.account_id, &input.execution_name)
+        .await?;
+    let record = provision_identity(&iam, config, &input.spec, &input.account_id).await?;
     vending_domain::steps::encode(&record)
 }

@@ -11,7 +11,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 use vending_domain::ports::{Accounts, Claim, Registry, TenantNetwork, TransitGatewayHub};
-use vending_domain::steps::{AccountProgress, NetworkRecord, SubnetRecord};
+use vending_domain::steps::{NetworkRecord, SubnetRecord};
 use vending_domain::{Ipv4Cidr, PlatformConfig, StepError, TenantSpec};
 
 /// What the workflow passes.
@@ -21,7 +21,7 @@ pub struct Input {
     /// The validated request.
     pub spec: TenantSpec,
     /// The account.
-    pub account: AccountProgress,
+    pub account_id: String,
     /// The execution, for the assumed-role session name.
     pub execution_name: String,
 }
@@ -62,7 +62,15 @@ pub async fn claim_block<R: Registry>(
                     pool.cidr, spec.prefix_length
                 ))
             })?;
-        match registry.claim_cidr(candidate, unit, tenant).await? {
+        let claimed = match registry.claim_cidr(candidate, unit, tenant).await {
+            // Another claim held one of the pieces at that moment: look again.
+            Err(StepError::ConcurrentModification(why)) => {
+                tracing::info!(tenant = %tenant, cidr = %candidate, why, "claim collided; trying again");
+                continue;
+            }
+            other => other?,
+        };
+        match claimed {
             Claim::Claimed => {
                 entry.cidr = Some(candidate);
                 registry.put(&entry).await?;
@@ -91,7 +99,9 @@ pub async fn provision_network<A: Accounts, R: Registry>(
     let n = &config.network;
     let cidr = claim_block(registry, config, spec).await?;
     let tags = spec.all_tags();
-    let net = accounts.network(account_id, &config.region, session).await;
+    let net = accounts
+        .network(account_id, &config.region, session)
+        .await?;
     let vpc = net.ensure_vpc(cidr, &tags).await?;
 
     let zones = net.availability_zones().await?;
@@ -118,7 +128,7 @@ pub async fn provision_network<A: Accounts, R: Registry>(
     let attachment = net
         .ensure_transit_gateway_attachment(&n.transit_gateway_id, &vpc.id, &subnet_ids, &tags)
         .await?;
-    let hub = accounts.hub(&n.account_id, &config.region, session).await;
+    let hub = accounts.hub(&n.account_id, &config.region, session).await?;
     hub.ensure_routing(&attachment.id, &n.transit_gateway_route_table_id)
         .await?;
     for destination in &n.routes_to_transit_gateway {
@@ -138,7 +148,7 @@ pub async fn provision_network<A: Accounts, R: Registry>(
         let removed = if *region == config.region {
             net.remove_default_vpcs().await?
         } else {
-            let regional = accounts.network(account_id, region, session).await;
+            let regional = accounts.network(account_id, region, session).await?;
             regional.remove_default_vpcs().await?
         };
         for removed in removed {
@@ -166,15 +176,12 @@ pub async fn handle<A: Accounts, R: Registry>(
     payload: Value,
 ) -> Result<Value, StepError> {
     let input: Input = vending_domain::steps::decode(payload)?;
-    let account_id = input.account.account_id.as_deref().ok_or_else(|| {
-        StepError::Internal("ProvisionNetwork ran before the account existed".into())
-    })?;
     let record = provision_network(
         accounts,
         registry,
         config,
         &input.spec,
-        account_id,
+        &input.account_id,
         &input.execution_name,
     )
     .await?;

@@ -3,7 +3,8 @@
 //! and the cause, a `TenantFailed` event is put, and the execution gives the tenant's lease
 //! back, so a re-run can start. It returns `{error, cause}`, which the
 //! workflow's Fail state reports. A failure before the request was validated (no spec) has no
-//! tenant to record; it is only reported.
+//! tenant to record; it is only reported. Nor is a tenant recorded FAILED by an execution that
+//! does not hold its lease while another does: that other execution is vending it.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -78,6 +79,15 @@ pub async fn record_failure<R: Registry, B: EventBus>(
     };
     if let Some(spec) = state.spec {
         let tenant = &spec.tenant_id;
+        if let Some(holder) = registry.lease_holder(tenant).await?
+            && holder != execution
+        {
+            tracing::warn!(tenant = %tenant, holder = %holder, step = %failure.step, error = %failure.error, "failed while another execution vends the tenant; its record is left to that one");
+            return Ok(Recorded {
+                error: failure.error,
+                cause: failure.cause,
+            });
+        }
         let mut entry = registry
             .get(tenant)
             .await?
