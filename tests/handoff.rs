@@ -4,7 +4,7 @@
 //! sandbox keeps the same paths and never rewrites unchanged bytes.
 
 use asl_executor::Status;
-use e2e::{drain, event_queue, portal, portal_body, vending, world};
+use e2e::{drain, event_queue, portal_body, vending, world};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::Command;
@@ -40,7 +40,7 @@ fn git(repo: &std::path::Path, args: &[&str]) -> String {
 }
 
 async fn vend(local: &Local, name: &str, body: &Value) -> Value {
-    let (result, _) = local.vend(name, portal(body)).await.expect("runs");
+    let (result, _) = local.vend(name, body.clone()).await.expect("runs");
     assert_eq!(
         result.status,
         Status::Succeeded,
@@ -286,8 +286,8 @@ async fn vending_with_an_s3_destination_fills_the_bucket() {
         bucket: "flux-tenants".into(),
         prefix: String::new(),
     });
-    let quiet: vend::local::Observer = std::sync::Arc::new(|_| {});
-    let local = Local::start(config, 1, quiet).await.expect("starts");
+    // Strict: HandOff's template policy must allow the bucket (GitOpsBucketName).
+    let local = e2e::vending_with(config, 1, None).await;
     let record = vend(&local, "s3", &portal_body()).await;
     assert_eq!(record["generation"], 1);
     let s3 = vending_aws::manifests::path_style_client(&local.sdk);

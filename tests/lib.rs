@@ -2,7 +2,7 @@
 //! These tests need the project's virtualenv (`make setup`); `make test` creates it first.
 
 use aws_config::SdkConfig;
-use vend::sandbox::Sandbox;
+use vend::sandbox::{Sandbox, SandboxOptions};
 use vending_aws::clients::sandbox_config;
 use vending_aws::seed::{SeedSpec, SeededPlatform, seed};
 
@@ -21,14 +21,21 @@ pub struct World {
 }
 
 /// Starts a sandbox in which a new account needs `account_polls` status polls, and seeds it.
+/// IAM is not enforced: these tests call the adapters with the sandbox's root credentials.
 pub async fn world(account_polls: u32) -> World {
-    let sandbox =
-        Sandbox::start(account_polls).expect("the sandbox starts (run `make setup` first)");
+    let options = SandboxOptions {
+        account_polls,
+        attachment_reads: 0,
+        ec2_optin_calls: 0,
+        events_region: REGION.into(),
+    };
+    let sandbox = Sandbox::start(&options).expect("the sandbox starts (run `make setup` first)");
     let config = sandbox_config(&sandbox.endpoint(), REGION);
     let spec = SeedSpec {
         environments: vec!["dev".into(), "prod".into()],
         clusters: vec!["shared-1".into(), "shared-2".into()],
         member_role_name: "OrganizationAccountAccessRole".into(),
+        principals: vec!["arn:aws:iam::123456789012:role/platform-admins".into()],
     };
     let platform = seed(&config, &spec).await.expect("seeding works");
     World {
@@ -38,14 +45,52 @@ pub async fn world(account_polls: u32) -> World {
     }
 }
 
-/// A local vending platform on a fresh sandbox: the real definition on the executor, every
-/// handler in process, the example platform config pointed at the seeded accounts.
+/// A local vending platform on a fresh sandbox, strict: the real definition on the executor,
+/// every handler in process on its own template role, the example platform config pointed at
+/// the seeded accounts, the template's rules delivering.
 pub async fn vending(account_polls: u32) -> vend::local::Local {
     let config = vend::local::example_config().expect("the example config is valid");
+    vending_with(config, account_polls, None).await
+}
+
+/// `vending` with another config, and another template (its text) when given.
+pub async fn vending_with(
+    config: vending_domain::PlatformConfig,
+    account_polls: u32,
+    template: Option<String>,
+) -> vend::local::Local {
     let quiet: vend::local::Observer = std::sync::Arc::new(|_| {});
-    vend::local::Local::start(config, account_polls, quiet)
+    let options = vend::local::LocalOptions {
+        sandbox: SandboxOptions {
+            account_polls,
+            ..SandboxOptions::default()
+        },
+        strict: true,
+        template,
+    };
+    vend::local::Local::start(config, options, quiet)
         .await
         .expect("the sandbox starts and is seeded (run `make setup` first)")
+}
+
+/// Submits a portal request as API Gateway would, and waits for the execution it started.
+pub async fn request(
+    local: &vend::local::Local,
+    body: &serde_json::Value,
+) -> (serde_json::Value, Option<asl_executor::ExecutionResult>) {
+    let answer = local.request(portal(body)).await;
+    let reply: serde_json::Value =
+        serde_json::from_str(answer["body"].as_str().unwrap_or("null")).expect("a JSON body");
+    let result = match (
+        answer["statusCode"].as_u64(),
+        reply["executionArn"].as_str(),
+    ) {
+        (Some(202), Some(arn)) => Some(local.wait(arn).await.expect("the execution ends").0),
+        _ => None,
+    };
+    let mut answer = answer;
+    answer["body"] = reply;
+    (answer, result)
 }
 
 /// The configuration of a member account, through the member role.

@@ -20,7 +20,12 @@ async fn account_creation_takes_polls_and_accounts_can_be_placed_and_tagged() {
     let org = OrganizationsAdapter::new(Clients::from_config(w.config.clone()).organizations);
     let tags = BTreeMap::from([("vending:tenant".to_owned(), "payments".to_owned())]);
     let request = org
-        .create_account("aws+payments@example.com", "payments", &tags)
+        .create_account(
+            "aws+payments@example.com",
+            "payments",
+            "OrganizationAccountAccessRole",
+            &tags,
+        )
         .await
         .expect("created");
     assert_eq!(

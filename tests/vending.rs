@@ -4,7 +4,7 @@
 
 use asl_executor::Status;
 use aws_sdk_ec2::types::Filter;
-use e2e::{drain, event_queue, member, portal, portal_body, vending};
+use e2e::{drain, event_queue, member, portal_body, request, vending};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use vend::local::Local;
@@ -126,9 +126,20 @@ async fn vend_ok(local: &Local, name: &str, input: Value) -> Value {
 async fn a_portal_request_becomes_an_onboarded_tenant() {
     let local = vending(3).await;
     let queue = event_queue(&local).await;
-    let input = portal(&portal_body());
-    let (result, history) = local.vend("portal-1", input).await.expect("runs");
+    // The deployed path: API Gateway's event to TenantRequest, which starts the workflow.
+    let answer = local.request(e2e::portal(&portal_body())).await;
+    assert_eq!(answer["statusCode"], 202, "{answer}");
+    let reply: Value =
+        serde_json::from_str(answer["body"].as_str().unwrap_or("null")).expect("JSON");
+    let arn = reply["executionArn"].as_str().expect("an execution");
+    assert!(arn.ends_with(":portal-portal-7f3c2a9e"), "{arn}");
+    let (result, history) = local.wait(arn).await.expect("runs");
     assert_eq!(result.status, Status::Succeeded, "{:?}", result.cause);
+    assert_eq!(
+        history[1].details.as_ref().map(|(_, d)| d["input"].clone()),
+        Some(portal_body()),
+        "the workflow's input is the request body, not API Gateway's event"
+    );
     let polls = history
         .iter()
         .filter(|e| {
@@ -297,7 +308,14 @@ async fn a_portal_request_becomes_an_onboarded_tenant() {
         assert_eq!(
             role.permissions_boundary()
                 .and_then(|b| b.permissions_boundary_arn()),
-            Some(config.identity.permissions_boundary_arn.as_str())
+            Some(
+                config
+                    .identity
+                    .permissions_boundary
+                    .arn_in("aws", &account_id)
+                    .as_str()
+            ),
+            "the boundary of the tenant's own account"
         );
         let doc = role.assume_role_policy_document().unwrap_or_default();
         // IAM returns policy documents URL-encoded.
@@ -324,10 +342,16 @@ async fn a_portal_request_becomes_an_onboarded_tenant() {
         role_arns.push(role.arn().to_owned());
     }
 
-    // Cluster access: an entry per role on both clusters, scoped to the tenant's namespaces.
+    // Cluster access: an entry per role on both clusters, scoped to the tenant's namespaces,
+    // with its template's policy: viewers view, deployers edit, owners administer.
     let eks = aws_sdk_eks::Client::new(&member(&local, &local.seeded.platform_account_id).await);
+    let wanted = [
+        "AmazonEKSAdminPolicy",
+        "AmazonEKSEditPolicy",
+        "AmazonEKSViewPolicy",
+    ];
     for cluster in &config.clusters {
-        for arn in &role_arns {
+        for (arn, policy) in role_arns.iter().zip(wanted) {
             let policies = eks
                 .list_associated_access_policies()
                 .cluster_name(&cluster.name)
@@ -335,9 +359,14 @@ async fn a_portal_request_becomes_an_onboarded_tenant() {
                 .send()
                 .await
                 .expect("the entry exists");
-            let scope = policies.associated_access_policies()[0]
-                .access_scope()
-                .expect("scope");
+            let associated = policies.associated_access_policies();
+            assert_eq!(associated.len(), 1, "{arn}: one policy");
+            assert_eq!(
+                associated[0].policy_arn(),
+                Some(format!("arn:aws:eks::aws:cluster-access-policy/{policy}").as_str()),
+                "{arn}"
+            );
+            let scope = associated[0].access_scope().expect("scope");
             assert_eq!(scope.r#type().map(|t| t.as_str()), Some("namespace"));
             assert_eq!(scope.namespaces(), ["payments", "payments-*"]);
         }
@@ -353,12 +382,43 @@ async fn a_portal_request_becomes_an_onboarded_tenant() {
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0].0, "TenantReady");
     assert_eq!(events[0].1, record);
+
+    // Organizations announced the account it made (name masked, as CloudTrail does); the
+    // template's rule started the workflow, which recognised the account and ended quietly.
+    local.settle().await.expect("every trigger delivered");
+    let announced: Vec<(String, Value)> = local
+        .executions()
+        .into_iter()
+        .filter(|(_, input)| input["source"] == "aws.organizations")
+        .collect();
+    assert_eq!(announced.len(), 1, "{announced:?}");
+    let status = &announced[0].1["detail"]["serviceEventDetails"]["createAccountStatus"];
+    assert_eq!(status["accountName"], "****");
+    assert_eq!(status["accountId"], Value::String(account_id.clone()));
+    let (skipped, _) = local.wait(&announced[0].0).await.expect("ends");
+    assert_eq!(skipped.status, Status::Succeeded, "{:?}", skipped.cause);
+    let reason = skipped
+        .output
+        .as_ref()
+        .map(|o| o["reason"].clone())
+        .unwrap_or_default();
+    assert!(
+        reason
+            .as_str()
+            .unwrap_or_default()
+            .contains("created by this service for tenant payments"),
+        "{reason}"
+    );
+    assert!(
+        drain(&local, &queue).await.is_empty(),
+        "no TenantFailed for it"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rerun_with_the_same_input_creates_nothing_and_writes_the_same_record() {
     let local = vending(1).await;
-    let input = portal(&portal_body());
+    let input = portal_body();
     let first = vend_ok(&local, "first", input.clone()).await;
     let account_id = first["account"]["id"].as_str().expect("account").to_owned();
     let bytes = entry(&local, "payments").await.record;
@@ -380,7 +440,7 @@ async fn a_rerun_with_the_same_input_creates_nothing_and_writes_the_same_record(
 async fn the_same_event_delivered_three_times_yields_one_account_and_one_tenant() {
     let local = vending(2).await;
     let before = account_ids(&local).await;
-    let input = portal(&portal_body());
+    let input = portal_body();
     // EventBridge starts one execution per delivery, each with its own name.
     let runs = futures::future::join_all((0..3).map(|i| {
         let (local, input) = (&local, input.clone());
@@ -453,7 +513,7 @@ async fn ten_tenants_in_sequence_and_ten_at_once_get_non_overlapping_blocks() {
         body["requestId"] = json!(format!("req-{id}"));
         body["tenantId"] = json!(id);
         body["network"] = json!({"prefixLength": prefix});
-        portal(&body)
+        body
     };
     let mut records = Vec::new();
     for i in 0..10 {
@@ -523,17 +583,30 @@ async fn invalid_requests_are_refused_with_the_field_and_create_nothing() {
             "aws:",
         ),
     ];
-    for (name, change, field, reason) in cases {
+    for (i, (name, change, field, reason)) in cases.into_iter().enumerate() {
         let mut body = portal_body();
         for (k, v) in change.as_object().expect("object") {
             body[k] = v.clone();
         }
-        let (result, _) = local.vend(name, portal(&body)).await.expect("runs");
-        assert_eq!(result.status, Status::Failed, "{name}");
-        assert_eq!(result.error.as_deref(), Some("InvalidRequest"), "{name}");
-        let cause = result.cause.unwrap_or_default();
-        assert!(cause.contains(field), "{name}: {cause}");
-        assert!(cause.contains(reason), "{name}: {cause}");
+        // The portal answers 400 with the fields; nothing starts.
+        let (answer, started) = request(&local, &body).await;
+        assert_eq!(answer["statusCode"], 400, "{name}: {answer}");
+        assert!(started.is_none(), "{name}");
+        let said = answer["body"]["errors"].to_string();
+        assert!(said.contains(field), "{name}: {said}");
+        assert!(said.contains(reason), "{name}: {said}");
+        // A console input with the same request fails the workflow at Normalize, recorded.
+        if i < 2 {
+            let (result, _) = local.vend(name, body).await.expect("runs");
+            assert_eq!(result.status, Status::Failed, "{name}");
+            assert_eq!(result.error.as_deref(), Some("InvalidRequest"), "{name}");
+            let cause = result.cause.unwrap_or_default();
+            assert!(cause.contains(field), "{name}: {cause}");
+            assert!(
+                !cause.contains("invalid request: invalid request"),
+                "{cause}"
+            );
+        }
     }
     assert_eq!(account_ids(&local).await, before, "no account was created");
     let items = aws_sdk_dynamodb::Client::new(&local.sdk)
@@ -546,18 +619,21 @@ async fn invalid_requests_are_refused_with_the_field_and_create_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_failure_in_a_middle_step_is_recorded_and_a_rerun_completes_the_tenant() {
+async fn a_failure_in_a_middle_step_is_recorded_and_posting_the_request_again_completes_it() {
     let local = vending(1).await;
     let queue = event_queue(&local).await;
-    // Refused, not throttled: retrying cannot help, so the Catch records it.
+    // Refused every time: the step's small AccessDenied budget runs out, and the Catch
+    // records it.
     local
         .sandbox
-        .inject_fault("CreateAccessEntry", "AccessDeniedException", 403, 1)
+        .inject_fault("CreateAccessEntry", "AccessDeniedException", 403, 10)
         .expect("fault");
-    let input = portal(&portal_body());
-    let (result, _) = local.vend("faulty", input.clone()).await.expect("runs");
+    let body = portal_body();
+    let (answer, result) = request(&local, &body).await;
+    assert_eq!(answer["body"]["attempt"], 1);
+    let result = result.expect("started");
     assert_eq!(result.status, Status::Failed);
-    assert_eq!(result.error.as_deref(), Some("Internal"));
+    assert_eq!(result.error.as_deref(), Some("AccessDenied"));
     assert!(
         result
             .cause
@@ -571,7 +647,7 @@ async fn a_failure_in_a_middle_step_is_recorded_and_a_rerun_completes_the_tenant
     assert_eq!(failed.status, TenantStatus::Failed);
     let failure = failed.failure.expect("the failure is stored");
     assert_eq!(failure.step, "GrantClusterAccess");
-    assert_eq!(failure.error, "Internal");
+    assert_eq!(failure.error, "AccessDenied");
     assert!(
         failure.cause.contains("AccessDeniedException"),
         "{}",
@@ -582,8 +658,26 @@ async fn a_failure_in_a_middle_step_is_recorded_and_a_rerun_completes_the_tenant
     assert_eq!(events[0].0, "TenantFailed");
     assert_eq!(events[0].1["step"], "GrantClusterAccess");
 
+    // The same request posted again after the fix: a new attempt, which says so.
     local.sandbox.clear_faults().expect("cleared");
-    let record = vend_ok(&local, "after-fix", input).await;
+    let (answer, result) = request(&local, &body).await;
+    assert_eq!(answer["statusCode"], 202, "{answer}");
+    assert_eq!(answer["body"]["attempt"], 2);
+    assert!(
+        answer["body"]["executionArn"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with(":portal-portal-7f3c2a9e-2"),
+        "{answer}"
+    );
+    let said = answer["body"]["message"].as_str().unwrap_or_default();
+    assert!(
+        said.contains("attempt 1 failed at GrantClusterAccess"),
+        "{said}"
+    );
+    let result = result.expect("started");
+    assert_eq!(result.status, Status::Succeeded, "{:?}", result.cause);
+    let record = result.output.unwrap_or(Value::Null);
     let fixed = entry(&local, "payments").await;
     assert_eq!(fixed.status, TenantStatus::Ready);
     assert_eq!(fixed.failure, None);
@@ -599,24 +693,43 @@ async fn a_failure_in_a_middle_step_is_recorded_and_a_rerun_completes_the_tenant
     let events = drain(&local, &queue).await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].0, "TenantReady");
+
+    // Posted once more, now READY: nothing new starts.
+    let (answer, _) = request(&local, &body).await;
+    assert_eq!(answer["body"]["attempt"], 2, "{answer}");
+    // The same request id with another body is a conflict.
+    let mut other = body.clone();
+    other["displayName"] = json!("Payments and more");
+    let (answer, started) = request(&local, &other).await;
+    assert_eq!(answer["statusCode"], 409, "{answer}");
+    assert!(started.is_none());
 }
 
-/// An account made outside the portal, in `ou`, named `name`.
-async fn outside_account(local: &Local, name: &str, ou: &str) -> String {
+/// An account made outside the portal (Control Tower's factory, someone in the console),
+/// named `name`, with `tags`; Organizations announces it with `CreateAccountResult`, which
+/// the template's rule delivers to the workflow.
+async fn outside_account(local: &Local, name: &str, tags: &[(&str, &str)]) -> String {
     let org = aws_sdk_organizations::Client::new(&local.sdk);
-    let created = org
+    let mut create = org
         .create_account()
         .account_name(name)
-        .email(format!("{}@outside.example.com", name.replace(' ', ".")))
-        .send()
-        .await
-        .expect("create");
+        .email(format!("{}@outside.example.com", name.replace(' ', ".")));
+    for (k, v) in tags {
+        create = create.tags(
+            aws_sdk_organizations::types::Tag::builder()
+                .key(*k)
+                .value(*v)
+                .build()
+                .expect("tag"),
+        );
+    }
+    let created = create.send().await.expect("create");
     let request = created
         .create_account_status()
         .and_then(|s| s.id())
         .unwrap_or_default()
         .to_owned();
-    let account_id = loop {
+    loop {
         let st = org
             .describe_create_account_status()
             .create_account_request_id(&request)
@@ -624,27 +737,94 @@ async fn outside_account(local: &Local, name: &str, ou: &str) -> String {
             .await
             .expect("status");
         if let Some(id) = st.create_account_status().and_then(|s| s.account_id()) {
-            break id.to_owned();
+            return id.to_owned();
         }
-    };
-    org.move_account()
-        .account_id(&account_id)
+    }
+}
+
+async fn move_to(local: &Local, account: &str, ou: &str) {
+    aws_sdk_organizations::Client::new(&local.sdk)
+        .move_account()
+        .account_id(account)
         .source_parent_id(&local.seeded.root_id)
         .destination_parent_id(ou)
         .send()
         .await
         .expect("move");
-    account_id
+}
+
+async fn parent(local: &Local, account: &str) -> String {
+    let out = aws_sdk_organizations::Client::new(&local.sdk)
+        .list_parents()
+        .child_id(account)
+        .send()
+        .await
+        .expect("parents");
+    out.parents()[0].id().unwrap_or_default().to_owned()
+}
+
+/// The outcome of the workflow started by the account-created event naming `account`.
+async fn outcome_for(local: &Local, account: &str) -> Vec<(Status, Value)> {
+    local.settle().await.expect("delivered");
+    let mut out = Vec::new();
+    for (arn, input) in local.executions() {
+        let detail = &input["detail"]["serviceEventDetails"];
+        let named = detail["createAccountStatus"]["accountId"] == account
+            || detail["createManagedAccountStatus"]["account"]["accountId"] == account;
+        if named {
+            let (r, _) = local.wait(&arn).await.expect("ends");
+            out.push((r.status, r.output.unwrap_or(Value::Null)));
+        }
+    }
+    out
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn control_tower_and_organizations_events_adopt_existing_accounts() {
+async fn account_created_events_adopt_the_accounts_meant_for_the_platform_and_skip_the_rest() {
     let local = vending(1).await;
-    let config = &local.platform.config;
+    let config = local.config().clone();
     let prod = config.environments["prod"].ou_id.clone();
-    let dev = config.environments["dev"].ou_id.clone();
+    let tag_key = config
+        .adoption
+        .environment_tag_key
+        .clone()
+        .expect("a tag key");
 
-    let search = outside_account(&local, "Search Team", &prod).await;
+    // Organizations' own event, name masked, for an account tagged for the dev environment:
+    // the workflow reads name and tags, adopts it and moves it to dev's OU.
+    let data = outside_account(&local, "data-platform", &[(&tag_key, "dev")]).await;
+    let outcomes = outcome_for(&local, &data).await;
+    assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+    assert_eq!(outcomes[0].0, Status::Succeeded);
+    assert_eq!(
+        outcomes[0].1["tenantId"], "data-platform",
+        "{}",
+        outcomes[0].1
+    );
+    assert_eq!(
+        parent(&local, &data).await,
+        config.environments["dev"].ou_id
+    );
+
+    // An account at the root with no environment tag: not meant for the platform, skipped,
+    // left where it is.
+    let stray = outside_account(&local, "security-tooling", &[]).await;
+    let outcomes = outcome_for(&local, &stray).await;
+    assert_eq!(outcomes.len(), 1);
+    assert_eq!(outcomes[0].0, Status::Succeeded);
+    assert!(
+        outcomes[0].1["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not meant for this platform"),
+        "{}",
+        outcomes[0].1
+    );
+    assert_eq!(parent(&local, &stray).await, local.seeded.root_id);
+
+    // Control Tower enrolls an account in prod's OU: adopted there.
+    let search = outside_account(&local, "Search Team", &[]).await;
+    move_to(&local, &search, &prod).await;
     let mut ct: Value = serde_json::from_str(
         &vend::local::repo_file("events/control-tower-create-managed-account.json")
             .expect("sample"),
@@ -653,47 +833,62 @@ async fn control_tower_and_organizations_events_adopt_existing_accounts() {
     let status = &mut ct["detail"]["serviceEventDetails"]["createManagedAccountStatus"];
     status["account"]["accountId"] = json!(search);
     status["organizationalUnit"]["organizationalUnitId"] = json!(prod);
+    local.put_event(None, &ct).await.expect("put");
+    let outcomes = outcome_for(&local, &search).await;
+    let adopted: Vec<&Value> = outcomes
+        .iter()
+        .filter(|(_, o)| o.get("tenantId").is_some())
+        .map(|(_, o)| o)
+        .collect();
+    assert_eq!(adopted.len(), 1, "{outcomes:?}");
+    assert_eq!(adopted[0]["tenantId"], "search-team");
+    assert_eq!(adopted[0]["account"]["ouId"].as_str(), Some(prod.as_str()));
 
-    let data = outside_account(&local, "data-platform", &dev).await;
-    let mut orgs: Value = serde_json::from_str(
-        &vend::local::repo_file("events/organizations-create-account-result.json").expect("sample"),
-    )
-    .expect("JSON");
-    orgs["detail"]["serviceEventDetails"]["createAccountStatus"]["accountId"] = json!(data);
-
-    let before = account_ids(&local).await;
-    for (name, event, account, tenant_id, ou) in [
-        ("control-tower", ct, &search, "search-team", &prod),
-        ("organizations", orgs, &data, "data-platform", &dev),
-    ] {
-        let record = vend_ok(&local, name, event).await;
-        assert_eq!(record["tenantId"], tenant_id);
-        assert_eq!(record["account"]["id"].as_str(), Some(account.as_str()));
-        assert_eq!(record["account"]["ouId"].as_str(), Some(ou.as_str()));
-        let resources = tenant_resources(&local, account, tenant_id).await;
-        assert!(
-            resources.iter().any(|r| r.starts_with("vpc-")),
-            "{tenant_id} got a network: {resources:?}"
-        );
-        assert!(
-            resources
-                .iter()
-                .any(|r| r.contains(&format!("role/{tenant_id}-admin"))),
-            "{tenant_id} got roles: {resources:?}"
-        );
-        assert_eq!(entry(&local, tenant_id).await.status, TenantStatus::Ready);
-    }
-    assert_eq!(
-        account_ids(&local).await,
-        before,
-        "adoption creates no account"
+    // Control Tower enrolls an account in an OU that is no environment's: skipped, and never
+    // moved out of its Control Tower OU.
+    let sandbox_ou = aws_sdk_organizations::Client::new(&local.sdk)
+        .create_organizational_unit()
+        .parent_id(&local.seeded.root_id)
+        .name("Sandbox")
+        .send()
+        .await
+        .expect("ou");
+    let sandbox_ou = sandbox_ou
+        .organizational_unit()
+        .and_then(|o| o.id())
+        .unwrap_or_default()
+        .to_owned();
+    let other = outside_account(&local, "experiments", &[]).await;
+    move_to(&local, &other, &sandbox_ou).await;
+    status_of(&mut ct, &other, &sandbox_ou);
+    local.put_event(None, &ct).await.expect("put");
+    let outcomes = outcome_for(&local, &other).await;
+    assert!(
+        outcomes.iter().any(|(s, o)| *s == Status::Succeeded
+            && o["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("Control Tower accounts are adopted only in their environment's OU")),
+        "{outcomes:?}"
     );
+    assert_eq!(parent(&local, &other).await, sandbox_ou, "left in its OU");
+    assert_eq!(
+        entry(&local, "search-team").await.status,
+        TenantStatus::Ready
+    );
+}
+
+fn status_of(ct: &mut Value, account: &str, ou: &str) {
+    let status = &mut ct["detail"]["serviceEventDetails"]["createManagedAccountStatus"];
+    status["account"]["accountId"] = json!(account);
+    status["account"]["accountName"] = json!("experiments");
+    status["organizationalUnit"]["organizationalUnitId"] = json!(ou);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_registry_claims_are_what_the_records_say() {
     let local = vending(0).await;
-    let record = vend_ok(&local, "one", portal(&portal_body())).await;
+    let record = vend_ok(&local, "one", portal_body()).await;
     let cidr: Ipv4Cidr = record["network"]["cidr"]
         .as_str()
         .unwrap_or_default()
@@ -704,7 +899,7 @@ async fn the_registry_claims_are_what_the_records_say() {
         vend::local::REGISTRY_TABLE,
     );
     let claims = registry.claimed_cidrs().await.expect("claims");
-    let unit = local.platform.config.network.pool.max_prefix_length;
+    let unit = local.config().network.pool.max_prefix_length;
     let expected: Vec<(Ipv4Cidr, TenantId)> =
         cidr.split(unit).map(|c| (c, tenant("payments"))).collect();
     assert_eq!(claims, expected, "the block's pieces, all the tenant's");

@@ -72,10 +72,13 @@ fn step_error(e: &StepError) -> TaskError {
 }
 
 fn account_after_polls(polls: usize) -> HashMap<&'static str, Reply> {
+    // Normalize answers `{"spec"}`, which becomes the workflow's state.
     HashMap::from([
         (
             "Normalize",
-            reply(|_, p| Ok(json!({"tenantId": p["trigger"]["tenantId"], "requestId": "req-1"}))),
+            reply(|_, p| {
+                Ok(json!({"spec": {"tenantId": p["trigger"]["tenantId"], "requestId": "req-1"}}))
+            }),
         ),
         (
             "EnsureAccount",
@@ -95,7 +98,7 @@ fn account_after_polls(polls: usize) -> HashMap<&'static str, Reply> {
             "HandOff",
             reply(|_, p| {
                 Ok(json!({
-                    "record": {"tenantId": p["spec"]["tenantId"], "status": "READY", "accountId": p["account"]["accountId"]},
+                    "record": {"tenantId": p["spec"]["tenantId"], "status": "READY", "accountId": p["accountId"]},
                     "publication": {"outcome": "written", "revision": "0123abc"}
                 }))
             }),
@@ -160,7 +163,108 @@ async fn a_request_runs_every_step_in_order_and_polls_the_account() {
         json!("req-1"),
         "steps get the execution name for their sessions"
     );
-    assert_eq!(place["account"]["accountId"], json!("210987654321"));
+    assert_eq!(place["accountId"], json!("210987654321"));
+}
+
+#[tokio::test]
+async fn a_skipped_trigger_ends_quietly_before_any_account_step() {
+    let mut replies = account_after_polls(0);
+    replies.insert(
+        "Normalize",
+        reply(|_, _| {
+            Ok(json!({"skipped": {"accountId": "210987654321", "reason": "made by this service"}}))
+        }),
+    );
+    let h = harness(replies);
+    let (result, _) = h
+        .executor
+        .run(&h.arn, None, json!({"source": "aws.organizations"}))
+        .await
+        .expect("runs");
+    assert_eq!(result.status, Status::Succeeded, "no failure, no alarm");
+    assert_eq!(
+        result.output,
+        Some(json!({"accountId": "210987654321", "reason": "made by this service"}))
+    );
+    let steps: Vec<String> = h
+        .calls
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|(s, _)| s.clone())
+        .collect();
+    assert_eq!(steps, ["Normalize"]);
+}
+
+#[tokio::test]
+async fn a_creation_ended_by_a_concurrent_operation_waits_then_ensures_the_account_again() {
+    let mut replies = account_after_polls(0);
+    replies.insert(
+        "EnsureAccount",
+        reply(|_, _| Ok(json!({"state": "IN_PROGRESS", "createRequestId": "car-1"}))),
+    );
+    replies.insert(
+        "CheckAccount",
+        reply(|n, _| {
+            Ok(if n == 1 {
+                json!({"state": "RESTART", "reason": "CONCURRENT_ACCOUNT_MODIFICATION"})
+            } else {
+                json!({"state": "SUCCEEDED", "accountId": "210987654321"})
+            })
+        }),
+    );
+    let h = harness(replies);
+    let (result, history) = h
+        .executor
+        .run(&h.arn, None, json!({"tenantId": "payments"}))
+        .await
+        .expect("runs");
+    assert_eq!(result.status, Status::Succeeded, "{result:?}");
+    let calls = h.calls.lock().expect("lock");
+    assert_eq!(
+        calls.iter().filter(|(s, _)| s == "EnsureAccount").count(),
+        2
+    );
+    assert!(
+        history.iter().any(|e| e
+            .details
+            .as_ref()
+            .is_some_and(|(_, d)| d["name"] == "WaitBeforeNewCreation")),
+        "it waited before the new creation"
+    );
+}
+
+#[tokio::test]
+async fn any_input_that_fails_is_recorded_even_one_that_is_not_an_object() {
+    for input in [json!([1, 2]), json!("text"), json!(42), json!(null)] {
+        let mut replies = account_after_polls(0);
+        replies.insert(
+            "Normalize",
+            reply(|_, _| Err(step_error(&StepError::InvalidRequest(Default::default())))),
+        );
+        replies.insert(
+            "RecordFailure",
+            reply(|_, p| {
+                Ok(json!({"error": "InvalidRequest", "cause": p["state"]["trigger"].to_string()}))
+            }),
+        );
+        let h = harness(replies);
+        let (result, _) = h
+            .executor
+            .run(&h.arn, None, input.clone())
+            .await
+            .expect("runs");
+        assert_eq!(
+            result.error.as_deref(),
+            Some("InvalidRequest"),
+            "{input}: {result:?}"
+        );
+        assert_eq!(
+            result.cause.as_deref(),
+            Some(input.to_string().as_str()),
+            "the recorder saw the input"
+        );
+    }
 }
 
 #[tokio::test]

@@ -3,3 +3,4 @@
 pub mod local;
 pub mod runtime_api;
 pub mod sandbox;
+pub mod template;

@@ -1,12 +1,15 @@
-//! The local AWS sandbox process: moto behind our front (`sandbox/front.py`), run from the
-//! project's virtualenv on a free loopback port, stopped when dropped.
+//! The local AWS sandbox process: `crates/sandbox/front.py` (moto behind our front) from the
+//! project's virtualenv, on a loopback port the server picks itself and prints, stopped when
+//! dropped. The control calls reach the front's `/_sandbox/` paths.
 
-use std::net::{TcpListener, TcpStream};
+use serde_json::{Value, json};
+use std::io::BufRead as _;
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Why the sandbox could not start.
+/// Why the sandbox could not start, or a control call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
     /// The virtualenv is missing: `make setup` creates it.
@@ -20,11 +23,49 @@ pub enum SandboxError {
     Control(String),
 }
 
-/// A running sandbox.
+/// How the sandbox behaves: how long AWS's asynchronous work takes there.
+#[derive(Debug, Clone)]
+pub struct SandboxOptions {
+    /// Status polls a new account's creation stays `IN_PROGRESS` for.
+    pub account_polls: u32,
+    /// Reads a new transit gateway attachment stays `pending` for.
+    pub attachment_reads: u32,
+    /// EC2 calls a newly created account answers `OptInRequired` to.
+    pub ec2_optin_calls: u32,
+    /// Where Organizations' CloudTrail events reach EventBridge (the stack's region when the
+    /// forwarder of `infra/event-forwarder.yaml` carries them there from us-east-1).
+    pub events_region: String,
+}
+
+impl Default for SandboxOptions {
+    fn default() -> SandboxOptions {
+        SandboxOptions {
+            account_polls: 2,
+            attachment_reads: 1,
+            ec2_optin_calls: 1,
+            events_region: "eu-west-1".into(),
+        }
+    }
+}
+
+/// A running sandbox; its control calls are those of its `SandboxControl`.
 #[derive(Debug)]
 pub struct Sandbox {
     child: Child,
+    control: SandboxControl,
+}
+
+/// The control calls of a running sandbox, as a handle to share with background tasks.
+#[derive(Debug, Clone)]
+pub struct SandboxControl {
     port: u16,
+}
+
+impl std::ops::Deref for Sandbox {
+    type Target = SandboxControl;
+    fn deref(&self) -> &SandboxControl {
+        &self.control
+    }
 }
 
 /// The repository root: where `.venv` and `crates/` are.
@@ -35,22 +76,13 @@ pub fn repo_root() -> PathBuf {
         .unwrap_or_else(|_| PathBuf::from("."))
 }
 
-fn free_port() -> Result<u16, SandboxError> {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| SandboxError::Start(format!("no free port: {e}")))?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|e| SandboxError::Start(e.to_string()))
-}
-
-/// A minimal HTTP/1.1 exchange with the front's control paths (loopback only, tiny bodies).
-/// Written by hand so that `vend` needs no HTTP client crate for three control calls.
+/// A minimal HTTP/1.1 exchange with the front's control paths (loopback only, small bodies).
+/// Written by hand so that `vend` needs no HTTP client crate for a handful of control calls.
 fn http(port: u16, method: &str, path: &str, body: &str) -> Result<String, SandboxError> {
     use std::io::{Read, Write};
     let mut s = TcpStream::connect(("127.0.0.1", port))
         .map_err(|e| SandboxError::Control(e.to_string()))?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))
+    s.set_read_timeout(Some(Duration::from_secs(30)))
         .map_err(|e| SandboxError::Control(e.to_string()))?;
     let req = format!(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -63,62 +95,105 @@ fn http(port: u16, method: &str, path: &str, body: &str) -> Result<String, Sandb
         .map_err(|e| SandboxError::Control(e.to_string()))?;
     let (head, rest) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
     if !head.starts_with("HTTP/1.1 200") && !head.starts_with("HTTP/1.0 200") {
-        return Err(SandboxError::Control(
-            head.lines().next().unwrap_or_default().to_owned(),
-        ));
+        return Err(SandboxError::Control(format!(
+            "{method} {path}: {} {rest}",
+            head.lines().next().unwrap_or_default()
+        )));
     }
     Ok(rest.to_owned())
 }
 
 impl Sandbox {
-    /// Starts the sandbox; `account_polls` is how many status polls a new account stays
-    /// IN_PROGRESS for.
-    pub fn start(account_polls: u32) -> Result<Sandbox, SandboxError> {
+    /// Starts the sandbox with these options.
+    pub fn start(options: &SandboxOptions) -> Result<Sandbox, SandboxError> {
         let root = repo_root();
         let python = root.join(".venv/bin/python");
         if !python.exists() {
             return Err(SandboxError::NoVirtualenv(root.join(".venv")));
         }
-        let port = free_port()?;
-        let child = Command::new(python)
-            .arg(root.join("crates/vend/sandbox/front.py"))
-            .args([
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--account-polls",
-                &account_polls.to_string(),
-            ])
+        let mut child = Command::new(python)
+            .arg(root.join("crates/sandbox/front.py"))
+            .args(["--host", "127.0.0.1", "--port", "0"])
+            .args(["--account-polls", &options.account_polls.to_string()])
+            .args(["--attachment-reads", &options.attachment_reads.to_string()])
+            .args(["--ec2-optin-calls", &options.ec2_optin_calls.to_string()])
+            .args(["--events-region", &options.events_region])
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| SandboxError::Start(e.to_string()))?;
-        let mut sandbox = Sandbox { child, port };
+        // The server prints its URL once it listens: no port is chosen here and handed over.
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| SandboxError::Start("no standard output".into()))?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) => line,
+            Err(_) => {
+                let _ = child.kill();
+                return Err(SandboxError::Start(
+                    "it printed no address within 60 s".into(),
+                ));
+            }
+        };
+        let port = line
+            .trim()
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse::<u16>().ok())
+            .ok_or_else(|| {
+                let status = child.try_wait().ok().flatten();
+                SandboxError::Start(format!(
+                    "it printed {line:?} instead of its address (exit status {status:?})"
+                ))
+            })?;
+        let sandbox = Sandbox {
+            child,
+            control: SandboxControl { port },
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if http(port, "GET", "/_sandbox/health", "").is_ok() {
                 return Ok(sandbox);
             }
-            if let Ok(Some(status)) = sandbox.child.try_wait() {
-                return Err(SandboxError::Start(format!(
-                    "the sandbox process exited with {status}"
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(Duration::from_millis(50));
         }
         Err(SandboxError::Start(
             "no answer on the health path within 30 s".into(),
         ))
     }
 
+    /// A handle on the control calls, for background tasks.
+    pub fn control(&self) -> SandboxControl {
+        self.control.clone()
+    }
+}
+
+impl SandboxControl {
     /// The endpoint to give the SDK (`AWS_ENDPOINT_URL`).
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Makes the next `count` calls of `operation` fail with the AWS error `code`.
+    fn call(&self, method: &str, path: &str, body: &Value) -> Result<Value, SandboxError> {
+        let text = http(self.port, method, path, &body.to_string())?;
+        serde_json::from_str(&text).map_err(|e| SandboxError::Control(format!("{path}: {e}")))
+    }
+
+    /// Changes settings of the front (`enforceIam`, `accountPolls`, `baselinePolicies`, ...).
+    pub fn configure(&self, settings: &Value) -> Result<(), SandboxError> {
+        self.call("POST", "/_sandbox/config", settings).map(|_| ())
+    }
+
+    /// Makes the next `count` calls of `operation` fail with the AWS error `code`, in the
+    /// caller's protocol, before the call takes effect.
     pub fn inject_fault(
         &self,
         operation: &str,
@@ -126,13 +201,66 @@ impl Sandbox {
         status: u16,
         count: u32,
     ) -> Result<(), SandboxError> {
-        let body = serde_json::json!({"operation": operation, "code": code, "status": status, "count": count}).to_string();
-        http(self.port, "POST", "/_sandbox/faults", &body).map(|_| ())
+        self.inject(
+            &json!({"operation": operation, "code": code, "status": status, "count": count}),
+        )
+    }
+
+    /// Adds a fault as the front takes it: `{"operation", "service", "code", "status",
+    /// "count", "message", "after", "reasons"}` (`after`: the call takes effect and its answer
+    /// is lost; `reasons`: a transaction's cancellation reasons).
+    pub fn inject(&self, fault: &Value) -> Result<(), SandboxError> {
+        self.call("POST", "/_sandbox/faults", fault).map(|_| ())
     }
 
     /// Removes every pending fault.
     pub fn clear_faults(&self) -> Result<(), SandboxError> {
-        http(self.port, "DELETE", "/_sandbox/faults", "").map(|_| ())
+        self.call("DELETE", "/_sandbox/faults", &Value::Null)
+            .map(|_| ())
+    }
+
+    /// Makes the next `count` account creations end FAILED with `reason`
+    /// (`CONCURRENT_ACCOUNT_MODIFICATION`, `ACCOUNT_LIMIT_EXCEEDED`).
+    pub fn fail_account_creations(&self, reason: &str, count: u32) -> Result<(), SandboxError> {
+        self.call(
+            "POST",
+            "/_sandbox/account-failures",
+            &json!({"reason": reason, "count": count}),
+        )
+        .map(|_| ())
+    }
+
+    /// Puts an event as an AWS service does (customers may not use `aws.` sources).
+    pub fn put_service_event(
+        &self,
+        account: &str,
+        region: &str,
+        event: &Value,
+    ) -> Result<(), SandboxError> {
+        self.call(
+            "POST",
+            "/_sandbox/events",
+            &json!({
+                "account": account,
+                "region": region,
+                "source": event["source"],
+                "detailType": event["detail-type"],
+                "detail": event["detail"],
+            }),
+        )
+        .map(|_| ())
+    }
+
+    /// Every AWS call answered so far: `{service, operation, status, mutating}`.
+    pub fn calls(&self) -> Result<Vec<Value>, SandboxError> {
+        let calls = self.call("GET", "/_sandbox/calls", &Value::Null)?;
+        Ok(calls.as_array().cloned().unwrap_or_default())
+    }
+
+    /// Records the end of an execution in the sandbox's Step Functions.
+    pub fn close_execution(&self, report: &Value) -> Result<(), SandboxError> {
+        self.call("POST", "/_sandbox/executions", report)
+            .map(|_| ())
     }
 }
 

@@ -1,22 +1,37 @@
-//! Local mode: the real workflow definition on the local executor, with every function's
-//! handler running in this process against the sandbox through the real SDK clients.
+//! Local mode: the deployed path, on the sandbox. The real workflow definition runs on the
+//! local executor; every function's handler runs in this process with the real SDK clients,
+//! each with the credentials of a role holding exactly its `Policies` of
+//! `infra/template.yaml` (`strict`); executions start through the sandbox's Step Functions API
+//! (the portal's TenantRequest function, the console, or the template's EventBridge rules),
+//! and a dispatcher runs them (`service`).
 //!
 //! Only the endpoint (the sandbox) and the executor differ from AWS: the handlers are the
 //! functions' own `handle` functions, given the same adapters their `main.rs` builds.
 
-use crate::sandbox::{Sandbox, SandboxError, repo_root};
-use asl_executor::{ExecutionResult, Executor, HistoryEvent, TaskError, TaskHandler, handler_fn};
+mod service;
+pub mod strict;
+
+use crate::sandbox::{Sandbox, SandboxError, SandboxOptions, repo_root};
+use asl_executor::{
+    ExecutionResult, Executor, ExecutorConfig, HistoryEvent, TaskError, TaskHandler, handler_fn,
+};
 use aws_config::SdkConfig;
-use serde_json::Value;
-use std::collections::HashMap;
+use aws_credential_types::Credentials;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use vending_aws::clients::sandbox_config;
 use vending_aws::seed::{SeedSpec, SeededPlatform, seed};
-use vending_aws::{Clients, DynamoRegistry, EventBridgeBus, MemberAccounts, OrganizationsAdapter};
-use vending_domain::config::{GitDestinationConfig, GitOpsConfig};
+use vending_aws::{
+    Clients, DynamoRegistry, EventBridgeBus, MemberAccounts, OrganizationsAdapter,
+    StepFunctionsWorkflow,
+};
+use vending_domain::config::{GitDestinationConfig, GitOpsConfig, PermissionsBoundary};
 use vending_domain::{PlatformConfig, StepError};
+
+pub use service::TRIGGER_QUEUE;
 
 /// The registry table in the sandbox.
 pub const REGISTRY_TABLE: &str = "tenant-registry";
@@ -24,6 +39,8 @@ pub const REGISTRY_TABLE: &str = "tenant-registry";
 pub const EVENT_BUS: &str = "tenant-vending";
 /// The name of the vending state machine.
 pub const STATE_MACHINE: &str = "tenant-vending";
+/// How long a local execution may take in real time before a wait gives up.
+pub const EXECUTION_LIMIT: Duration = Duration::from_secs(120);
 
 /// Why local mode could not run.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +51,9 @@ pub enum LocalError {
     /// Seeding or preparing the sandbox failed.
     #[error("preparing the sandbox: {0}")]
     Prepare(StepError),
+    /// Setting up the platform on the sandbox failed.
+    #[error("setting up the local platform: {0}")]
+    Setup(String),
     /// A repo file is missing or unreadable.
     #[error("{0}")]
     File(String),
@@ -42,11 +62,13 @@ pub enum LocalError {
     Executor(#[from] asl_executor::Error),
 }
 
-/// What every step needs, built once as each Lambda's `main.rs` builds it at init.
+/// What a function needs, built once as its `main.rs` builds it at init, on its credentials.
 #[derive(Debug)]
 pub struct Platform {
     /// The platform config (pointed at the seeded sandbox).
     pub config: PlatformConfig,
+    /// The configuration the function's clients use.
+    pub sdk: SdkConfig,
     /// Organizations of the management account.
     pub org: OrganizationsAdapter,
     /// The registry.
@@ -55,13 +77,40 @@ pub struct Platform {
     pub bus: EventBridgeBus,
     /// Member accounts, through the member role.
     pub accounts: MemberAccounts,
-    /// Where HandOff commits tenant manifests.
-    pub destination: hand_off::Destination,
+    /// The vending state machine, as the portal starts it.
+    pub workflow: StepFunctionsWorkflow,
+    /// Where HandOff commits tenant manifests (HandOff's platform only: its secret and bucket
+    /// are HandOff's to read).
+    pub destination: Option<hand_off::Destination>,
+}
+
+impl Platform {
+    fn new(config: PlatformConfig, sdk: SdkConfig, state_machine_arn: &str) -> Platform {
+        let clients = Clients::from_config(sdk.clone());
+        Platform {
+            org: OrganizationsAdapter::new(clients.organizations.clone()),
+            registry: DynamoRegistry::new(clients.dynamodb.clone(), REGISTRY_TABLE),
+            bus: EventBridgeBus::new(clients.eventbridge.clone(), EVENT_BUS),
+            accounts: MemberAccounts::new(sdk.clone(), &config.member_role_name),
+            workflow: StepFunctionsWorkflow::new(clients.stepfunctions.clone(), state_machine_arn),
+            destination: None,
+            config,
+            sdk,
+        }
+    }
+
+    fn destination(&self) -> Result<&hand_off::Destination, StepError> {
+        self.destination
+            .as_ref()
+            .ok_or_else(|| StepError::Internal("this function has no GitOps destination".into()))
+    }
 }
 
 /// One step call, as `vend local` shows it live.
 #[derive(Debug, Clone)]
 pub struct StepReport {
+    /// The execution.
+    pub execution: String,
     /// The Task state.
     pub state: String,
     /// Real time the handler took.
@@ -77,7 +126,7 @@ fn task_error(e: StepError) -> TaskError {
     TaskError::new(e.error_type(), e.to_string())
 }
 
-/// Wraps a handler: runs it with the platform, reports it to the observer.
+/// Wraps a handler: runs it with its function's platform, reports it to the observer.
 fn step<F, Fut>(platform: &Arc<Platform>, observer: &Observer, f: F) -> Arc<dyn TaskHandler>
 where
     F: Fn(Arc<Platform>, Value) -> Fut + Send + Sync + 'static,
@@ -90,6 +139,7 @@ where
             let started = Instant::now();
             let result = f(platform, req.payload).await;
             observer(&StepReport {
+                execution: req.execution_name,
                 state: req.state_name,
                 elapsed: started.elapsed(),
                 error: result
@@ -125,65 +175,73 @@ pub fn function_arn(executor: &Executor, state: &str) -> (String, String) {
     )
 }
 
+/// Every function's platform, by the template's logical id (`NormalizeFunction`).
+pub type Functions = BTreeMap<String, Arc<Platform>>;
+
+fn function<'a>(functions: &'a Functions, state: &str) -> &'a Arc<Platform> {
+    &functions[&format!("{state}Function")]
+}
+
 /// Registers every function of the workflow with the executor, under the names SAM would
-/// give them; returns the definition's substitutions (`${NormalizeFunctionArn}` ...).
+/// give them, each with its own platform; returns the definition's substitutions.
 pub fn register_functions(
     executor: &Executor,
-    platform: &Arc<Platform>,
+    functions: &Functions,
     observer: &Observer,
 ) -> HashMap<String, String> {
+    let f = |state: &str| function(functions, state);
     let handlers: Vec<(&str, Arc<dyn TaskHandler>)> = vec![
         (
             "Normalize",
-            step(platform, observer, |p, v| async move {
-                normalize::handle(&v, &p.config)
+            step(f("Normalize"), observer, |p, v| async move {
+                normalize::handle(&p.org, &p.registry, &p.config, v).await
             }),
         ),
         (
             "EnsureAccount",
-            step(platform, observer, |p, v| async move {
-                ensure_account::handle(&p.org, &p.registry, v).await
+            step(f("EnsureAccount"), observer, |p, v| async move {
+                ensure_account::handle(&p.org, &p.registry, &p.config, v).await
             }),
         ),
         (
             "CheckAccount",
-            step(platform, observer, |p, v| async move {
+            step(f("CheckAccount"), observer, |p, v| async move {
                 check_account::handle(&p.org, &p.registry, v).await
             }),
         ),
         (
             "PlaceAccount",
-            step(platform, observer, |p, v| async move {
+            step(f("PlaceAccount"), observer, |p, v| async move {
                 place_account::handle(&p.org, &p.accounts, &p.config, v).await
             }),
         ),
         (
             "ProvisionNetwork",
-            step(platform, observer, |p, v| async move {
+            step(f("ProvisionNetwork"), observer, |p, v| async move {
                 provision_network::handle(&p.accounts, &p.registry, &p.config, v).await
             }),
         ),
         (
             "ProvisionIdentity",
-            step(platform, observer, |p, v| async move {
+            step(f("ProvisionIdentity"), observer, |p, v| async move {
                 provision_identity::handle(&p.accounts, &p.config, v).await
             }),
         ),
         (
             "GrantClusterAccess",
-            step(platform, observer, |p, v| async move {
+            step(f("GrantClusterAccess"), observer, |p, v| async move {
                 grant_cluster_access::handle(&p.accounts, &p.config, v).await
             }),
         ),
         (
             "HandOff",
-            step(platform, observer, |p, v| async move {
-                hand_off::handle(&p.registry, &p.bus, &p.destination, &p.config, v).await
+            step(f("HandOff"), observer, |p, v| async move {
+                hand_off::handle(&p.registry, &p.bus, p.destination()?, &p.config, v).await
             }),
         ),
         (
             "RecordFailure",
-            step(platform, observer, |p, v| async move {
+            step(f("RecordFailure"), observer, |p, v| async move {
                 record_failure::handle(&p.registry, &p.bus, v).await
             }),
         ),
@@ -197,17 +255,43 @@ pub fn register_functions(
     subs
 }
 
-/// A sandbox seeded like a platform team's organization, the platform config pointed at it,
-/// and the vending state machine on a local executor with every handler registered.
+/// How to run the local platform.
+#[derive(Debug, Clone)]
+pub struct LocalOptions {
+    /// How the sandbox behaves.
+    pub sandbox: SandboxOptions,
+    /// Run each function with only its template policy, every call authorized (default).
+    pub strict: bool,
+    /// The SAM template whose policies and rules apply (default: the repository's).
+    pub template: Option<String>,
+}
+
+impl Default for LocalOptions {
+    fn default() -> LocalOptions {
+        LocalOptions {
+            sandbox: SandboxOptions::default(),
+            strict: true,
+            template: None,
+        }
+    }
+}
+
+/// The local platform: a sandbox seeded like a platform team's organization, the platform
+/// config pointed at it, the functions on their own roles, the state machine on the local
+/// executor behind the sandbox's Step Functions API, and the template's rules delivering.
 pub struct Local {
     /// The sandbox (stopped on drop).
     pub sandbox: Sandbox,
-    /// Management-account configuration for the sandbox.
+    /// The management account's root configuration for the sandbox: the operator, the console.
     pub sdk: SdkConfig,
     /// What seeding created.
     pub seeded: SeededPlatform,
-    /// The steps' dependencies.
+    /// The operator's view of the platform (root credentials), for inspection.
     pub platform: Arc<Platform>,
+    /// Every function's platform, on its own credentials.
+    pub functions: Functions,
+    /// Every function's credentials (strict mode), by logical id.
+    pub credentials: BTreeMap<String, Credentials>,
     /// The executor.
     pub executor: Executor,
     /// The vending state machine.
@@ -215,6 +299,7 @@ pub struct Local {
     /// Scratch space: the git destination's cache, and its repository unless the config
     /// names a `file://` one.
     pub scratch: tempfile::TempDir,
+    service: service::Service,
 }
 
 impl std::fmt::Debug for Local {
@@ -275,17 +360,68 @@ pub fn example_config() -> Result<PlatformConfig, LocalError> {
         .map_err(|e| LocalError::File(format!("infra/platform-config.json: {e}")))
 }
 
+/// The principals the samples of `events/` name: the organization's people in the sandbox.
+pub fn sample_principals() -> Vec<String> {
+    let mut out = Vec::new();
+    let Ok(dir) = std::fs::read_dir(repo_root().join("events")) else {
+        return out;
+    };
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) if s.starts_with("arn:aws:iam::") && s.contains(":role/") => {
+                out.push(s.clone());
+            }
+            Value::String(s) => {
+                if let Ok(inner) = serde_json::from_str::<Value>(s)
+                    && inner.is_object()
+                {
+                    walk(&inner, out);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            Value::Object(o) => o.values().for_each(|i| walk(i, out)),
+            _ => {}
+        }
+    }
+    for entry in dir.flatten() {
+        if let Ok(text) = std::fs::read_to_string(entry.path())
+            && let Ok(v) = serde_json::from_str::<Value>(&text)
+        {
+            walk(&v, &mut out);
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The platform's baseline in every new account: the customer-managed permissions boundary,
+/// as a stack set would deploy it.
+fn baseline(config: &PlatformConfig) -> Value {
+    match &config.identity.permissions_boundary {
+        PermissionsBoundary::CustomerManaged { name, path } => json!([{
+            "name": name,
+            "path": path,
+            "document": {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"},
+                              {"Effect": "Deny", "Action": ["organizations:*", "account:*"], "Resource": "*"}]
+            }
+        }]),
+        PermissionsBoundary::AwsManaged { .. } => json!([]),
+    }
+}
+
 impl Local {
-    /// Starts the sandbox (a new account needs `account_polls` status polls), seeds it from
-    /// `config` (its environments and clusters), points `config` at what was seeded, and
-    /// prepares the executor. `observer` sees every step call.
+    /// Starts the local platform with the repository's workflow functions; `observer` sees
+    /// every step call.
     pub async fn start(
         config: PlatformConfig,
-        account_polls: u32,
+        options: LocalOptions,
         observer: Observer,
     ) -> Result<Local, LocalError> {
-        Local::start_with(config, account_polls, |executor, platform| {
-            register_functions(executor, platform, &observer)
+        Local::start_with(config, options, |executor, functions| {
+            register_functions(executor, functions, &observer)
         })
         .await
     }
@@ -294,20 +430,39 @@ impl Local {
     /// definition's substitutions): the cold-start bench registers built bootstraps instead.
     pub async fn start_with<F>(
         mut config: PlatformConfig,
-        account_polls: u32,
+        options: LocalOptions,
         register: F,
     ) -> Result<Local, LocalError>
     where
-        F: FnOnce(&Executor, &Arc<Platform>) -> HashMap<String, String>,
+        F: FnOnce(&Executor, &Functions) -> HashMap<String, String>,
     {
-        let sandbox = Sandbox::start(account_polls)?;
+        let setup = |e: String| LocalError::Setup(e);
+        // New accounts answer OptInRequired at first; not the seeded platform's own accounts.
+        let sandbox = Sandbox::start(&SandboxOptions {
+            ec2_optin_calls: 0,
+            ..options.sandbox.clone()
+        })?;
         let sdk = sandbox_config(&sandbox.endpoint(), &config.region);
+        sandbox.configure(&json!({
+            "baselinePolicies": baseline(&config),
+            "eventsRegion": config.region,
+        }))?;
+        let mut principals: Vec<String> = config
+            .identity
+            .trusted_principals
+            .iter()
+            .chain(&config.adoption.default_owners)
+            .map(|p| p.as_str().to_owned())
+            .collect();
+        principals.extend(sample_principals());
         let spec = SeedSpec {
             environments: config.environments.keys().cloned().collect(),
             clusters: config.clusters.iter().map(|c| c.name.clone()).collect(),
             member_role_name: config.member_role_name.clone(),
+            principals,
         };
         let seeded = seed(&sdk, &spec).await.map_err(LocalError::Prepare)?;
+        sandbox.configure(&json!({"ec2OptInCalls": options.sandbox.ec2_optin_calls}))?;
         seeded.apply(&mut config);
         let scratch = tempfile::tempdir()
             .map_err(|e| LocalError::File(format!("creating a scratch folder: {e}")))?;
@@ -316,8 +471,10 @@ impl Local {
             .validate()
             .map_err(|e| LocalError::Prepare(StepError::InvalidRequest(e)))?;
         let clients = Clients::from_config(sdk.clone());
-        let registry = DynamoRegistry::new(clients.dynamodb.clone(), REGISTRY_TABLE);
-        registry.ensure_table().await.map_err(LocalError::Prepare)?;
+        DynamoRegistry::new(clients.dynamodb.clone(), REGISTRY_TABLE)
+            .ensure_table()
+            .await
+            .map_err(LocalError::Prepare)?;
         clients
             .eventbridge
             .create_event_bus()
@@ -327,42 +484,197 @@ impl Local {
             .map_err(|e| {
                 LocalError::Prepare(StepError::Internal(format!("CreateEventBus: {e}")))
             })?;
-        let destination =
-            hand_off::destination(&config, &sdk, &scratch.path().join("gitops-cache.git"))
-                .await
-                .map_err(LocalError::Prepare)?;
-        let platform = Arc::new(Platform {
-            destination,
-            org: OrganizationsAdapter::new(clients.organizations.clone()),
-            bus: EventBridgeBus::new(clients.eventbridge.clone(), EVENT_BUS),
-            accounts: MemberAccounts::new(sdk.clone(), &config.member_role_name),
-            registry,
-            config,
+
+        let account_id = sts_account(&sdk).await?;
+        let executor = Executor::new(ExecutorConfig {
+            region: config.region.clone(),
+            account_id: account_id.clone(),
+            ..ExecutorConfig::default()
         });
-        let executor = Executor::default();
-        let subs = register(&executor, &platform);
-        let state_machine_arn =
-            executor.create_state_machine(STATE_MACHINE, &definition()?, &subs)?;
+        let state_machine_arn = executor.state_machine_arn(STATE_MACHINE);
+        let template_text = match &options.template {
+            Some(t) => t.clone(),
+            None => repo_file("infra/template.yaml")?,
+        };
+        let names = strict::LocalNames {
+            account_id: account_id.clone(),
+            region: config.region.clone(),
+            table: REGISTRY_TABLE.into(),
+            bus: EVENT_BUS.into(),
+            state_machine_arn: state_machine_arn.clone(),
+            dead_letter_queue_arn: format!(
+                "arn:aws:sqs:{}:{account_id}:tenant-vending-trigger-dlq",
+                config.region
+            ),
+        };
+        let deployment = strict::deployment(&config, &names);
+        let credentials = if options.strict {
+            strict::function_credentials(&sdk, &template_text, &deployment)
+                .await
+                .map_err(setup)?
+        } else {
+            BTreeMap::new()
+        };
+        let template = crate::template::parse(&template_text).map_err(|e| setup(e.to_string()))?;
+        let logical_ids: Vec<String> =
+            crate::template::resources_of(&template, "AWS::Serverless::Function")
+                .into_iter()
+                .map(|(id, _)| id.clone())
+                .collect();
+        let mut functions = Functions::new();
+        for logical in logical_ids {
+            let fn_sdk = match credentials.get(&logical) {
+                Some(c) => strict::config_with(&sdk, c),
+                None => sdk.clone(),
+            };
+            let mut platform = Platform::new(config.clone(), fn_sdk.clone(), &state_machine_arn);
+            if logical == "HandOffFunction" {
+                platform.destination = Some(
+                    hand_off::destination(
+                        &config,
+                        &fn_sdk,
+                        &scratch.path().join("gitops-cache.git"),
+                    )
+                    .await
+                    .map_err(LocalError::Prepare)?,
+                );
+            }
+            functions.insert(logical, Arc::new(platform));
+        }
+        for state in WORKFLOW_FUNCTIONS {
+            if !functions.contains_key(&format!("{state}Function")) {
+                return Err(setup(format!("the template has no {state}Function")));
+            }
+        }
+        let subs = register(&executor, &functions);
+        let definition = definition()?;
+        executor.create_state_machine(STATE_MACHINE, &definition, &subs)?;
+        let rules = crate::template::state_machine_rules(&template, &deployment)
+            .map_err(|e| setup(e.to_string()))?;
+        let (_, queue_url, _) = service::prepare(&sdk, &definition, &subs, &rules, &account_id)
+            .await
+            .map_err(setup)?;
+        if options.strict {
+            sandbox.configure(&json!({"enforceIam": true}))?;
+        }
+        let service = service::Service::start(
+            &sdk,
+            executor.clone(),
+            sandbox.control(),
+            state_machine_arn.clone(),
+            queue_url,
+        );
+        let platform = Arc::new(Platform::new(config, sdk.clone(), &state_machine_arn));
         Ok(Local {
             sandbox,
             sdk,
             seeded,
             platform,
+            functions,
+            credentials,
             executor,
             state_machine_arn,
             scratch,
+            service,
         })
     }
 
-    /// Runs one execution to its end.
+    /// The platform config, pointed at the sandbox.
+    pub fn config(&self) -> &PlatformConfig {
+        &self.platform.config
+    }
+
+    /// Starts an execution as the console's "Start execution" does; returns its ARN.
+    pub async fn start_execution(
+        &self,
+        name: Option<&str>,
+        input: &Value,
+    ) -> Result<String, LocalError> {
+        self.service
+            .start_execution(name, input)
+            .await
+            .map_err(LocalError::Setup)
+    }
+
+    /// Waits for an execution to end.
+    pub async fn wait(
+        &self,
+        arn: &str,
+    ) -> Result<(ExecutionResult, Vec<HistoryEvent>), LocalError> {
+        service::wait(&self.executor, arn, EXECUTION_LIMIT)
+            .await
+            .map_err(LocalError::Setup)
+    }
+
+    /// Runs one execution to its end, started as the console starts it.
     pub async fn vend(
         &self,
         name: &str,
         input: Value,
     ) -> Result<(ExecutionResult, Vec<HistoryEvent>), LocalError> {
-        Ok(self
-            .executor
-            .run(&self.state_machine_arn, Some(name), input)
-            .await?)
+        let arn = self.start_execution(Some(name), &input).await?;
+        self.wait(&arn).await
     }
+
+    /// A portal request as API Gateway gives it to the TenantRequest function, answered by
+    /// that function's handler on its own credentials: the HTTP answer. A 202 started the
+    /// workflow with the request's body.
+    pub async fn request(&self, event: Value) -> Value {
+        let p = &self.functions["TenantRequestFunction"];
+        tenant_request::handle(&p.registry, &p.workflow, &p.config, event).await
+    }
+
+    /// An event put on an EventBridge bus (`None`: the default bus), as its source would put
+    /// it: AWS services' events (`aws.*` sources) as the service, others with PutEvents.
+    pub async fn put_event(&self, bus: Option<&str>, event: &Value) -> Result<(), LocalError> {
+        let source = event["source"].as_str().unwrap_or_default();
+        if source.starts_with("aws.") {
+            let account = self.executor.config().account_id.clone();
+            return Ok(self.sandbox.put_service_event(
+                &account,
+                &self.platform.config.region,
+                event,
+            )?);
+        }
+        let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+            .source(source)
+            .detail_type(event["detail-type"].as_str().unwrap_or_default())
+            .detail(event["detail"].to_string())
+            .set_event_bus_name(bus.map(str::to_owned))
+            .build();
+        let out = aws_sdk_eventbridge::Client::new(&self.sdk)
+            .put_events()
+            .entries(entry)
+            .send()
+            .await
+            .map_err(|e| LocalError::Setup(format!("PutEvents: {e:?}")))?;
+        if out.failed_entry_count() > 0 {
+            return Err(LocalError::Setup(format!(
+                "PutEvents refused the event: {out:?}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Waits until every trigger has been delivered and every execution has ended.
+    pub async fn settle(&self) -> Result<(), LocalError> {
+        self.service
+            .settle(EXECUTION_LIMIT)
+            .await
+            .map_err(LocalError::Setup)
+    }
+
+    /// Every execution dispatched so far, in order, with its input.
+    pub fn executions(&self) -> Vec<(String, Value)> {
+        self.service.started()
+    }
+}
+
+async fn sts_account(sdk: &SdkConfig) -> Result<String, LocalError> {
+    let out = aws_sdk_sts::Client::new(sdk)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| LocalError::Setup(format!("GetCallerIdentity: {e:?}")))?;
+    Ok(out.account().unwrap_or_default().to_owned())
 }

@@ -1,0 +1,377 @@
+//! The local Step Functions service and EventBridge delivery: what AWS does between the
+//! functions, on the sandbox and the local executor.
+//!
+//! The sandbox's Step Functions (moto) holds the state machine and its executions, so
+//! `StartExecution` is the real API, authorized against the caller's policy and with AWS's
+//! name rules. The dispatcher runs each new execution on the local executor and reports its
+//! end back to the sandbox. The template's EventBridge rules are put on the sandbox's buses
+//! with their own patterns, targeting a queue (the sandbox cannot invoke Step Functions from a
+//! rule); the dispatcher starts an execution for each event that arrives there, as the rule's
+//! Step Functions target would, with the event as input and a generated name.
+
+use crate::sandbox::SandboxControl;
+use crate::template::Rule;
+use asl_executor::{ExecutionResult, Executor, HistoryEvent};
+use aws_config::SdkConfig;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The queue the template's rules deliver to.
+pub const TRIGGER_QUEUE: &str = "tenant-vending-triggers";
+
+/// How often the dispatcher looks for new executions and events.
+const TICK: Duration = Duration::from_millis(15);
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The service's shared state: executions dispatched, and which are still running.
+#[derive(Debug, Default)]
+struct Ledger {
+    /// Every execution dispatched, in the order it started: (arn, input).
+    started: Vec<(String, Value)>,
+    /// Those not yet ended.
+    running: BTreeSet<String>,
+    /// Triggers taken from the queue and not yet started.
+    in_flight: usize,
+}
+
+/// The local Step Functions service and EventBridge delivery (stopped on drop).
+#[derive(Debug)]
+pub struct Service {
+    ledger: Arc<Mutex<Ledger>>,
+    task: tokio::task::JoinHandle<()>,
+    sfn: aws_sdk_sfn::Client,
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+    state_machine_arn: String,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Sets up the sandbox's side: the state machine, the trigger queue and the rules.
+pub async fn prepare(
+    root: &SdkConfig,
+    definition: &Value,
+    substitutions: &std::collections::HashMap<String, String>,
+    rules: &[Rule],
+    account_id: &str,
+) -> Result<(String, String, String), String> {
+    let sfn = aws_sdk_sfn::Client::new(root);
+    let sqs = aws_sdk_sqs::Client::new(root);
+    let events = aws_sdk_eventbridge::Client::new(root);
+    let mut text = definition.to_string();
+    for (k, v) in substitutions {
+        text = text.replace(&format!("${{{k}}}"), v);
+    }
+    let machine = sfn
+        .create_state_machine()
+        .name(super::STATE_MACHINE)
+        .definition(text)
+        .role_arn(format!(
+            "arn:aws:iam::{account_id}:role/tenant-vending-workflow"
+        ))
+        .send()
+        .await
+        .map_err(|e| format!("creating the state machine in the sandbox: {e:?}"))?;
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(TRIGGER_QUEUE)
+        .send()
+        .await
+        .map_err(|e| format!("creating the trigger queue: {e:?}"))?
+        .queue_url()
+        .unwrap_or_default()
+        .to_owned();
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| format!("reading the trigger queue: {e:?}"))?;
+    let queue_arn = attrs
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+        .cloned()
+        .unwrap_or_default();
+    let dlq = sqs
+        .create_queue()
+        .queue_name("tenant-vending-trigger-dlq")
+        .send()
+        .await
+        .map_err(|e| format!("creating the dead-letter queue: {e:?}"))?;
+    let _ = dlq;
+    for rule in rules {
+        let mut put = events
+            .put_rule()
+            .name(&rule.name)
+            .event_pattern(rule.pattern.to_string());
+        let mut targets = events.put_targets().rule(&rule.name);
+        if let Some(bus) = &rule.bus {
+            put = put.event_bus_name(bus);
+            targets = targets.event_bus_name(bus);
+        }
+        put.send()
+            .await
+            .map_err(|e| format!("putting the rule {}: {e:?}", rule.name))?;
+        targets
+            .targets(
+                aws_sdk_eventbridge::types::Target::builder()
+                    .id("vending")
+                    .arn(&queue_arn)
+                    .build()
+                    .map_err(|e| e.to_string())?,
+            )
+            .send()
+            .await
+            .map_err(|e| format!("targeting the rule {}: {e:?}", rule.name))?;
+    }
+    Ok((machine.state_machine_arn().to_owned(), queue_url, queue_arn))
+}
+
+impl Service {
+    /// Starts the dispatcher.
+    pub fn start(
+        root: &SdkConfig,
+        executor: Executor,
+        control: SandboxControl,
+        state_machine_arn: String,
+        queue_url: String,
+    ) -> Service {
+        let ledger = Arc::new(Mutex::new(Ledger::default()));
+        let sfn = aws_sdk_sfn::Client::new(root);
+        let sqs = aws_sdk_sqs::Client::new(root);
+        let task = tokio::spawn(dispatch(
+            sfn.clone(),
+            sqs.clone(),
+            executor,
+            control,
+            state_machine_arn.clone(),
+            queue_url.clone(),
+            ledger.clone(),
+        ));
+        Service {
+            ledger,
+            task,
+            sfn,
+            sqs,
+            queue_url,
+            state_machine_arn,
+        }
+    }
+
+    /// Starts an execution as the console does (`StartExecution` as the operator).
+    pub async fn start_execution(
+        &self,
+        name: Option<&str>,
+        input: &Value,
+    ) -> Result<String, String> {
+        let out = self
+            .sfn
+            .start_execution()
+            .state_machine_arn(&self.state_machine_arn)
+            .set_name(name.map(str::to_owned))
+            .input(input.to_string())
+            .send()
+            .await
+            .map_err(|e| format!("StartExecution: {e:?}"))?;
+        Ok(out.execution_arn().to_owned())
+    }
+
+    /// Every execution dispatched so far, in order, with its input.
+    pub fn started(&self) -> Vec<(String, Value)> {
+        lock(&self.ledger).started.clone()
+    }
+
+    /// Waits until no trigger waits in the queue and no execution runs (at most `limit`).
+    pub async fn settle(&self, limit: Duration) -> Result<(), String> {
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut quiet = 0;
+        while tokio::time::Instant::now() < deadline {
+            let busy = {
+                let l = lock(&self.ledger);
+                !l.running.is_empty() || l.in_flight > 0
+            };
+            let waiting = self.queued().await?;
+            let unseen = self.unseen_running().await?;
+            quiet = if busy || waiting > 0 || unseen {
+                0
+            } else {
+                quiet + 1
+            };
+            // Quiet for a few ticks: an event put by the last step may be on its way.
+            if quiet >= 4 {
+                return Ok(());
+            }
+            tokio::time::sleep(TICK).await;
+        }
+        Err(format!("executions still ran after {} s", limit.as_secs()))
+    }
+
+    async fn queued(&self) -> Result<usize, String> {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let out = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(A::ApproximateNumberOfMessages)
+            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .map_err(|e| format!("GetQueueAttributes: {e:?}"))?;
+        let attrs = out.attributes();
+        let n = |k: A| {
+            attrs
+                .and_then(|a| a.get(&k))
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(0)
+        };
+        Ok(n(A::ApproximateNumberOfMessages) + n(A::ApproximateNumberOfMessagesNotVisible))
+    }
+
+    async fn unseen_running(&self) -> Result<bool, String> {
+        let running = running_executions(&self.sfn, &self.state_machine_arn).await?;
+        let l = lock(&self.ledger);
+        Ok(running
+            .iter()
+            .any(|arn| !l.started.iter().any(|(s, _)| s == arn)))
+    }
+}
+
+async fn running_executions(
+    sfn: &aws_sdk_sfn::Client,
+    state_machine_arn: &str,
+) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut pages = sfn
+        .list_executions()
+        .state_machine_arn(state_machine_arn)
+        .status_filter(aws_sdk_sfn::types::ExecutionStatus::Running)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| format!("ListExecutions: {e:?}"))?;
+        out.extend(
+            page.executions()
+                .iter()
+                .map(|e| e.execution_arn().to_owned()),
+        );
+    }
+    Ok(out)
+}
+
+/// The dispatcher: events from the queue become executions; new executions run on the
+/// executor, and their ends are reported to the sandbox.
+async fn dispatch(
+    sfn: aws_sdk_sfn::Client,
+    sqs: aws_sdk_sqs::Client,
+    executor: Executor,
+    control: SandboxControl,
+    state_machine_arn: String,
+    queue_url: String,
+    ledger: Arc<Mutex<Ledger>>,
+) {
+    loop {
+        if let Ok(got) = sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+        {
+            lock(&ledger).in_flight += got.messages().len();
+            for m in got.messages() {
+                let input: Value =
+                    serde_json::from_str(m.body().unwrap_or("null")).unwrap_or(Value::Null);
+                let started = sfn
+                    .start_execution()
+                    .state_machine_arn(&state_machine_arn)
+                    .input(input.to_string())
+                    .send()
+                    .await;
+                if started.is_ok() {
+                    let _ = sqs
+                        .delete_message()
+                        .queue_url(&queue_url)
+                        .receipt_handle(m.receipt_handle().unwrap_or_default())
+                        .send()
+                        .await;
+                }
+                lock(&ledger).in_flight -= 1;
+            }
+        }
+        if let Ok(running) = running_executions(&sfn, &state_machine_arn).await {
+            for arn in running {
+                if lock(&ledger).started.iter().any(|(s, _)| *s == arn) {
+                    continue;
+                }
+                let Ok(described) = sfn.describe_execution().execution_arn(&arn).send().await
+                else {
+                    continue;
+                };
+                let input: Value = serde_json::from_str(described.input().unwrap_or("null"))
+                    .unwrap_or(Value::Null);
+                let name = described.name().unwrap_or_default().to_owned();
+                let handle = match executor.start_execution(
+                    &state_machine_arn,
+                    Some(&name),
+                    input.clone(),
+                ) {
+                    Ok(h) => h,
+                    Err(e) => {
+                        let report = json!({"executionArn": arn, "status": "FAILED", "error": "States.Runtime", "cause": e.to_string()});
+                        let _ = control.close_execution(&report);
+                        continue;
+                    }
+                };
+                {
+                    let mut l = lock(&ledger);
+                    l.started.push((arn.clone(), input));
+                    l.running.insert(arn.clone());
+                }
+                let (control, ledger) = (control.clone(), ledger.clone());
+                tokio::spawn(async move {
+                    let result = handle.wait().await;
+                    let report = json!({
+                        "executionArn": arn,
+                        "status": result.status.as_str(),
+                        "output": result.output.as_ref().map(Value::to_string),
+                        "error": result.error,
+                        "cause": result.cause,
+                    });
+                    let _ =
+                        tokio::task::spawn_blocking(move || control.close_execution(&report)).await;
+                    lock(&ledger).running.remove(&arn);
+                });
+            }
+        }
+        tokio::time::sleep(TICK).await;
+    }
+}
+
+/// Waits for the execution `arn` (started through the sandbox) to be dispatched and to end.
+pub async fn wait(
+    executor: &Executor,
+    arn: &str,
+    limit: Duration,
+) -> Result<(ExecutionResult, Vec<HistoryEvent>), String> {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Ok(handle) = executor.execution(arn) {
+            let result = handle.wait().await;
+            return Ok((result, handle.history()));
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(format!("execution {arn} was never dispatched"));
+        }
+        tokio::time::sleep(TICK).await;
+    }
+}
