@@ -45,7 +45,7 @@ $(VENV)/sam/.installed: $(INFRA_REQUIREMENTS) Makefile
 
 ## lint-infra: cfn-lint and `sam validate --lint` on the SAM template (offline, no credentials).
 lint-infra: setup
-	$(SAM_BIN)/cfn-lint infra/template.yaml
+	$(SAM_BIN)/cfn-lint infra/template.yaml infra/event-forwarder.yaml
 	$(SAM) validate --lint --region eu-west-1
 
 ## sam-build: `sam build` (cargo lambda build --release of every function), then checks that
