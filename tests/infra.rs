@@ -334,3 +334,78 @@ async fn the_rules_match_exactly_the_events_they_are_for() {
         assert_eq!(matched, expected, "{what}");
     }
 }
+
+/// Organizations' events reach EventBridge only in us-east-1 and Control Tower's only in its
+/// home region: the forwarder stack carries exactly the events the stack's rules match to the
+/// default bus of the stack's region, where those rules listen.
+#[test]
+fn the_forwarder_carries_the_account_events_to_the_rules_of_the_stacks_region() {
+    let t = template();
+    let forwarder =
+        vend::template::parse(&repo("infra/event-forwarder.yaml")).expect("the forwarder is YAML");
+    let machine = &resources_of(&t, "AWS::Serverless::StateMachine")[0].1["Properties"];
+    let role = &resources_of(&forwarder, "AWS::IAM::Role")[0].1["Properties"];
+    let allowed = role["Policies"][0]["PolicyDocument"]["Statement"][0].clone();
+    let target_bus =
+        "arn:${AWS::Partition}:events:${TargetRegion}:${AWS::AccountId}:event-bus/default";
+    assert_eq!(allowed["Action"], "events:PutEvents");
+    assert_eq!(allowed["Resource"]["Fn::Sub"], target_bus);
+    for name in ["OrganizationsAccountCreated", "ControlTowerAccountCreated"] {
+        let rule = &forwarder["Resources"][name]["Properties"];
+        let stack_rule = &machine["Events"][name]["Properties"];
+        assert_eq!(
+            rule["EventPattern"], stack_rule["Pattern"],
+            "{name}: the same events"
+        );
+        assert!(
+            stack_rule["EventBusName"].is_null(),
+            "{name}: the stack's rule listens on the default bus"
+        );
+        let target = &rule["Targets"][0];
+        assert_eq!(target["Arn"]["Fn::Sub"], target_bus, "{name}");
+        assert_eq!(target["RoleArn"]["Fn::GetAtt"], "ForwardingRole.Arn");
+        assert!(
+            target["DeadLetterConfig"]["Arn"].is_object(),
+            "{name}: a dead-letter queue"
+        );
+    }
+}
+
+/// CloudWatch alarms cannot publish to a topic under the AWS-managed SNS key: the alarm topic
+/// uses a key of the stack whose policy lets CloudWatch use it.
+#[test]
+fn the_alarm_topic_uses_a_key_cloudwatch_may_publish_with() {
+    let t = template();
+    assert!(
+        !repo("infra/template.yaml").contains("alias/aws/sns"),
+        "no topic under the AWS-managed key"
+    );
+    let topics = resources_of(&t, "AWS::SNS::Topic");
+    for (name, topic) in &topics {
+        let key = topic["Properties"]["KmsMasterKeyId"]["Ref"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: encrypted with a key of the stack"));
+        let policy = &t["Resources"][key]["Properties"]["KeyPolicy"]["Statement"];
+        let cloudwatch = policy
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|s| s["Principal"]["Service"] == "cloudwatch.amazonaws.com")
+            .unwrap_or_else(|| panic!("{key}: CloudWatch may use it"));
+        assert_eq!(cloudwatch["Effect"], "Allow");
+        let actions = cloudwatch["Action"].to_string();
+        assert!(
+            actions.contains("kms:Decrypt") && actions.contains("kms:GenerateDataKey*"),
+            "{actions}"
+        );
+    }
+    let alarms = resources_of(&t, "AWS::CloudWatch::Alarm");
+    assert!(!alarms.is_empty());
+    for (name, alarm) in alarms {
+        assert_eq!(
+            alarm["Properties"]["AlarmActions"],
+            json!([{"Ref": topics[0].0}]),
+            "{name} publishes to the alarm topic"
+        );
+    }
+}

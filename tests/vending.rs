@@ -904,3 +904,22 @@ async fn the_registry_claims_are_what_the_records_say() {
         cidr.split(unit).map(|c| (c, tenant("payments"))).collect();
     assert_eq!(claims, expected, "the block's pieces, all the tenant's");
 }
+
+/// The console's path after a failure: "New execution" with the failed execution's input (a
+/// new name, the same input) completes the tenant. A redrive would restart at the Fail state
+/// the Catch led to, so the docs point to this path instead.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_execution_is_completed_by_a_new_execution_with_the_same_input() {
+    let local = vending(0).await;
+    local
+        .sandbox
+        .inject_fault("CreateAccessEntry", "AccessDeniedException", 403, 10)
+        .expect("fault");
+    let input = portal_body();
+    let (first, _) = local.vend("console-1", input.clone()).await.expect("runs");
+    assert_eq!(first.status, Status::Failed);
+    local.sandbox.clear_faults().expect("cleared");
+    let (again, _) = local.vend("console-2", input).await.expect("runs");
+    assert_eq!(again.status, Status::Succeeded, "{:?}", again.cause);
+    assert_eq!(entry(&local, "payments").await.status, TenantStatus::Ready);
+}

@@ -58,8 +58,11 @@ class Sandbox:
     def control(self, path, body=None, method=None):
         return control(self.url, path, body, method)
 
-    def client(self, service, keys=None, region=REGION, retries=0):
-        config = Config(retries={"total_max_attempts": retries + 1, "mode": "standard"})
+    def client(self, service, keys=None, region=REGION, retries=0, validate=True):
+        config = Config(
+            retries={"total_max_attempts": retries + 1, "mode": "standard"},
+            parameter_validation=validate,
+        )
         return boto3.client(service, region_name=region, endpoint_url=self.url, config=config, **(keys or ROOT_KEYS))
 
     def assume(self, role_arn, session="test", keys=None):

@@ -34,7 +34,8 @@ class Front:
         if not service:
             return self.moto(environ, start_response)
         eks_op = eks.operation(request) if service == "eks" else None
-        call = wire.read_call(request, eks_op[0] if eks_op else None)
+        rest_op = eks_op[0] if eks_op else (eks.cluster_operation(request) if service == "eks" else None)
+        call = wire.read_call(request, rest_op)
         response = self.handle(call, environ, data, eks_op)
         with state.LOCK:
             state.CALLS.append(

@@ -43,6 +43,19 @@ def operation(request):
     return None
 
 
+def cluster_operation(request):
+    """The EKS cluster operation a REST path names (for the record and authorization)."""
+    parts = [p for p in wire.raw_path(request).strip("/").split("/") if p]
+    m = request.method
+    if parts[:1] != ["clusters"]:
+        return None
+    if len(parts) == 1:
+        return "CreateCluster" if m == "POST" else "ListClusters"
+    if len(parts) == 2:
+        return {"GET": "DescribeCluster", "DELETE": "DeleteCluster"}.get(m)
+    return None
+
+
 def _entry_json(account, region, cluster, principal, e):
     return {
         "clusterName": cluster,

@@ -49,6 +49,15 @@ impl MemberAccounts {
         }
     }
 
+    #[cfg(test)]
+    fn with_sts(base: SdkConfig, sts: aws_sdk_sts::Client, role_name: &str) -> MemberAccounts {
+        MemberAccounts {
+            base,
+            sts,
+            role_name: role_name.into(),
+        }
+    }
+
     /// The member role's ARN in `account_id`, in the partition of the home region.
     pub fn role_arn(&self, account_id: &str) -> String {
         let region = self.base.region().map_or("us-east-1", |r| r.as_ref());
@@ -140,5 +149,59 @@ impl Accounts for MemberAccounts {
     ) -> Result<EksAccess, StepError> {
         let config = self.config(account_id, Some(region), session).await?;
         Ok(EksAccess::new(aws_sdk_eks::Client::new(&config)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_sts::error::ErrorMetadata;
+    use aws_sdk_sts::operation::assume_role::AssumeRoleError;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    #[tokio::test]
+    async fn a_refused_assume_role_is_access_denied_naming_the_role_and_the_account() {
+        let denied = mock!(aws_sdk_sts::Client::assume_role)
+            .match_requests(|r| {
+                r.role_arn() == Some("arn:aws:iam::111122223333:role/OrganizationAccountAccessRole")
+                    && r.role_session_name() == Some("exec-1")
+            })
+            .then_error(|| {
+                AssumeRoleError::generic(
+                    ErrorMetadata::builder()
+                        .code("AccessDenied")
+                        .message("User: arn:aws:sts::1:assumed-role/fn/x is not authorized to perform: sts:AssumeRole")
+                        .build(),
+                )
+            });
+        let sts = mock_client!(aws_sdk_sts, RuleMode::Sequential, [&denied]);
+        let base = crate::clients::sandbox_config("http://127.0.0.1:1", "eu-west-1");
+        let accounts = MemberAccounts::with_sts(base, sts, "OrganizationAccountAccessRole");
+        let err = accounts
+            .identity("111122223333", "exec-1")
+            .await
+            .expect_err("refused");
+        assert_eq!(err.error_type(), "AccessDenied");
+        let said = err.to_string();
+        assert!(
+            said.contains("role/OrganizationAccountAccessRole"),
+            "{said}"
+        );
+        assert!(said.contains("account 111122223333"), "{said}");
+        assert_eq!(
+            denied.num_calls(),
+            1,
+            "asked once: the workflow's budget does the retrying"
+        );
+    }
+
+    #[test]
+    fn the_role_is_in_the_partition_of_the_home_region() {
+        let base = crate::clients::sandbox_config("http://127.0.0.1:1", "cn-north-1");
+        let accounts = MemberAccounts::new(base, "OrganizationAccountAccessRole");
+        assert_eq!(
+            accounts.role_arn("111122223333"),
+            "arn:aws-cn:iam::111122223333:role/OrganizationAccountAccessRole"
+        );
     }
 }

@@ -659,6 +659,23 @@ mod tests {
         assert_eq!(create.num_calls(), 1);
     }
 
+    #[test]
+    fn a_flow_log_token_is_the_same_for_a_retry_and_another_for_another_destination() {
+        let a = flow_log_token("vpc-0123456789abcdef0", "arn:aws:s3:::logs-a");
+        assert_eq!(
+            a,
+            flow_log_token("vpc-0123456789abcdef0", "arn:aws:s3:::logs-a")
+        );
+        assert_ne!(
+            a,
+            flow_log_token("vpc-0123456789abcdef0", "arn:aws:s3:::logs-b")
+        );
+        assert!(
+            a.len() <= 64,
+            "EC2 takes tokens of at most 64 characters: {a}"
+        );
+    }
+
     #[tokio::test]
     async fn an_attachment_created_meanwhile_is_not_ready_rather_than_an_internal_error() {
         use aws_sdk_ec2::error::ErrorMetadata;

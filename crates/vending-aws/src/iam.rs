@@ -322,6 +322,75 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn spec() -> RoleSpec {
+        RoleSpec {
+            name: "payments-admin".into(),
+            boundary_arn: "arn:aws:iam::222233334444:policy/platform/tenant-boundary".into(),
+            trusted: vec!["arn:aws:iam::123456789012:role/ghost".into()],
+            managed_policy_arns: vec![],
+            tags: BTreeMap::from([(TENANT_TAG.to_owned(), "payments".to_owned())]),
+        }
+    }
+
+    #[tokio::test]
+    async fn iams_refusals_of_a_roles_documents_have_their_meaning() {
+        use aws_sdk_iam::error::ErrorMetadata;
+        use aws_sdk_iam::operation::create_role::CreateRoleError;
+        use aws_sdk_iam::operation::get_role::GetRoleError;
+        use aws_sdk_iam::types::error::NoSuchEntityException;
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+        let missing = || {
+            mock!(Client::get_role).then_error(|| {
+                GetRoleError::NoSuchEntityException(
+                    NoSuchEntityException::builder().message("no role").build(),
+                )
+            })
+        };
+        let refuse = |code: &'static str, message: &'static str| {
+            mock!(Client::create_role).then_error(move || {
+                CreateRoleError::generic(
+                    ErrorMetadata::builder().code(code).message(message).build(),
+                )
+            })
+        };
+        let (m1, r1) = (
+            missing(),
+            refuse(
+                "NoSuchEntity",
+                "Scope ARN: arn:aws:iam::222233334444:policy/platform/tenant-boundary does not exist or is not attachable.",
+            ),
+        );
+        let client = mock_client!(aws_sdk_iam, RuleMode::Sequential, [&m1, &r1]);
+        let err = IamIdentity::new(client)
+            .ensure_role(&spec())
+            .await
+            .expect_err("no boundary");
+        assert_eq!(err.error_type(), "NotReady", "{err}");
+        assert!(err.to_string().contains("tenant-boundary"), "{err}");
+        let (m2, r2) = (
+            missing(),
+            refuse(
+                "MalformedPolicyDocument",
+                "Invalid principal in policy: \"AWS\":\"arn:aws:iam::123456789012:role/ghost\"",
+            ),
+        );
+        let client = mock_client!(aws_sdk_iam, RuleMode::Sequential, [&m2, &r2]);
+        let err = IamIdentity::new(client)
+            .ensure_role(&spec())
+            .await
+            .expect_err("no principal");
+        let StepError::InvalidRequest(errs) = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(errs.errors[0].field, "principal");
+        assert!(
+            errs.errors[0]
+                .reason
+                .starts_with("arn:aws:iam::123456789012:role/ghost"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn trust_policies_compare_as_principal_sets_in_either_encoding() {
         let wanted = trust_policy(&[

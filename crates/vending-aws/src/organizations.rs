@@ -239,3 +239,34 @@ impl Organization for OrganizationsAdapter {
             .map_err(|e| classify("TagResource", &e))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_organizations::operation::create_account::CreateAccountOutput;
+    use aws_sdk_organizations::types::CreateAccountStatus;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    #[tokio::test]
+    async fn create_account_names_the_member_role() {
+        let create = mock!(Client::create_account)
+            .match_requests(|r| r.role_name() == Some("AWSControlTowerExecution"))
+            .then_output(|| {
+                CreateAccountOutput::builder()
+                    .create_account_status(CreateAccountStatus::builder().id("car-1").build())
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_organizations, RuleMode::Sequential, [&create]);
+        let id = OrganizationsAdapter::new(client)
+            .create_account(
+                "a@example.com",
+                "a",
+                "AWSControlTowerExecution",
+                &BTreeMap::new(),
+            )
+            .await
+            .expect("created");
+        assert_eq!(id, "car-1");
+        assert_eq!(create.num_calls(), 1);
+    }
+}

@@ -550,3 +550,47 @@ impl Registry for DynamoRegistry {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    use aws_sdk_dynamodb::types::error::TransactionCanceledException;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    fn cancelled(codes: &[&str]) -> TransactWriteItemsError {
+        TransactWriteItemsError::TransactionCanceledException(
+            TransactionCanceledException::builder()
+                .set_cancellation_reasons(Some(
+                    codes
+                        .iter()
+                        .map(|c| CancellationReason::builder().code(*c).build())
+                        .collect(),
+                ))
+                .build(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_claim_held_by_another_transaction_is_a_concurrent_modification_not_internal() {
+        let conflict = mock!(Client::transact_write_items)
+            .then_error(|| cancelled(&["None", "TransactionConflict"]));
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&conflict]);
+        let registry = DynamoRegistry::new(client, "t");
+        let tenant = TenantId::parse("payments").expect("id");
+        let cidr: Ipv4Cidr = "10.64.0.0/21".parse().expect("cidr");
+        let err = registry
+            .claim_cidr(cidr, 22, &tenant)
+            .await
+            .expect_err("conflict");
+        assert_eq!(err.error_type(), "ConcurrentModification", "{err}");
+        let scope =
+            mock!(Client::transact_write_items).then_error(|| cancelled(&["TransactionConflict"]));
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&scope]);
+        let err = DynamoRegistry::new(client, "t")
+            .claim_scope(&tenant)
+            .await
+            .expect_err("conflict");
+        assert_eq!(err.error_type(), "ConcurrentModification", "{err}");
+    }
+}

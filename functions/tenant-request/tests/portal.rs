@@ -71,3 +71,90 @@ async fn a_bad_request_gets_a_400_with_every_field_and_starts_nothing() {
     let answer = tenant_request::handle(&registry, &workflow, &config, wrong_route).await;
     assert_eq!(answer["statusCode"], 400);
 }
+
+fn with_body(body: Value) -> Value {
+    let mut event = sample();
+    event["body"] = json!(body.to_string());
+    event
+}
+
+fn sample_body() -> Value {
+    serde_json::from_str(sample()["body"].as_str().expect("body")).expect("JSON")
+}
+
+#[tokio::test]
+async fn a_request_id_names_one_request_and_a_failed_one_posted_again_is_a_new_attempt() {
+    use vending_domain::ports::{FailureInfo, Registry};
+    let (registry, workflow, config) = (FakeRegistry::default(), FakeWorkflow::default(), config());
+    let first = tenant_request::handle(&registry, &workflow, &config, sample()).await;
+    assert_eq!(body_of(&first)["attempt"], 1);
+    // The same id with another body: 409, nothing started.
+    let mut changed = sample_body();
+    changed["displayName"] = json!("Payments and more");
+    let answer = tenant_request::handle(&registry, &workflow, &config, with_body(changed)).await;
+    assert_eq!(answer["statusCode"], 409, "{answer}");
+    assert!(
+        body_of(&answer)["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("portal-7f3c2a9e")
+    );
+    assert_eq!(workflow.started().len(), 1);
+    // The run failed: posting the same request again starts attempt 2, and says why.
+    let tenant = vending_domain::TenantId::parse("payments").expect("id");
+    let mut entry = registry.entry(&tenant).expect("entry");
+    entry.status = TenantStatus::Failed;
+    entry.failure = Some(FailureInfo {
+        step: "ProvisionNetwork".into(),
+        error: "QuotaExceeded".into(),
+        cause: "the pool is full".into(),
+    });
+    registry.put(&entry).await.expect("put");
+    let again = tenant_request::handle(&registry, &workflow, &config, sample()).await;
+    assert_eq!(again["statusCode"], 202, "{again}");
+    let said = body_of(&again);
+    assert_eq!(said["attempt"], 2);
+    assert!(
+        said["executionArn"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with(":portal-portal-7f3c2a9e-2")
+    );
+    assert!(
+        said["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("ProvisionNetwork (QuotaExceeded)"),
+        "{said}"
+    );
+    assert_eq!(workflow.started().len(), 2);
+    let started = workflow.started();
+    assert_eq!(
+        started["portal-portal-7f3c2a9e-2"],
+        sample_body(),
+        "the workflow gets the body"
+    );
+}
+
+#[tokio::test]
+async fn a_tenant_whose_namespaces_overlap_anothers_is_refused_with_the_field() {
+    let (registry, workflow, config) = (FakeRegistry::default(), FakeWorkflow::default(), config());
+    let mut team = sample_body();
+    team["tenantId"] = json!("team");
+    team["requestId"] = json!("r-team");
+    let ok = tenant_request::handle(&registry, &workflow, &config, with_body(team)).await;
+    assert_eq!(ok["statusCode"], 202, "{ok}");
+    for (id, request) in [("team-a", "r-a"), ("kube", "r-kube")] {
+        let mut body = sample_body();
+        body["tenantId"] = json!(id);
+        body["requestId"] = json!(request);
+        let answer = tenant_request::handle(&registry, &workflow, &config, with_body(body)).await;
+        assert_eq!(answer["statusCode"], 400, "{answer}");
+        assert_eq!(
+            body_of(&answer)["errors"][0]["field"],
+            "tenantId",
+            "{answer}"
+        );
+    }
+    assert_eq!(workflow.started().len(), 1);
+}

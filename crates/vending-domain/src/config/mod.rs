@@ -652,6 +652,17 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn arns_are_built_in_the_partition_of_the_home_region() {
+        for (region, partition) in [
+            ("eu-west-1", "aws"),
+            ("cn-north-1", "aws-cn"),
+            ("us-gov-west-1", "aws-us-gov"),
+        ] {
+            assert_eq!(partition_of(region), partition, "{region}");
+        }
+    }
+
+    #[test]
     fn the_sample_config_is_valid() {
         let c = PlatformConfig::from_json(&sample().to_string()).expect("valid");
         assert_eq!(c.identity.roles.len(), 3);

@@ -1,0 +1,44 @@
+//! GrantClusterAccess on fakes: on every cluster, an entry per role with its template's policy
+//! (viewers view), scoped to the tenant's namespaces.
+
+use serde_json::json;
+use vending_domain::fakes::{FakeAccounts, example_config};
+use vending_domain::request::TenantRequest;
+
+#[tokio::test]
+async fn each_role_gets_its_templates_policy_scoped_to_the_tenants_namespaces() {
+    let spec = TenantRequest::from_value(&json!({
+        "requestId": "req-1", "tenantId": "payments", "environment": "prod",
+        "owners": ["arn:aws:iam::123456789012:role/payments-leads"],
+        "tags": {"CostCenter": "cc-1"}
+    }))
+    .expect("reads")
+    .validate(&example_config())
+    .expect("valid");
+    let role = |t: &str| json!({"template": t, "arn": format!("arn:aws:iam::222233334444:role/payments-{t}"), "kubernetesGroup": format!("tenant:payments:{t}")});
+    let input = json!({
+        "spec": spec,
+        "identity": {"roles": [role("admin"), role("deploy"), role("read-only")]},
+        "executionName": "exec-1"
+    });
+    let accounts = FakeAccounts::default();
+    let out = grant_cluster_access::handle(&accounts, &example_config(), input)
+        .await
+        .expect("granted");
+    assert_eq!(out["clusters"].as_array().map(Vec::len), Some(2));
+    let entries = accounts.clusters.entries();
+    assert_eq!(entries.len(), 6, "three roles on two clusters");
+    for ((_, principal), entry) in entries {
+        let wanted = match principal.rsplit('-').next() {
+            Some("admin") => "AmazonEKSAdminPolicy",
+            Some("deploy") => "AmazonEKSEditPolicy",
+            _ => "AmazonEKSViewPolicy",
+        };
+        assert!(
+            entry.access_policy_arn.ends_with(wanted),
+            "{principal}: {}",
+            entry.access_policy_arn
+        );
+        assert_eq!(entry.namespaces, ["payments", "payments-*"]);
+    }
+}

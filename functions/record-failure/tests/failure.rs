@@ -1,0 +1,62 @@
+//! RecordFailure on fakes: the failure is stored with its step, announced, and the lease given
+//! back; a tenant another execution holds is left to it.
+
+use serde_json::json;
+use vending_domain::TenantId;
+use vending_domain::fakes::{FakeBus, FakeRegistry, example_config};
+use vending_domain::ports::{Lease, Registry, TenantStatus};
+use vending_domain::request::TenantRequest;
+
+fn input(execution: &str) -> serde_json::Value {
+    let spec = TenantRequest::from_value(&json!({
+        "requestId": "req-1", "tenantId": "payments", "environment": "prod",
+        "owners": ["arn:aws:iam::123456789012:role/payments-leads"],
+        "tags": {"CostCenter": "cc-1"}
+    }))
+    .expect("reads")
+    .validate(&example_config())
+    .expect("valid");
+    json!({
+        "state": {"spec": spec, "failure": {"HandOff": {"Error": "Conflict", "Cause": "{\"errorMessage\": \"stale\", \"errorType\": \"Conflict\"}"}}},
+        "executionName": execution
+    })
+}
+
+#[tokio::test]
+async fn a_failure_is_stored_announced_and_the_lease_given_back() {
+    let (registry, bus) = (FakeRegistry::default(), FakeBus::default());
+    let tenant = TenantId::parse("payments").expect("id");
+    assert_eq!(
+        registry.acquire(&tenant, "exec-1").await.expect("lease"),
+        Lease::Acquired
+    );
+    let out = record_failure::handle(&registry, &bus, input("exec-1"))
+        .await
+        .expect("recorded");
+    assert_eq!(out, json!({"error": "Conflict", "cause": "stale"}));
+    let entry = registry.entry(&tenant).expect("entry");
+    assert_eq!(entry.status, TenantStatus::Failed);
+    assert_eq!(entry.failure.map(|f| f.step), Some("HandOff".into()));
+    assert_eq!(bus.events()[0].0, "TenantFailed");
+    assert_eq!(registry.holder(&tenant), None, "the lease is back");
+}
+
+#[tokio::test]
+async fn a_tenant_another_execution_holds_is_left_to_it() {
+    let (registry, bus) = (FakeRegistry::default(), FakeBus::default());
+    let tenant = TenantId::parse("payments").expect("id");
+    registry
+        .acquire(&tenant, "exec-other")
+        .await
+        .expect("lease");
+    let out = record_failure::handle(&registry, &bus, input("exec-1"))
+        .await
+        .expect("reported");
+    assert_eq!(out["error"], "Conflict", "still reported to the Fail state");
+    assert_eq!(registry.entry(&tenant), None, "not marked FAILED");
+    assert!(
+        bus.events().is_empty(),
+        "no TenantFailed for a tenant being vended"
+    );
+    assert_eq!(registry.holder(&tenant).as_deref(), Some("exec-other"));
+}
