@@ -85,3 +85,16 @@ def test_account_aliases_are_unique(sandbox):
     with pytest.raises(ClientError) as refused:
         sandbox.client("iam", keys).create_account_alias(AccountAlias="acme-team")
     assert code(refused) == "EntityAlreadyExists"
+
+
+def test_a_trust_policy_over_the_quota_is_refused(sandbox):
+    many = [f"arn:aws:iam::123456789012:role/{'r' * 60}{i:02d}" for i in range(40)]
+    doc = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"AWS": many}, "Action": "sts:AssumeRole"}],
+        }
+    )
+    with pytest.raises(ClientError) as refused:
+        sandbox.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument=doc)
+    assert code(refused) == "LimitExceeded"

@@ -70,3 +70,39 @@ def test_an_operation_moto_lacks_is_an_aws_error_not_an_html_page(sandbox):
     with pytest.raises(ClientError) as refused:
         sandbox.client("ec2").describe_ipam_pools()
     assert refused.value.response["Error"]["Code"] in ("InvalidAction", "InternalFailure")
+
+
+def test_conditional_writes_at_once_let_exactly_one_through(sandbox):
+    import concurrent.futures
+
+    ddb = sandbox.client("dynamodb")
+    ddb.create_table(
+        TableName="t",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+    def claim(i):
+        client = sandbox.client("dynamodb")
+        items = [
+            {
+                "Put": {
+                    "TableName": "t",
+                    "Item": {"pk": {"S": f"piece-{p}"}, "owner": {"S": str(i)}},
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+            for p in range(4)
+        ]
+        try:
+            client.transact_write_items(TransactItems=items)
+            return True
+        except ClientError:
+            return False
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=12) as pool:
+        won = list(pool.map(claim, range(24)))
+    assert won.count(True) == 1
+    owners = {item["owner"]["S"] for item in ddb.scan(TableName="t")["Items"]}
+    assert len(owners) == 1, "all four pieces went to one claimant"

@@ -11,12 +11,18 @@ calls and executions; see README.md.
 
 import io
 import json
+import threading
 
 from werkzeug.wrappers import Request, Response
 
 from . import authz, ec2_rules, eks, faults, iam_rules, organizations, state, wire
 
 READ_PREFIXES = ("Describe", "List", "Get", "Head", "Scan", "Query", "BatchGet", "TransactGet", "Lookup", "Search")
+
+# DynamoDB applies a conditional write or a transaction atomically; moto, serving requests on
+# several threads, checks the conditions and writes in separate steps. One at a time here.
+DYNAMODB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
+DYNAMODB_LOCK = threading.Lock()
 
 
 class Front:
@@ -107,7 +113,11 @@ class Front:
             answer = self.put_events(call, environ, data)
             if answer is not None:
                 return answer
-        status, headers, body = forward()
+        if call.service == "dynamodb" and call.operation in DYNAMODB_WRITES:
+            with DYNAMODB_LOCK:
+                status, headers, body = forward()
+        else:
+            status, headers, body = forward()
         return self.readable(call, status, headers, body)
 
     def put_events(self, call, environ, data):

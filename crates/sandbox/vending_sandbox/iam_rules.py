@@ -3,6 +3,8 @@
   (AttachRolePolicy) must exist in the role's account, or be AWS-managed: else NoSuchEntity;
 - every principal a trust policy names must exist (an IAM role or user in its account, an
   account of the sandbox): else MalformedPolicyDocument "Invalid principal in policy";
+- a role trust policy may not exceed IAM's default quota of 2,048 characters (white space not
+  counted): LimitExceeded;
 - tag keys are case-insensitive: one request may not carry two keys that differ only in case;
 - an account alias is unique across AWS: another account's alias is EntityAlreadyExists.
 """
@@ -12,6 +14,9 @@ import re
 import urllib.parse
 
 from . import wire
+
+# IAM's default quota on a role trust policy, in characters without white space.
+TRUST_POLICY_QUOTA = 2048
 
 
 def _iam(account):
@@ -106,6 +111,11 @@ def check(call, caller):
             principals = _trust_principals(text)
         except ValueError:
             principals = _trust_principals(urllib.parse.unquote(text))
+        size = sum(1 for c in urllib.parse.unquote(text) if not c.isspace())
+        if size > TRUST_POLICY_QUOTA:
+            return wire.error(
+                call, 409, "LimitExceeded", f"Cannot exceed quota for ACLSizePerRole: {TRUST_POLICY_QUOTA}"
+            )
         for principal in principals:
             if not principal_exists(principal):
                 return wire.error(

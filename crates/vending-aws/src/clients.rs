@@ -15,7 +15,7 @@ use aws_smithy_async::rt::sleep::TokioSleep;
 use aws_smithy_async::time::SystemTimeSource;
 use aws_smithy_http_client::tls;
 
-/// The clients of the management (or delegated administrator) account.
+/// The clients of the management account.
 #[derive(Debug, Clone)]
 pub struct Clients {
     /// The shared configuration they were built from.

@@ -90,6 +90,21 @@ impl DynamoRegistry {
             .map_err(|e| classify("CreateTable", &e))
     }
 
+    /// One row, read consistently.
+    async fn read(
+        &self,
+        key: AttributeValue,
+    ) -> Result<aws_sdk_dynamodb::operation::get_item::GetItemOutput, StepError> {
+        self.client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", key)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify("GetItem", &e))
+    }
+
     fn encode(entry: &RegistryEntry) -> Result<AttributeValue, StepError> {
         serde_json::to_string(entry)
             .map(s)
@@ -174,15 +189,7 @@ impl Registry for DynamoRegistry {
         match result {
             Ok(_) => Ok(Lease::Acquired),
             Err(e) if is_condition_failure(&e) => {
-                let out = self
-                    .client
-                    .get_item()
-                    .table_name(&self.table)
-                    .key("pk", lease_key(tenant))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(|e| classify("GetItem", &e))?;
+                let out = self.read(lease_key(tenant)).await?;
                 let holder = out
                     .item()
                     .and_then(|i| i.get("execution"))
@@ -221,15 +228,7 @@ impl Registry for DynamoRegistry {
     }
 
     async fn get(&self, tenant: &TenantId) -> Result<Option<RegistryEntry>, StepError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", tenant_key(tenant))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| classify("GetItem", &e))?;
+        let out = self.read(tenant_key(tenant)).await?;
         let Some(doc) = out
             .item()
             .and_then(|i| i.get("doc"))
@@ -312,15 +311,7 @@ impl Registry for DynamoRegistry {
                     None => return Err(classify("TransactWriteItems", &e)),
                 };
                 let piece = pieces[index];
-                let out = self
-                    .client
-                    .get_item()
-                    .table_name(&self.table)
-                    .key("pk", s(format!("CIDR#{piece}")))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(|e| classify("GetItem", &e))?;
+                let out = self.read(s(format!("CIDR#{piece}"))).await?;
                 let owner = out
                     .item()
                     .and_then(|i| i.get("tenant"))
@@ -417,15 +408,7 @@ impl Registry for DynamoRegistry {
         } else {
             enclosing[index - 1].clone()
         };
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", scope_key(&key))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| classify("GetItem", &e))?;
+        let out = self.read(scope_key(&key)).await?;
         let item = out.item();
         let holder = item
             .and_then(|i| i.get("holder"))
@@ -450,15 +433,7 @@ impl Registry for DynamoRegistry {
     }
 
     async fn lease_holder(&self, tenant: &TenantId) -> Result<Option<String>, StepError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", lease_key(tenant))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| classify("GetItem", &e))?;
+        let out = self.read(lease_key(tenant)).await?;
         let Some(item) = out.item() else {
             return Ok(None);
         };
@@ -474,15 +449,7 @@ impl Registry for DynamoRegistry {
     }
 
     async fn get_request(&self, request_id: &str) -> Result<Option<RequestRecord>, StepError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", request_key(request_id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| classify("GetItem", &e))?;
+        let out = self.read(request_key(request_id)).await?;
         let Some(item) = out.item() else {
             return Ok(None);
         };

@@ -38,17 +38,7 @@ pub async fn grant_cluster_access<A: Accounts>(
             .await?;
         let mut entries = Vec::new();
         for role in &identity.roles {
-            let template = config
-                .identity
-                .roles
-                .iter()
-                .find(|t| t.name == role.template)
-                .ok_or_else(|| {
-                    StepError::Internal(format!(
-                        "role template '{}' is not in the platform config",
-                        role.template
-                    ))
-                })?;
+            let template = config.identity.template(&role.template)?;
             let entry = eks
                 .ensure_access_entry(&AccessEntrySpec {
                     cluster: cluster.name.clone(),

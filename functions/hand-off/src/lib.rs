@@ -68,17 +68,7 @@ pub fn tenant_record(config: &PlatformConfig, input: Input) -> Result<TenantReco
         .roles
         .into_iter()
         .map(|role| {
-            let template = config
-                .identity
-                .roles
-                .iter()
-                .find(|t| t.name == role.template)
-                .ok_or_else(|| {
-                    StepError::Internal(format!(
-                        "role template '{}' is not in the platform config",
-                        role.template
-                    ))
-                })?;
+            let template = config.identity.template(&role.template)?;
             Ok(TenantRole {
                 template: role.template,
                 arn: role.arn,

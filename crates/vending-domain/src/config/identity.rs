@@ -230,6 +230,15 @@ pub fn policy_chars(doc: &serde_json::Value) -> usize {
 }
 
 impl IdentityConfig {
+    /// The role template of this name: a step's input names one the config must have.
+    pub fn template(&self, name: &str) -> Result<&RoleTemplate, crate::StepError> {
+        self.roles.iter().find(|t| t.name == name).ok_or_else(|| {
+            crate::StepError::Internal(format!(
+                "role template '{name}' is not in the platform config"
+            ))
+        })
+    }
+
     /// Who may assume a role of `template` for a tenant with these owners and viewers: the
     /// platform's trusted principals and the template's audiences, sorted and unique.
     pub fn trusted_for(
