@@ -46,6 +46,8 @@ def sandbox(url):
             "ec2OptInCalls": 0,
             "eventsRegion": REGION,
             "baselinePolicies": [],
+            "chaos": None,
+            "announceAccounts": True,
         },
     )
     return Sandbox(url)

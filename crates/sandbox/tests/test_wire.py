@@ -106,3 +106,90 @@ def test_conditional_writes_at_once_let_exactly_one_through(sandbox):
     assert won.count(True) == 1
     owners = {item["owner"]["S"] for item in ddb.scan(TableName="t")["Items"]}
     assert len(owners) == 1, "all four pieces went to one claimant"
+
+
+def test_a_crash_strikes_after_the_nth_call_of_a_principal_took_effect(sandbox):
+    role = sandbox.role("fn", [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}])
+    keys = sandbox.assume(role)
+    sandbox.client("ec2").describe_vpcs()  # the root's calls are not counted
+    sandbox.control("/_sandbox/crash", {"after": 2})
+    ec2 = sandbox.client("ec2", keys)
+    before = len(ec2.describe_vpcs()["Vpcs"])
+    with pytest.raises(ClientError) as died:
+        ec2.create_vpc(CidrBlock="10.8.0.0/16")
+    assert died.value.response["Error"]["Code"] == "SandboxCrash"
+    assert len(ec2.describe_vpcs()["Vpcs"]) == before + 1, "the call took effect"
+    struck = sandbox.control("/_sandbox/crash")["struck"]
+    assert struck["operation"] == "CreateVpc"
+
+
+def test_chaos_fails_a_share_of_calls_in_each_services_shape(sandbox):
+    role = sandbox.role("fn", [{"Effect": "Allow", "Action": "*", "Resource": "*"}])
+    keys = sandbox.assume(role)
+    sandbox.control("/_sandbox/config", {"chaos": {"rate": 0.3, "seed": 7}})
+    failed = {}
+    for service, call in [("ec2", lambda c: c.describe_vpcs()), ("iam", lambda c: c.list_roles())]:
+        client = sandbox.client(service, keys)
+        for _ in range(40):
+            try:
+                call(client)
+            except ClientError as e:
+                failed.setdefault(service, set()).add(e.response["Error"]["Code"])
+    sandbox.control("/_sandbox/config", {"chaos": None})
+    assert failed["ec2"] <= {"RequestLimitExceeded", "InternalError"} and failed["ec2"]
+    assert failed["iam"] <= {"Throttling", "ServiceFailure"} and failed["iam"]
+    injected = sandbox.control("/_sandbox/chaos")["injected"]
+    assert 10 <= sum(injected.values()) <= 40, injected
+
+
+@pytest.mark.parametrize("range_key", [False, True])
+def test_a_cancelled_transaction_leaves_every_item_as_it_was(sandbox, range_key):
+    # The sandbox copies only the items a transaction names, not its tables, to roll back.
+    ddb = sandbox.client("dynamodb")
+    schema = [{"AttributeName": "pk", "KeyType": "HASH"}]
+    attributes = [{"AttributeName": "pk", "AttributeType": "S"}]
+    if range_key:
+        schema.append({"AttributeName": "sk", "KeyType": "RANGE"})
+        attributes.append({"AttributeName": "sk", "AttributeType": "S"})
+    ddb.create_table(TableName="r", KeySchema=schema, AttributeDefinitions=attributes, BillingMode="PAY_PER_REQUEST")
+
+    def key(name):
+        return {"pk": {"S": name}, **({"sk": {"S": "s"}} if range_key else {})}
+
+    ddb.put_item(TableName="r", Item={**key("kept"), "v": {"N": "1"}})
+    ddb.put_item(TableName="r", Item={**key("gone"), "v": {"N": "1"}})
+    with pytest.raises(ClientError) as refused:
+        ddb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "r", "Item": {**key("new"), "v": {"N": "1"}}}},
+                {
+                    "Update": {
+                        "TableName": "r",
+                        "Key": key("kept"),
+                        "UpdateExpression": "SET v = :two",
+                        "ExpressionAttributeValues": {":two": {"N": "2"}},
+                    }
+                },
+                {"Delete": {"TableName": "r", "Key": key("gone")}},
+                {
+                    "ConditionCheck": {
+                        "TableName": "r",
+                        "Key": key("absent"),
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+            ]
+        )
+    assert refused.value.response["Error"]["Code"] == "TransactionCanceledException"
+    items = {i["pk"]["S"]: i["v"]["N"] for i in ddb.scan(TableName="r")["Items"]}
+    assert items == {"kept": "1", "gone": "1"}
+
+    # And one that goes through writes all of it.
+    ddb.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": "r", "Item": {**key("new"), "v": {"N": "3"}}}},
+            {"Delete": {"TableName": "r", "Key": key("gone")}},
+        ]
+    )
+    items = {i["pk"]["S"]: i["v"]["N"] for i in ddb.scan(TableName="r")["Items"]}
+    assert items == {"kept": "1", "new": "3"}

@@ -12,6 +12,7 @@ calls and executions; see README.md.
 import io
 import json
 import threading
+import time
 
 from werkzeug.wrappers import Request, Response
 
@@ -42,7 +43,9 @@ class Front:
         eks_op = eks.operation(request) if service == "eks" else None
         rest_op = eks_op[0] if eks_op else (eks.cluster_operation(request) if service == "eks" else None)
         call = wire.read_call(request, rest_op)
+        started = time.perf_counter()
         response = self.handle(call, environ, data, eks_op)
+        served = time.perf_counter() - started
         with state.LOCK:
             state.CALLS.append(
                 {
@@ -50,6 +53,8 @@ class Front:
                     "operation": call.operation,
                     "status": response.status_code,
                     "mutating": not call.operation.startswith(READ_PREFIXES),
+                    "root": authz.caller_of(call.access_key).is_root,
+                    "seconds": round(served, 6),
                 }
             )
         return response(environ, start_response)
@@ -76,7 +81,7 @@ class Front:
 
     def handle(self, call, environ, data, eks_op):
         caller = authz.caller_of(call.access_key)
-        fault = faults.take(call, after=False)
+        fault = faults.take(call, after=False) or faults.chaos_fault(call, caller)
         if fault:
             return faults.response(call, fault)
         if authz.enforced():
@@ -94,6 +99,8 @@ class Front:
         fault = faults.take(call, after=True)
         if fault and response.status_code < 300:
             return faults.response(call, fault)
+        if response.status_code < 300 and faults.crash_strikes(call, caller):
+            return wire.error(call, 400, "SandboxCrash", f"the caller died after {call.describe()} took effect")
         return response
 
     def serve(self, call, caller, environ, data, eks_op):
@@ -185,6 +192,14 @@ class Front:
             elif method == "POST":
                 faults.add(body)
             return ok(faults.FAULTS)
+        if path == "/_sandbox/chaos":
+            with state.LOCK:
+                return ok({"injected": dict(faults.CHAOS["injected"])})
+        if path == "/_sandbox/crash":
+            if method == "POST":
+                faults.arm_crash(body["after"])
+            with state.LOCK:
+                return ok(dict(faults.CRASH))
         if path == "/_sandbox/account-failures" and method == "POST":
             organizations.inject(body["reason"], body.get("count", 1))
             return ok({"injected": body})
@@ -228,6 +243,7 @@ def reset():
             table.clear()
         organizations.INJECTED.clear()
         organizations.ANNOUNCED.clear()
+        faults.CHAOS.update({"rng": None, "seed": None, "injected": {}})
 
 
 def close_execution(body):

@@ -6,6 +6,70 @@ from . import state, wire
 
 FAULTS = []  # [{"operation", "service", "code", "status", "count", "message", "after", "reasons"}]
 
+# A crash: the caller dies right after its n-th call (counting the calls of IAM principals, not
+# the sandbox's root) takes effect, before it sees the answer, as a Lambda that times out.
+CRASH = {"after": None, "seen": 0, "struck": None}
+
+
+# What each service answers when it throttles or fails, as (status, code): the codes its SDK
+# reads as throttling or as a server error.
+CHAOS_ERRORS = {
+    "iam": [(400, "Throttling"), (500, "ServiceFailure")],
+    "sts": [(400, "Throttling"), (500, "InternalFailure")],
+    "ec2": [(503, "RequestLimitExceeded"), (500, "InternalError")],
+    "dynamodb": [(400, "ThrottlingException"), (500, "InternalServerError")],
+    "organizations": [(400, "TooManyRequestsException"), (500, "ServiceException")],
+    "events": [(400, "ThrottlingException"), (500, "InternalException")],
+    "states": [(400, "ThrottlingException"), (500, "ServiceUnavailable")],
+    "eks": [(429, "ThrottlingException"), (503, "ServiceUnavailableException")],
+    "s3": [(503, "SlowDown"), (500, "InternalError")],
+    "secretsmanager": [(400, "ThrottlingException"), (500, "InternalServiceError")],
+}
+CHAOS = {"rng": None, "seed": None, "injected": {}}
+
+
+def chaos_fault(call, caller):
+    """A random throttle or 5xx for this call, as `chaos` asks, or None."""
+    import random
+
+    settings = state.CONFIG.get("chaos")
+    if not settings or caller.is_root:
+        return None
+    with state.LOCK:
+        if CHAOS["seed"] != settings.get("seed"):
+            CHAOS.update({"rng": random.Random(settings.get("seed")), "seed": settings.get("seed"), "injected": {}})
+        rng = CHAOS["rng"]
+        if rng.random() >= float(settings.get("rate", 0)):
+            return None
+        status, code = rng.choice(CHAOS_ERRORS.get(call.service, [(500, "InternalFailure")]))
+        key = f"{call.service} {code}"
+        CHAOS["injected"][key] = CHAOS["injected"].get(key, 0) + 1
+    return {
+        "code": code,
+        "status": status,
+        "message": "fault injected at random by the sandbox",
+        "reasons": None,
+    }
+
+
+def arm_crash(after):
+    with state.LOCK:
+        CRASH.update({"after": int(after), "seen": 0, "struck": None})
+
+
+def crash_strikes(call, caller):
+    """True when this call, which took effect, is the one the caller dies after."""
+    if caller.is_root:
+        return False
+    with state.LOCK:
+        if CRASH["after"] is None:
+            return False
+        CRASH["seen"] += 1
+        if CRASH["seen"] != CRASH["after"]:
+            return False
+        CRASH["struck"] = {"service": call.service, "operation": call.operation, "caller": caller.arn}
+        return True
+
 
 def add(spec):
     with state.LOCK:
@@ -26,6 +90,7 @@ def add(spec):
 def clear():
     with state.LOCK:
         FAULTS.clear()
+        CRASH.update({"after": None, "seen": 0, "struck": None})
 
 
 def take(call, after):

@@ -186,7 +186,7 @@ def announce(management, st):
     """Puts the `CreateAccountResult` event of a finished creation, once."""
     rid = st.get("Id")
     with state.LOCK:
-        if rid in ANNOUNCED:
+        if rid in ANNOUNCED or not state.CONFIG["announceAccounts"]:
             return
         ANNOUNCED.add(rid)
     region = state.CONFIG["eventsRegion"]

@@ -17,6 +17,11 @@ CONFIG = {
     # Where Organizations' CloudTrail events reach EventBridge (us-east-1 in AWS; the stack's
     # region when the forwarder of infra/event-forwarder.yaml carries them there).
     "eventsRegion": "us-east-1",
+    # Faults at random: {"rate": 0.3, "seed": 7} makes that share of IAM principals' calls fail
+    # with throttling or a 5xx of their service, in its wire shape; null: none.
+    "chaos": None,
+    # Put Organizations' CreateAccountResult when a creation succeeds, as CloudTrail does.
+    "announceAccounts": True,
     # Customer-managed policies the platform's baseline (a service-managed stack set with
     # automatic deployment) puts in every new account: [{"name", "path", "document"}].
     "baselinePolicies": [],
