@@ -4,9 +4,12 @@
 //! Every lookup goes by the `vending:tenant` tag or by a stored id before anything is created,
 //! so each `ensure_*` call can run any number of times.
 
-use crate::classify::classify;
+use crate::classify::{ThrottlingOnly, classify, throttled_create_retries};
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::error::ProvideErrorMetadata;
+use aws_sdk_ec2::operation::create_subnet::CreateSubnetError;
+use aws_sdk_ec2::operation::create_transit_gateway_vpc_attachment::CreateTransitGatewayVpcAttachmentError;
+use aws_sdk_ec2::operation::create_vpc::CreateVpcError;
 use aws_sdk_ec2::types::{
     Filter, FlowLogsResourceType, LogDestinationType, ResourceType, Tag, TagSpecification,
     TrafficType, TransitGatewayAttachmentState,
@@ -73,11 +76,17 @@ fn parse_cidr(text: Option<&str>, what: &str) -> Result<Ipv4Cidr, StepError> {
         .map_err(|e| StepError::Internal(format!("{what} has an unreadable CIDR: {e}")))
 }
 
-/// The configuration of a create call that takes no client token: the SDK must not retry it,
-/// or an answer lost after the resource was made would make a second one. The workflow's Retry
-/// re-runs the step instead, which finds the first by its tags (written with the creation).
-fn once() -> aws_sdk_ec2::config::Builder {
-    aws_sdk_ec2::config::Builder::default().retry_config(aws_config::retry::RetryConfig::disabled())
+/// The configuration of a create call that takes no client token: the SDK retries it only when
+/// it was throttled (refused unprocessed), never after another error, or an answer lost after
+/// the resource was made would make a second one. The workflow's Retry re-runs the step
+/// instead, which finds the first by its tags (written with the creation).
+fn once<E>() -> aws_sdk_ec2::config::Builder
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    aws_sdk_ec2::config::Builder::default()
+        .retry_config(throttled_create_retries())
+        .retry_classifier(ThrottlingOnly::<E>::new())
 }
 
 /// The client token of a VPC's flow log to a destination: the same for a retry of the same
@@ -155,7 +164,7 @@ impl TenantNetwork for Ec2Network {
             .cidr_block(cidr.to_string())
             .tag_specifications(tag_spec(ResourceType::Vpc, &named))
             .customize()
-            .config_override(once())
+            .config_override(once::<CreateVpcError>())
             .send()
             .await
             .map_err(|e| classify("CreateVpc", &e))?;
@@ -230,7 +239,7 @@ impl TenantNetwork for Ec2Network {
             .cidr_block(&block)
             .tag_specifications(tag_spec(ResourceType::Subnet, &named))
             .customize()
-            .config_override(once())
+            .config_override(once::<CreateSubnetError>())
             .send()
             .await
             .map_err(|e| {
@@ -283,7 +292,7 @@ impl TenantNetwork for Ec2Network {
                     .set_subnet_ids(Some(subnet_ids.to_vec()))
                     .tag_specifications(tag_spec(ResourceType::TransitGatewayAttachment, tags))
                     .customize()
-                    .config_override(once())
+                    .config_override(once::<CreateTransitGatewayVpcAttachmentError>())
                     .send()
                     .await
                     .map_err(|e| {
@@ -477,13 +486,12 @@ impl TenantNetwork for Ec2Network {
 
 /// A delete or detach whose target is already gone (a concurrent run got there first) has
 /// done its job.
-fn gone<T, E, R>(
-    result: Result<T, aws_sdk_ec2::error::SdkError<E, R>>,
+fn gone<T, E>(
+    result: Result<T, aws_sdk_ec2::error::SdkError<E, aws_smithy_runtime_api::http::Response>>,
     operation: &str,
 ) -> Result<(), StepError>
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     match result {
         Ok(_) => Ok(()),

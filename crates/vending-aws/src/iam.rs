@@ -34,10 +34,13 @@ use vending_domain::config::trust_policy;
 /// `NotReady`; a trust policy naming a principal that does not exist is the request's fault,
 /// an `InvalidRequest` whose field `principal` names it (the step turns it into the request
 /// field that named it).
-fn refusal<E, R>(operation: &str, spec: &RoleSpec, err: &SdkError<E, R>) -> StepError
+fn refusal<E>(
+    operation: &str,
+    spec: &RoleSpec,
+    err: &SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> StepError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     let message = err.message().unwrap_or_default();
     match err.code() {

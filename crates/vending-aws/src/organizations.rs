@@ -1,7 +1,8 @@
 //! AWS Organizations behind the `Organization` port.
 
-use crate::classify::classify;
+use crate::classify::{ThrottlingOnly, classify, throttled_create_retries};
 use aws_sdk_organizations::Client;
+use aws_sdk_organizations::operation::create_account::CreateAccountError;
 use aws_sdk_organizations::operation::describe_account::DescribeAccountError;
 use aws_sdk_organizations::types::{Account, CreateAccountState as SdkState, Tag};
 use std::collections::BTreeMap;
@@ -110,8 +111,9 @@ impl Organization for OrganizationsAdapter {
     ) -> Result<String, StepError> {
         // CreateAccount takes no client token: an SDK retry after a lost answer would start a
         // second creation (failed with EMAIL_ALREADY_EXISTS, and its id saved instead of the
-        // first's). So the SDK does not retry it; the workflow re-runs the step, which finds
-        // the first creation by name.
+        // first's). So the SDK retries it only when it was throttled (refused unprocessed); the
+        // workflow re-runs the step after any other error, which finds the first creation by
+        // name.
         let out = self
             .client
             .create_account()
@@ -122,7 +124,8 @@ impl Organization for OrganizationsAdapter {
             .customize()
             .config_override(
                 aws_sdk_organizations::config::Builder::default()
-                    .retry_config(aws_config::retry::RetryConfig::disabled()),
+                    .retry_config(throttled_create_retries())
+                    .retry_classifier(ThrottlingOnly::<CreateAccountError>::new()),
             )
             .send()
             .await
@@ -268,5 +271,48 @@ mod tests {
             .expect("created");
         assert_eq!(id, "car-1");
         assert_eq!(create.num_calls(), 1);
+    }
+
+    fn error(code: &str) -> CreateAccountError {
+        CreateAccountError::generic(
+            aws_sdk_organizations::error::ErrorMetadata::builder()
+                .code(code)
+                .message("m")
+                .build(),
+        )
+    }
+
+    fn account_created() -> CreateAccountOutput {
+        CreateAccountOutput::builder()
+            .create_account_status(CreateAccountStatus::builder().id("car-1").build())
+            .build()
+    }
+
+    #[tokio::test]
+    async fn a_throttled_create_account_is_retried_by_the_sdk_and_a_server_error_is_not() {
+        let throttled = mock!(Client::create_account)
+            .sequence()
+            .error(|| error("TooManyRequestsException"))
+            .output(account_created)
+            .build();
+        let client = mock_client!(aws_sdk_organizations, RuleMode::Sequential, [&throttled]);
+        let id = OrganizationsAdapter::new(client)
+            .create_account("a@example.com", "a", "R", &BTreeMap::new())
+            .await
+            .expect("created on the second attempt");
+        assert_eq!((id.as_str(), throttled.num_calls()), ("car-1", 2));
+
+        // A server error may have come after the account creation started: asked once.
+        let failed = mock!(Client::create_account)
+            .sequence()
+            .error(|| error("ServiceException"))
+            .output(account_created)
+            .build();
+        let client = mock_client!(aws_sdk_organizations, RuleMode::Sequential, [&failed]);
+        let err = OrganizationsAdapter::new(client)
+            .create_account("a@example.com", "a", "R", &BTreeMap::new())
+            .await
+            .expect_err("not retried");
+        assert_eq!((err.error_type(), failed.num_calls()), ("Unavailable", 1));
     }
 }
