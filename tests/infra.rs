@@ -1,7 +1,8 @@
 //! The SAM template (`infra/template.yaml`) read as data: the invariants a reviewer checks
 //! (tracing, JSON logs, retention, a dead-letter queue on every rule, no wildcard beyond the
 //! documented ones), the function set against `functions/`, and the rules' event patterns
-//! tried on the sandbox's EventBridge with the samples of `events/` and near misses.
+//! tried on the sandbox's EventBridge with the samples of `events/` and near misses. Also the
+//! AWS fidelity page (`docs/aws-fidelity.md`): each behaviour has its source and real tests.
 
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -408,4 +409,76 @@ fn the_alarm_topic_uses_a_key_cloudwatch_may_publish_with() {
             "{name} publishes to the alarm topic"
         );
     }
+}
+
+/// Every `fn` and `def` name in the repository's Rust and Python sources (outside `target/`
+/// and the virtualenvs).
+fn defined_names(dir: &std::path::Path, names: &mut BTreeSet<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if path.is_dir() {
+            if !name.starts_with('.') && name != "target" && name != "node_modules" {
+                defined_names(&path, names);
+            }
+            continue;
+        }
+        let keyword = match path.extension().and_then(|e| e.to_str()) {
+            Some("rs") => "fn ",
+            Some("py") => "def ",
+            _ => continue,
+        };
+        for line in std::fs::read_to_string(&path).unwrap_or_default().lines() {
+            if let Some(rest) = line.trim_start().split(keyword).nth(1) {
+                let ident: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                names.insert(ident);
+            }
+        }
+    }
+}
+
+#[test]
+fn every_behaviour_on_the_fidelity_page_has_its_source_and_tests_that_exist() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let page = std::fs::read_to_string(root.join("docs/aws-fidelity.md")).expect("the page");
+    let mut names = BTreeSet::new();
+    defined_names(&root, &mut names);
+    let mut rows = 0;
+    let mut wrong = Vec::new();
+    for row in page
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| behaviour"))
+    {
+        let cells: Vec<&str> = row.split(" | ").collect();
+        let (Some(source), Some(tests)) = (cells.get(1), cells.last()) else {
+            continue;
+        };
+        rows += 1;
+        if !source.contains("](https://docs.aws.amazon.com/") && !source.contains("above") {
+            wrong.push(format!("no documentation for: {row}"));
+        }
+        let named: Vec<&str> = tests
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|t| {
+                t.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            })
+            .collect();
+        if named.is_empty() {
+            wrong.push(format!("no test holds: {row}"));
+        }
+        for test in named.into_iter().filter(|t| !names.contains(*t)) {
+            wrong.push(format!("the page names a test that does not exist: {test}"));
+        }
+    }
+    assert!(rows > 30, "{rows} rows read");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

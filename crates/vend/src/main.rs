@@ -38,6 +38,15 @@ enum Command {
         #[arg(long, default_value = ".aws-sam/build")]
         build_dir: PathBuf,
     },
+    /// Prove the claims under crashes, faults and load on the local platform: a crash after
+    /// every AWS call of a vending, then the request posted again; many tenants with a share of
+    /// AWS calls failing at random; many tenants at once; identical requests at once. Ends with
+    /// `N passed, M failed`.
+    Proof(cmd::proof::ProofArgs),
+    /// Measure the vending on the local platform and print the figures as tables: wall time
+    /// per tenant through the workflow and bare, state transitions and their cost, AWS calls,
+    /// tenants at once, and the local executor against moto's interpreter.
+    Bench(cmd::bench::BenchArgs),
     /// Render a tenant record's manifests (Capsule Tenant and friends) to standard output,
     /// exactly as HandOff would commit them, without writing anything.
     Render {
@@ -80,6 +89,8 @@ fn main() -> Result<ExitCode> {
         match cli.command {
             Command::Local(opts) => cmd::local::run(opts).await,
             Command::Coldstart { build_dir } => cmd::coldstart::run(build_dir).await,
+            Command::Proof(args) => cmd::proof::run(args).await,
+            Command::Bench(args) => cmd::bench::run(args).await.map(|()| ExitCode::SUCCESS),
             Command::Render { record, root } => cmd::render::render(&record, &root),
             Command::States {
                 command: StatesCommand::Run(opts),

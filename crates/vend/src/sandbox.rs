@@ -170,6 +170,11 @@ impl Sandbox {
         ))
     }
 
+    /// The CPU time the sandbox process has used (all its threads).
+    pub fn cpu_time(&self) -> Duration {
+        cpu_time_of(&self.child.id().to_string())
+    }
+
     /// A handle on the control calls, for background tasks.
     pub fn control(&self) -> SandboxControl {
         self.control.clone()
@@ -251,10 +256,29 @@ impl SandboxControl {
         .map(|_| ())
     }
 
-    /// Every AWS call answered so far: `{service, operation, status, mutating}`.
+    /// Every AWS call answered so far: `{service, operation, status, mutating, root, seconds}`
+    /// (`root`: made with the root credentials, not an IAM principal's; `seconds`: time served).
     pub fn calls(&self) -> Result<Vec<Value>, SandboxError> {
         let calls = self.call("GET", "/_sandbox/calls", &Value::Null)?;
         Ok(calls.as_array().cloned().unwrap_or_default())
+    }
+
+    /// Makes the caller of the `after`-th call (counting IAM principals' calls from now) die
+    /// right after that call takes effect: it gets `SandboxCrash` instead of the answer.
+    pub fn arm_crash(&self, after: u64) -> Result<(), SandboxError> {
+        self.call("POST", "/_sandbox/crash", &json!({"after": after}))
+            .map(|_| ())
+    }
+
+    /// The crash's state: `{after, seen, struck}` (`seen`: IAM principals' calls since armed).
+    pub fn crash(&self) -> Result<Value, SandboxError> {
+        self.call("GET", "/_sandbox/crash", &Value::Null)
+    }
+
+    /// The faults injected at random so far, by service and code.
+    pub fn chaos_injected(&self) -> Result<Value, SandboxError> {
+        self.call("GET", "/_sandbox/chaos", &Value::Null)
+            .map(|v| v["injected"].clone())
     }
 
     /// Records the end of an execution in the sandbox's Step Functions.
@@ -262,6 +286,37 @@ impl SandboxControl {
         self.call("POST", "/_sandbox/executions", report)
             .map(|_| ())
     }
+}
+
+/// The CPU time (user and system) of process `pid` (`self` for this one), from
+/// `/proc/<pid>/stat`, in the kernel's clock ticks (`getconf CLK_TCK`, 100 on Linux).
+pub fn cpu_time_of(pid: &str) -> Duration {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    let ticks = *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+            .unwrap_or(100.0)
+    });
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return Duration::ZERO;
+    };
+    // The fields after the command name (which may hold spaces, inside parentheses).
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let field = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    Duration::from_secs_f64((field(11) + field(12)) / ticks)
 }
 
 impl Drop for Sandbox {

@@ -1,6 +1,8 @@
 //! One module per command of `vend`.
 
+pub mod bench;
 pub mod coldstart;
 pub mod local;
+pub mod proof;
 pub mod render;
 pub mod states;
