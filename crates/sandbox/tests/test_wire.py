@@ -123,6 +123,24 @@ def test_a_crash_strikes_after_the_nth_call_of_a_principal_took_effect(sandbox):
     assert struck["operation"] == "CreateVpc"
 
 
+def test_a_crash_in_a_stream_counts_only_that_roles_calls_to_that_service(sandbox):
+    # Two functions at once (a Parallel state's branches): the n-th call of one of them is the
+    # same call however their calls interleave.
+    allow = [{"Effect": "Allow", "Action": ["ec2:*", "iam:*"], "Resource": "*"}]
+    network = sandbox.client("ec2", sandbox.assume(sandbox.role("network", allow)))
+    identity = sandbox.client("iam", sandbox.assume(sandbox.role("identity", allow)))
+    sandbox.control("/_sandbox/crash", {"after": 2, "stream": "network|ec2"})
+    network.describe_vpcs()
+    identity.list_roles()
+    identity.list_roles()
+    with pytest.raises(ClientError) as died:
+        network.create_vpc(CidrBlock="10.9.0.0/16")
+    assert died.value.response["Error"]["Code"] == "SandboxCrash"
+    assert sandbox.control("/_sandbox/crash")["seen"] == 2
+    streams = [c["stream"] for c in sandbox.control("/_sandbox/calls") if not c["root"]]
+    assert "identity|iam" in streams and "network|ec2" in streams
+
+
 def test_chaos_fails_a_share_of_calls_in_each_services_shape(sandbox):
     role = sandbox.role("fn", [{"Effect": "Allow", "Action": "*", "Resource": "*"}])
     keys = sandbox.assume(role)

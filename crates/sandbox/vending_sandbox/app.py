@@ -44,7 +44,8 @@ class Front:
         rest_op = eks_op[0] if eks_op else (eks.cluster_operation(request) if service == "eks" else None)
         call = wire.read_call(request, rest_op)
         started = time.perf_counter()
-        response = self.handle(call, environ, data, eks_op)
+        caller = authz.caller_of(call.access_key)
+        response = self.handle(call, caller, environ, data, eks_op)
         served = time.perf_counter() - started
         with state.LOCK:
             state.CALLS.append(
@@ -53,7 +54,8 @@ class Front:
                     "operation": call.operation,
                     "status": response.status_code,
                     "mutating": not call.operation.startswith(READ_PREFIXES),
-                    "root": authz.caller_of(call.access_key).is_root,
+                    "root": caller.is_root,
+                    "stream": faults.stream(call, caller),
                     "seconds": round(served, 6),
                 }
             )
@@ -79,8 +81,7 @@ class Front:
             return 500, {}, f"<!doctype html><p>{type(e).__name__}: {e}</p>".encode()
         return int(captured["status"].split()[0]), dict(captured["headers"]), body
 
-    def handle(self, call, environ, data, eks_op):
-        caller = authz.caller_of(call.access_key)
+    def handle(self, call, caller, environ, data, eks_op):
         fault = faults.take(call, after=False) or faults.chaos_fault(call, caller)
         if fault:
             return faults.response(call, fault)
@@ -197,7 +198,7 @@ class Front:
                 return ok({"injected": dict(faults.CHAOS["injected"])})
         if path == "/_sandbox/crash":
             if method == "POST":
-                faults.arm_crash(body["after"])
+                faults.arm_crash(body["after"], body.get("stream"))
             with state.LOCK:
                 return ok(dict(faults.CRASH))
         if path == "/_sandbox/account-failures" and method == "POST":

@@ -7,8 +7,18 @@ from . import state, wire
 FAULTS = []  # [{"operation", "service", "code", "status", "count", "message", "after", "reasons"}]
 
 # A crash: the caller dies right after its n-th call (counting the calls of IAM principals, not
-# the sandbox's root) takes effect, before it sees the answer, as a Lambda that times out.
-CRASH = {"after": None, "seen": 0, "struck": None}
+# the sandbox's root) takes effect, before it sees the answer, as a Lambda that times out. With
+# a stream, only that stream's calls count (see `stream`).
+CRASH = {"after": None, "stream": None, "seen": 0, "struck": None}
+
+
+def stream(call, caller):
+    """The calls one function makes in order, whatever else runs meanwhile: its principal's
+    role (or user) and the service. The branches of a Parallel state run at once, but each
+    branch's function calls its own services through its own roles, and a handler never makes
+    two calls at once, so the n-th call of a stream is the same call in every run."""
+    who = caller.role_name or caller.user_name or "root"
+    return f"{who}|{call.service}"
 
 
 # What each service answers when it throttles or fails, as (status, code): the codes its SDK
@@ -52,9 +62,9 @@ def chaos_fault(call, caller):
     }
 
 
-def arm_crash(after):
+def arm_crash(after, in_stream=None):
     with state.LOCK:
-        CRASH.update({"after": int(after), "seen": 0, "struck": None})
+        CRASH.update({"after": int(after), "stream": in_stream, "seen": 0, "struck": None})
 
 
 def crash_strikes(call, caller):
@@ -63,6 +73,8 @@ def crash_strikes(call, caller):
         return False
     with state.LOCK:
         if CRASH["after"] is None:
+            return False
+        if CRASH["stream"] is not None and CRASH["stream"] != stream(call, caller):
             return False
         CRASH["seen"] += 1
         if CRASH["seen"] != CRASH["after"]:
@@ -90,7 +102,7 @@ def add(spec):
 def clear():
     with state.LOCK:
         FAULTS.clear()
-        CRASH.update({"after": None, "seen": 0, "struck": None})
+        CRASH.update({"after": None, "stream": None, "seen": 0, "struck": None})
 
 
 def take(call, after):

@@ -256,18 +256,25 @@ impl SandboxControl {
         .map(|_| ())
     }
 
-    /// Every AWS call answered so far: `{service, operation, status, mutating, root, seconds}`
-    /// (`root`: made with the root credentials, not an IAM principal's; `seconds`: time served).
+    /// Every AWS call answered so far: `{service, operation, status, mutating, root, stream,
+    /// seconds}` (`root`: made with the root credentials, not an IAM principal's; `stream`:
+    /// `<role>|<service>`, whose calls come in the same order in every run; `seconds`: time
+    /// served).
     pub fn calls(&self) -> Result<Vec<Value>, SandboxError> {
         let calls = self.call("GET", "/_sandbox/calls", &Value::Null)?;
         Ok(calls.as_array().cloned().unwrap_or_default())
     }
 
-    /// Makes the caller of the `after`-th call (counting IAM principals' calls from now) die
-    /// right after that call takes effect: it gets `SandboxCrash` instead of the answer.
-    pub fn arm_crash(&self, after: u64) -> Result<(), SandboxError> {
-        self.call("POST", "/_sandbox/crash", &json!({"after": after}))
-            .map(|_| ())
+    /// Makes the caller of the `after`-th call (counting IAM principals' calls from now, or
+    /// only those of `stream`: `<role>|<service>`, as the call log names them) die right after
+    /// that call takes effect: it gets `SandboxCrash` instead of the answer.
+    pub fn arm_crash(&self, after: u64, stream: Option<&str>) -> Result<(), SandboxError> {
+        self.call(
+            "POST",
+            "/_sandbox/crash",
+            &json!({"after": after, "stream": stream}),
+        )
+        .map(|_| ())
     }
 
     /// The crash's state: `{after, seen, struck}` (`seen`: IAM principals' calls since armed).

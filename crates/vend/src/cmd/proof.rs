@@ -67,10 +67,16 @@ pub async fn run(args: ProofArgs) -> Result<ExitCode> {
     claim(
         report.failures.is_empty() && (every > 1 || report.covered == report.points),
         format!(
-            "crash points covered: {} of {} ({} differed) in {}",
+            "crash points covered: {} of {} ({} differed; calls per stream: {}) in {}",
             report.covered,
             report.points,
             report.failures.len(),
+            report
+                .streams
+                .iter()
+                .map(|(s, n)| format!("{s} {n}"))
+                .collect::<Vec<_>>()
+                .join(", "),
             secs(started.elapsed())
         ),
         &mut out,

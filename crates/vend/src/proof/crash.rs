@@ -6,14 +6,22 @@
 //! roles and access entries, the same record bytes, one commit, the registry READY and the
 //! lease released.
 //!
-//! Each point vends its own tenant on one sandbox (the calls of one vending do not depend on
-//! other tenants'), and states are compared with the ids AWS makes up replaced by their kind.
+//! A point is the n-th call of a stream: one principal's calls to one service (`<role>|<service>`,
+//! as the sandbox names them). The branches of the Parallel state run at once and their calls
+//! interleave differently from run to run, but each stream's calls come in the same order, so
+//! a point is the same call in every run. Each point vends its own tenant on one sandbox (the
+//! calls of one vending do not depend on other tenants'), and states are compared with the ids
+//! AWS makes up replaced by their kind.
 
 use super::state::{TenantState, tenant_state};
 use super::{portal_request, started_execution};
 use crate::local::Local;
 use asl_executor::Status;
 use serde_json::json;
+use std::collections::BTreeMap;
+
+/// Calls that took effect (answered 2xx) per stream, by stream name.
+pub type Streams = BTreeMap<String, u64>;
 
 /// What the sweep found.
 #[derive(Debug, Clone, Default)]
@@ -24,6 +32,8 @@ pub struct CrashReport {
     pub covered: u64,
     /// Points whose end state differed, with what differed.
     pub failures: Vec<String>,
+    /// The vending's calls per stream.
+    pub streams: Streams,
 }
 
 /// Posts the request and waits for the execution it started; true when it SUCCEEDED.
@@ -38,30 +48,53 @@ async fn post(local: &Local, tenant: &str) -> Result<bool, String> {
     Ok(result.status == Status::Succeeded)
 }
 
-/// Vends `tenant` without a crash; returns its state and the number of AWS calls it took.
-pub async fn uninterrupted(local: &Local, tenant: &str) -> Result<(TenantState, u64), String> {
-    local
-        .sandbox
-        .arm_crash(u64::MAX / 2)
-        .map_err(|e| e.to_string())?;
+/// Vends `tenant` without a crash; returns its state and its calls per stream.
+pub async fn uninterrupted(local: &Local, tenant: &str) -> Result<(TenantState, Streams), String> {
+    let from = local.sandbox.calls().map_err(|e| e.to_string())?.len();
     if !post(local, tenant).await? {
         return Err(format!("{tenant} did not vend"));
     }
-    let seen = local.sandbox.crash().map_err(|e| e.to_string())?["seen"]
-        .as_u64()
-        .unwrap_or(0);
-    local.sandbox.clear_faults().map_err(|e| e.to_string())?;
-    Ok((tenant_state(local, tenant).await?, seen))
+    let mut streams = Streams::new();
+    for call in local
+        .sandbox
+        .calls()
+        .map_err(|e| e.to_string())?
+        .iter()
+        .skip(from)
+    {
+        // The crash counts the calls that took effect, as a caller that dies after an
+        // error has changed nothing (a GetRole answered NoSuchEntity, say).
+        let answered = call["status"].as_u64().is_some_and(|s| s < 300);
+        if answered && call["root"] != json!(true) {
+            let name = call["stream"].as_str().unwrap_or_default().to_owned();
+            *streams.entry(name).or_default() += 1;
+        }
+    }
+    Ok((tenant_state(local, tenant).await?, streams))
 }
 
-/// One point: the caller dies after call `k`; the request is posted again until the tenant is
-/// READY (at most three times); the end state is compared with `expected`.
-pub async fn point(local: &Local, k: u64, expected: &TenantState) -> Result<(), String> {
+/// One point: the caller dies after the `n`-th call of `stream`; the request is posted again
+/// until the tenant is READY (at most three times); the end state is compared with `expected`.
+pub async fn point(
+    local: &Local,
+    k: u64,
+    stream: &str,
+    n: u64,
+    expected: &TenantState,
+) -> Result<(), String> {
     let tenant = format!("crash-{k}");
-    local.sandbox.arm_crash(k).map_err(|e| e.to_string())?;
+    local
+        .sandbox
+        .arm_crash(n, Some(stream))
+        .map_err(|e| e.to_string())?;
     let first = post(local, &tenant).await?;
     let struck = local.sandbox.crash().map_err(|e| e.to_string())?["struck"].clone();
     local.sandbox.clear_faults().map_err(|e| e.to_string())?;
+    if struck.is_null() {
+        return Err(format!(
+            "point {k} ({stream} #{n}): the vending never made that call"
+        ));
+    }
     let mut done = first;
     for _ in 0..3 {
         if done {
@@ -74,7 +107,8 @@ pub async fn point(local: &Local, k: u64, expected: &TenantState) -> Result<(), 
     let got = tenant_state(local, &tenant).await?;
     if !done || got != *expected {
         return Err(format!(
-            "point {k} (after {struck}): posted again, the tenant {}: {}",
+            "point {k} ({stream} #{n}, {}): posted again, the tenant {}: {}",
+            struck["operation"].as_str().unwrap_or_default(),
             if done {
                 "is READY but differs"
             } else {
@@ -101,29 +135,38 @@ fn difference(a: &TenantState, b: &TenantState) -> String {
     out.into_iter().take(6).collect::<Vec<_>>().join("; ")
 }
 
-/// Sweeps the points `select` picks out of all (all of them: `|_| true`).
+/// Sweeps the points `select` picks out of all (all of them: `|_| true`), numbered from 1
+/// stream by stream.
 pub async fn sweep(local: &Local, select: impl Fn(u64) -> bool) -> Result<CrashReport, String> {
     local
         .sandbox
         .configure(&json!({"announceAccounts": false}))
         .map_err(|e| e.to_string())?;
-    let (expected, points) = uninterrupted(local, "crash-0").await?;
-    // The same vending again must take the same calls: the points are the same for every tenant.
+    let (expected, streams) = uninterrupted(local, "crash-0").await?;
+    // The same vending again must take the same calls in each stream: the points are fixed.
     let (_, again) = uninterrupted(local, "crash-00").await?;
-    if again != points {
+    if again != streams {
         return Err(format!(
-            "two uninterrupted vendings took {points} and {again} calls: the points are not fixed"
+            "two uninterrupted vendings made different calls: {streams:?} and {again:?}"
         ));
     }
     let mut report = CrashReport {
-        points,
+        points: streams.values().sum(),
         ..CrashReport::default()
     };
-    for k in (1..=points).filter(|k| select(*k)) {
-        report.covered += 1;
-        if let Err(e) = point(local, k, &expected).await {
-            report.failures.push(e);
+    let mut k = 0;
+    for (stream, calls) in &streams {
+        for n in 1..=*calls {
+            k += 1;
+            if !select(k) {
+                continue;
+            }
+            report.covered += 1;
+            if let Err(e) = point(local, k, stream, n, &expected).await {
+                report.failures.push(e);
+            }
         }
     }
+    report.streams = streams;
     Ok(report)
 }
