@@ -65,9 +65,6 @@ pub enum StepError {
     /// The input broke a rule; retrying cannot help.
     #[error("invalid request: {0}")]
     InvalidRequest(ValidationErrors),
-    /// The account is still being created: poll again later.
-    #[error("account not ready: {0}")]
-    AccountNotReady(String),
     /// AWS throttled the call: retry with backoff.
     #[error("throttled: {0}")]
     Throttled(String),
@@ -101,7 +98,6 @@ impl StepError {
     pub fn error_type(&self) -> &'static str {
         match self {
             StepError::InvalidRequest(_) => "InvalidRequest",
-            StepError::AccountNotReady(_) => "AccountNotReady",
             StepError::Throttled(_) => "Throttled",
             StepError::ConcurrentModification(_) => "ConcurrentModification",
             StepError::Unavailable(_) => "Unavailable",
@@ -114,9 +110,8 @@ impl StepError {
     }
 
     /// Every stable name, for checking the workflow definition against them.
-    pub const NAMES: [&'static str; 10] = [
+    pub const NAMES: [&'static str; 9] = [
         "InvalidRequest",
-        "AccountNotReady",
         "Throttled",
         "ConcurrentModification",
         "Unavailable",
@@ -142,7 +137,6 @@ mod tests {
     fn every_variant_has_a_listed_stable_name() {
         let all = [
             StepError::InvalidRequest(ValidationErrors::default()),
-            StepError::AccountNotReady(String::new()),
             StepError::Throttled(String::new()),
             StepError::ConcurrentModification(String::new()),
             StepError::Unavailable(String::new()),

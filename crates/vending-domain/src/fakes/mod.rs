@@ -69,3 +69,16 @@ pub fn example_config() -> crate::PlatformConfig {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     crate::PlatformConfig::from_json(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
+
+/// A valid spec of `tenant` in prod under the example config, as Normalize hands it to the
+/// account steps (its JSON is what the workflow passes them as `spec`).
+pub fn example_spec(tenant: &str) -> crate::TenantSpec {
+    let request = serde_json::json!({
+        "requestId": format!("req-{tenant}"), "tenantId": tenant, "environment": "prod",
+        "owners": [format!("arn:aws:iam::123456789012:role/{tenant}-leads")],
+        "tags": {"CostCenter": "cc-1"}
+    });
+    crate::request::TenantRequest::from_value(&request)
+        .and_then(|r| r.validate(&example_config()))
+        .unwrap_or_else(|e| panic!("the example spec of {tenant}: {e}"))
+}
