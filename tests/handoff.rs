@@ -89,7 +89,7 @@ async fn a_vended_tenant_is_committed_once_and_updates_bump_the_generation() {
 
     // The head holds the Tenant, valid against the CRD with unknown fields refused, and the
     // record, byte for byte what the registry holds.
-    let root = hand_off::destination_root(&local.platform.config).to_owned();
+    let root = local.platform.config.gitops.root().to_owned();
     let at = |path: &str| format!("{branch}:{root}/{path}");
     let tenant: Value =
         yaml_serde::from_str(&git(&repo, &["show", &at("tenants/payments/tenant.yaml")]))
@@ -349,10 +349,14 @@ async fn git_credentials_come_from_the_configured_secret() {
     };
     git.url = format!("file://{}", remote.display());
     git.credentials_secret_arn = Some(arn.clone());
-    let destination = hand_off::destination(&config, &world.config, &scratch.path().join("cache"))
-        .await
-        .expect("the destination is built with the secret");
-    assert!(matches!(destination, hand_off::Destination::Git(_)));
+    let destination = vending_gitops::Destination::from_config(
+        &config,
+        &world.config,
+        &scratch.path().join("cache"),
+    )
+    .await
+    .expect("the destination is built with the secret");
+    assert!(matches!(destination, vending_gitops::Destination::Git(_)));
     let bundle = tenant_manifests::bundle(&sample_record(1, "open"), "").expect("renders");
     let published = destination.publish(&bundle).await.expect("published");
     assert!(
@@ -366,8 +370,12 @@ async fn git_credentials_come_from_the_configured_secret() {
         unreachable!()
     };
     git.credentials_secret_arn = Some(bad.clone());
-    let err = hand_off::destination(&config, &world.config, &scratch.path().join("cache2"))
-        .await
-        .expect_err("a bad secret is refused");
+    let err = vending_gitops::Destination::from_config(
+        &config,
+        &world.config,
+        &scratch.path().join("cache2"),
+    )
+    .await
+    .expect_err("a bad secret is refused");
     assert!(err.to_string().contains(&bad), "{err}");
 }

@@ -482,3 +482,32 @@ fn every_behaviour_on_the_fidelity_page_has_its_source_and_tests_that_exist() {
     assert!(rows > 30, "{rows} rows read");
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+#[test]
+fn every_function_gets_the_environment_its_main_reads() {
+    let t = template();
+    let globals = &t["Globals"]["Function"]["Environment"]["Variables"];
+    for (name, f) in resources_of(&t, "AWS::Serverless::Function") {
+        let own = &f["Properties"]["Environment"]["Variables"];
+        let set = |var: &str| {
+            [globals, own]
+                .iter()
+                .any(|vars| !vars[var].is_null())
+                .then(|| "set".to_owned())
+        };
+        let env = vending_runtime::FunctionEnv::from_lookup(set)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let binary = f["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .expect("Binary");
+        let main = repo(&format!("functions/{binary}/src/main.rs"));
+        if main.contains("state_machine_arn()") {
+            env.state_machine_arn()
+                .unwrap_or_else(|e| panic!("{name} starts the workflow: {e}"));
+        }
+        assert!(
+            main.contains("FunctionEnv::read()") && !main.contains("std::env::var"),
+            "{name}: its main.rs reads the environment through FunctionEnv only"
+        );
+    }
+}

@@ -13,6 +13,7 @@
 //! [`http`], on the SDK's rustls client, with the configured credentials. There is no SSH:
 //! libssh2 needs OpenSSL, which the hand-off bootstrap does without.
 
+mod destination;
 mod http;
 
 use git2::build::TreeUpdateBuilder;
@@ -29,6 +30,8 @@ use vending_domain::config::GitDestinationConfig;
 use vending_domain::ports::{
     ManifestBundle, ManifestDestination, Publication, stale, stored_generation,
 };
+
+pub use destination::Destination;
 
 /// How many times a writer rebuilds its commit after losing a push race before it gives up
 /// with `ConcurrentModification` (the workflow's Retry then tries again later).

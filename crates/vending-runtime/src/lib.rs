@@ -1,8 +1,12 @@
-//! The glue every function's `main.rs` uses: JSON logs, the platform config loaded once at
-//! init from SSM Parameter Store or a file (a bad config stops the function before its first
-//! event), and step errors reported to
-//! Lambda with their stable name as `errorType`, which the workflow's Retry and Catch match.
+//! The glue every function's `main.rs` uses: its environment read once into a typed struct
+//! (`env`), JSON logs, the platform config loaded once at init from SSM Parameter Store or a
+//! file (a missing name or a bad config stops the function before its first event), and step
+//! errors reported to Lambda with their stable name as `errorType`, which the workflow's Retry
+//! and Catch match.
 
+pub mod env;
+
+pub use env::{ConfigSource, FunctionEnv};
 use lambda_runtime::Diagnostic;
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
@@ -68,25 +72,26 @@ impl std::fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// Loads the platform config and validates it completely: from the SSM parameter named by
-/// `PLATFORM_CONFIG_PARAMETER` (how the SAM template deploys it), or from the file named by
-/// `PLATFORM_CONFIG_FILE` (the repo's example, locally).
-pub async fn load_config(sdk: &aws_config::SdkConfig) -> Result<PlatformConfig, ConfigError> {
-    let (source, text) = if let Ok(name) = std::env::var("PLATFORM_CONFIG_PARAMETER") {
-        let text = vending_aws::parameters::parameter_text(sdk, &name)
-            .await
-            .map_err(|e| {
-                ConfigError(format!("reading the platform config parameter {name}: {e}"))
-            })?;
-        (name, text)
-    } else if let Ok(path) = std::env::var("PLATFORM_CONFIG_FILE") {
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| ConfigError(format!("reading the platform config {path}: {e}")))?;
-        (path, text)
-    } else {
-        return Err(ConfigError(
-            "neither PLATFORM_CONFIG_PARAMETER nor PLATFORM_CONFIG_FILE is set".into(),
-        ));
+/// Loads the platform config and validates it completely, from where the environment says:
+/// the SSM parameter (how the SAM template deploys it) or a file (the repo's example, locally).
+pub async fn load_config(
+    sdk: &aws_config::SdkConfig,
+    source: &ConfigSource,
+) -> Result<PlatformConfig, ConfigError> {
+    let (source, text) = match source {
+        ConfigSource::Parameter(name) => {
+            let text = vending_aws::parameters::parameter_text(sdk, name)
+                .await
+                .map_err(|e| {
+                    ConfigError(format!("reading the platform config parameter {name}: {e}"))
+                })?;
+            (name, text)
+        }
+        ConfigSource::File(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| ConfigError(format!("reading the platform config {path}: {e}")))?;
+            (path, text)
+        }
     };
     PlatformConfig::from_json(&text)
         .map_err(|e| ConfigError(format!("the platform config {source} is invalid: {e}")))

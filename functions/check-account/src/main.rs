@@ -7,10 +7,10 @@ use vending_aws::{Clients, DynamoRegistry, OrganizationsAdapter};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     vending_runtime::init_tracing();
-    let table = std::env::var("REGISTRY_TABLE").map_err(|_| "REGISTRY_TABLE is not set")?;
+    let env = vending_runtime::FunctionEnv::read()?;
     let clients = Clients::from_env();
     let org = &OrganizationsAdapter::new(clients.organizations.clone());
-    let registry = &DynamoRegistry::new(clients.dynamodb.clone(), table);
+    let registry = &DynamoRegistry::new(clients.dynamodb.clone(), env.registry_table.clone());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         check_account::handle(org, registry, event.payload)
             .await

@@ -7,11 +7,11 @@ use vending_aws::{Clients, DynamoRegistry, OrganizationsAdapter};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     vending_runtime::init_tracing();
-    let table = std::env::var("REGISTRY_TABLE").map_err(|_| "REGISTRY_TABLE is not set")?;
+    let env = vending_runtime::FunctionEnv::read()?;
     let clients = Clients::from_env();
-    let config = &vending_runtime::load_config(&clients.config).await?;
+    let config = &vending_runtime::load_config(&clients.config, &env.config).await?;
     let org = &OrganizationsAdapter::new(clients.organizations.clone());
-    let registry = &DynamoRegistry::new(clients.dynamodb.clone(), table);
+    let registry = &DynamoRegistry::new(clients.dynamodb.clone(), env.registry_table.clone());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         ensure_account::handle(org, registry, config, event.payload)
             .await

@@ -10,12 +10,8 @@
 
 use serde::Deserialize;
 use serde_json::Value;
-use std::path::Path;
-use vending_aws::S3Manifests;
-use vending_domain::config::GitOpsConfig;
 use vending_domain::ports::{
-    EventBus, ManifestBundle, ManifestDestination, Publication, Registry, RegistryEntry,
-    TenantStatus,
+    EventBus, ManifestDestination, Publication, Registry, RegistryEntry, TenantStatus,
 };
 use vending_domain::record::{
     Lifecycle, Provenance, RECORD_API_VERSION, RECORD_KIND, TenantCluster, TenantIdentity,
@@ -23,7 +19,6 @@ use vending_domain::record::{
 };
 use vending_domain::steps::{AccessRecord, AccountRecord, IdentityRecord, NetworkRecord};
 use vending_domain::{PlatformConfig, StepError, TenantRecord, TenantSpec};
-use vending_gitops::{GitCredentials, GitRepository};
 
 /// What the workflow passes.
 #[derive(Debug, Deserialize)]
@@ -115,58 +110,6 @@ pub fn tenant_record(config: &PlatformConfig, input: Input) -> Result<TenantReco
     })
 }
 
-/// The folder (git) or key prefix (S3) under which the destination keeps tenants.
-pub fn destination_root(config: &PlatformConfig) -> &str {
-    match &config.gitops {
-        GitOpsConfig::Git(git) => &git.directory,
-        GitOpsConfig::S3(s3) => &s3.prefix,
-    }
-}
-
-/// The destination the platform config chose.
-#[derive(Debug, Clone)]
-pub enum Destination {
-    /// A git repository.
-    Git(GitRepository),
-    /// An S3 bucket.
-    S3(S3Manifests),
-}
-
-impl ManifestDestination for Destination {
-    async fn publish(&self, bundle: &ManifestBundle) -> Result<Publication, StepError> {
-        match self {
-            Destination::Git(git) => git.publish(bundle).await,
-            Destination::S3(s3) => s3.publish(bundle).await,
-        }
-    }
-}
-
-/// Builds the configured destination: for git, with the credentials of its secret and a bare
-/// clone kept in `cache`.
-pub async fn destination(
-    config: &PlatformConfig,
-    sdk: &aws_config::SdkConfig,
-    cache: &Path,
-) -> Result<Destination, StepError> {
-    match &config.gitops {
-        GitOpsConfig::Git(git) => {
-            let credentials = match &git.credentials_secret_arn {
-                Some(arn) => Some(
-                    GitCredentials::from_secret(&vending_aws::manifests::secret(sdk, arn).await?)
-                        .map_err(|e| StepError::Internal(format!("secret {arn}: {e}")))?,
-                ),
-                None => None,
-            };
-            Ok(Destination::Git(GitRepository::new(
-                git.clone(),
-                credentials,
-                cache,
-            )))
-        }
-        GitOpsConfig::S3(s3) => Ok(Destination::S3(S3Manifests::from_sdk(sdk, &s3.bucket))),
-    }
-}
-
 /// The step: generation, render, destination, registry, event, lease.
 pub async fn hand_off<R: Registry, B: EventBus, D: ManifestDestination>(
     registry: &R,
@@ -238,7 +181,7 @@ pub async fn handle<R: Registry, B: EventBus, D: ManifestDestination>(
         registry,
         bus,
         destination,
-        destination_root(config),
+        config.gitops.root(),
         record,
         &execution,
     )

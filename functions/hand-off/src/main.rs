@@ -3,6 +3,7 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use vending_aws::{Clients, DynamoRegistry, EventBridgeBus};
+use vending_gitops::Destination;
 
 /// The git destination's bare clone: Lambda's only writable folder is `/tmp`, kept between
 /// invocations of one instance, so a warm instance fetches only what is new.
@@ -11,14 +12,13 @@ const GIT_CACHE: &str = "/tmp/tenant-vending-gitops.git";
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     vending_runtime::init_tracing();
-    let table = std::env::var("REGISTRY_TABLE").map_err(|_| "REGISTRY_TABLE is not set")?;
-    let bus_name = std::env::var("EVENT_BUS_NAME").map_err(|_| "EVENT_BUS_NAME is not set")?;
+    let env = vending_runtime::FunctionEnv::read()?;
     let clients = Clients::from_env();
-    let config = &vending_runtime::load_config(&clients.config).await?;
-    let registry = &DynamoRegistry::new(clients.dynamodb.clone(), table);
-    let bus = &EventBridgeBus::new(clients.eventbridge.clone(), bus_name);
+    let config = &vending_runtime::load_config(&clients.config, &env.config).await?;
+    let registry = &DynamoRegistry::new(clients.dynamodb.clone(), env.registry_table.clone());
+    let bus = &EventBridgeBus::new(clients.eventbridge.clone(), env.event_bus_name.clone());
     let destination =
-        &hand_off::destination(config, &clients.config, std::path::Path::new(GIT_CACHE)).await?;
+        &Destination::from_config(config, &clients.config, std::path::Path::new(GIT_CACHE)).await?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         hand_off::handle(registry, bus, destination, config, event.payload)
             .await

@@ -7,8 +7,9 @@ use vending_aws::{Clients, MemberAccounts};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     vending_runtime::init_tracing();
+    let env = vending_runtime::FunctionEnv::read()?;
     let clients = Clients::from_env();
-    let config = &vending_runtime::load_config(&clients.config).await?;
+    let config = &vending_runtime::load_config(&clients.config, &env.config).await?;
     let accounts = &MemberAccounts::new(clients.config.clone(), &config.member_role_name);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         provision_identity::handle(accounts, config, event.payload)

@@ -100,10 +100,22 @@ pub async fn run(build_dir: PathBuf) -> Result<ExitCode> {
         ("AWS_REGION", local.config().region.clone()),
         ("AWS_DEFAULT_REGION", local.config().region.clone()),
         ("AWS_ENDPOINT_URL", local.sandbox.endpoint()),
-        ("PLATFORM_CONFIG_FILE", config_file.display().to_string()),
-        ("REGISTRY_TABLE", vend::local::REGISTRY_TABLE.to_owned()),
-        ("EVENT_BUS_NAME", vend::local::EVENT_BUS.to_owned()),
-        ("STATE_MACHINE_ARN", local.state_machine_arn.clone()),
+        (
+            vending_runtime::env::PLATFORM_CONFIG_FILE,
+            config_file.display().to_string(),
+        ),
+        (
+            vending_runtime::env::REGISTRY_TABLE,
+            vend::local::REGISTRY_TABLE.to_owned(),
+        ),
+        (
+            vending_runtime::env::EVENT_BUS_NAME,
+            vend::local::EVENT_BUS.to_owned(),
+        ),
+        (
+            vending_runtime::env::STATE_MACHINE_ARN,
+            local.state_machine_arn.clone(),
+        ),
         ("RUST_LOG", "info".to_owned()),
     ]
     .into_iter()

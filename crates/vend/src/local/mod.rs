@@ -81,7 +81,7 @@ pub struct Platform {
     pub workflow: StepFunctionsWorkflow,
     /// Where HandOff commits tenant manifests (HandOff's platform only: its secret and bucket
     /// are HandOff's to read).
-    pub destination: Option<hand_off::Destination>,
+    pub destination: Option<vending_gitops::Destination>,
 }
 
 impl Platform {
@@ -99,7 +99,7 @@ impl Platform {
         }
     }
 
-    fn destination(&self) -> Result<&hand_off::Destination, StepError> {
+    fn destination(&self) -> Result<&vending_gitops::Destination, StepError> {
         self.destination
             .as_ref()
             .ok_or_else(|| StepError::Internal("this function has no GitOps destination".into()))
@@ -530,7 +530,7 @@ impl Local {
             let mut platform = Platform::new(config.clone(), fn_sdk.clone(), &state_machine_arn);
             if logical == "HandOffFunction" {
                 platform.destination = Some(
-                    hand_off::destination(
+                    vending_gitops::Destination::from_config(
                         &config,
                         &fn_sdk,
                         &scratch.path().join("gitops-cache.git"),

@@ -136,6 +136,16 @@ pub enum GitOpsConfig {
     S3(S3DestinationConfig),
 }
 
+impl GitOpsConfig {
+    /// The folder (git) or key prefix (S3) under which the destination keeps tenants.
+    pub fn root(&self) -> &str {
+        match self {
+            GitOpsConfig::Git(git) => &git.directory,
+            GitOpsConfig::S3(s3) => &s3.prefix,
+        }
+    }
+}
+
 /// A git repository that Argo CD or Flux syncs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
