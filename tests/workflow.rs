@@ -2,11 +2,19 @@
 //! fake step handlers: the order of steps, the account poll loop, retries on the stable error
 //! names, and the failure path through RecordFailure.
 
-use asl_executor::{Executor, Status, TaskError, TaskHandler, handler_fn};
+use asl_executor::{ExecutionResult, Executor, Status, TaskError, TaskHandler, handler_fn};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use vending_domain::StepError;
+use vending_domain::ports::Publication;
+use vending_domain::request::TenantRequest;
+use vending_domain::steps::{
+    AccessRecord, AccountProgress, CheckAccount, ClusterRecord, EnsureAccount, GrantClusterAccess,
+    HandOff, HandedOff, IdentityRecord, Normalize, PlaceAccount, Placement, ProvisionIdentity,
+    ProvisionNetwork, RecordFailure, Recorded, RoleRecord, STATES, Step,
+};
+use vending_domain::trigger::Normalized;
+use vending_domain::{StepError, TenantRecord};
 
 use vend::local::WORKFLOW_FUNCTIONS as STEPS;
 
@@ -23,11 +31,19 @@ struct Harness {
     calls: Arc<Mutex<Vec<(String, Value)>>>,
 }
 
+impl Harness {
+    /// The steps called, in order.
+    fn steps(&self) -> Vec<String> {
+        let calls = self.calls.lock().expect("lock");
+        calls.iter().map(|(s, _)| s.clone()).collect()
+    }
+}
+
 fn harness(mut replies: HashMap<&'static str, Reply>) -> Harness {
     let executor = Executor::default();
     let calls = Arc::new(Mutex::new(Vec::new()));
     let mut subs = HashMap::new();
-    for step in STEPS {
+    for &step in STEPS {
         let reply = replies
             .remove(step)
             .unwrap_or_else(|| Arc::new(move |_, _| Ok(json!({"step": step}))));
@@ -119,13 +135,7 @@ async fn a_request_runs_every_step_in_order_and_polls_the_account() {
         result.output,
         Some(json!({"tenantId": "payments", "status": "READY", "accountId": "210987654321"}))
     );
-    let steps: Vec<String> = h
-        .calls
-        .lock()
-        .expect("lock")
-        .iter()
-        .map(|(s, _)| s.clone())
-        .collect();
+    let steps: Vec<String> = h.steps().into_iter().collect();
     let mut provision = steps[6..8].to_vec();
     provision.sort();
     assert_eq!(
@@ -186,13 +196,7 @@ async fn a_skipped_trigger_ends_quietly_before_any_account_step() {
         result.output,
         Some(json!({"accountId": "210987654321", "reason": "made by this service"}))
     );
-    let steps: Vec<String> = h
-        .calls
-        .lock()
-        .expect("lock")
-        .iter()
-        .map(|(s, _)| s.clone())
-        .collect();
+    let steps: Vec<String> = h.steps().into_iter().collect();
     assert_eq!(steps, ["Normalize"]);
 }
 
@@ -382,16 +386,169 @@ async fn an_invalid_request_stops_at_normalize() {
         (result.error.as_deref(), result.cause.as_deref()),
         (Some("InvalidRequest"), Some("tenantId: bad"))
     );
-    let steps: Vec<String> = h
-        .calls
-        .lock()
-        .expect("lock")
-        .iter()
-        .map(|(s, _)| s.clone())
-        .collect();
+    let steps: Vec<String> = h.steps().into_iter().collect();
     assert_eq!(
         steps,
         ["Normalize", "RecordFailure"],
         "InvalidRequest is not retried"
     );
+}
+
+/// A typed step for the harness: the payload must read as the step's input (else the step
+/// fails with `InputDoesNotRead`, naming the state and what serde said) and the step answers
+/// `out(call number, input)` as its output type's JSON.
+fn typed<S: Step>(
+    out: impl Fn(usize, S::Input) -> Result<S::Output, StepError> + Send + Sync + 'static,
+) -> (&'static str, Reply) {
+    let step = reply(move |n, payload| {
+        let input: S::Input = serde_json::from_value(payload.clone()).map_err(|e| {
+            TaskError::new(
+                "InputDoesNotRead",
+                format!("{} reads {payload}: {e}", S::STATE),
+            )
+        })?;
+        let output = out(n, input).map_err(|e| step_error(&e))?;
+        Ok(serde_json::to_value(output).expect("an output encodes"))
+    });
+    (S::STATE, step)
+}
+
+fn sample<T: serde::de::DeserializeOwned>(value: Value) -> T {
+    serde_json::from_value(value).expect("a sample of the type")
+}
+
+/// Every step typed, on the happy path: each returns a value of its output type, built from
+/// what it read.
+fn typed_steps() -> HashMap<&'static str, Reply> {
+    let config = vend::local::example_config().expect("the example config");
+    let record: TenantRecord = sample(
+        serde_json::from_str(
+            &vend::local::repo_file("crates/tenant-manifests/tests/records/payments.json")
+                .expect("the sample record"),
+        )
+        .expect("JSON"),
+    );
+    HashMap::from([
+        typed::<Normalize>(move |_, input| {
+            let spec = TenantRequest::from_value(&input.trigger)?.validate(&config)?;
+            Ok(Normalized::Vend {
+                spec: Box::new(spec),
+            })
+        }),
+        typed::<EnsureAccount>(|_, _| Ok(AccountProgress::in_progress("car-1"))),
+        typed::<CheckAccount>(|n, input| {
+            assert_eq!(
+                input.account,
+                AccountProgress::in_progress("car-1"),
+                "CheckAccount reads what EnsureAccount or the last poll said"
+            );
+            Ok(if n < 2 {
+                input.account
+            } else {
+                AccountProgress::ready("210987654321")
+            })
+        }),
+        typed::<PlaceAccount>(|_, input| {
+            Ok(Placement {
+                account_id: input.account_id,
+                ou_id: input.spec.ou_id,
+                moved: true,
+                alias: "acme-payments".into(),
+            })
+        }),
+        typed::<ProvisionNetwork>(|_, input| {
+            Ok(sample(json!({
+                "region": "eu-west-1", "vpcId": "vpc-1", "cidr": "10.64.0.0/20",
+                "subnets": [{"id": "subnet-1", "zone": "eu-west-1a", "cidr": "10.64.0.0/22"}],
+                "transitGatewayId": "tgw-1", "transitGatewayAttachmentId": format!("tgw-attach-{}", input.account_id),
+                "routesToTransitGateway": ["10.0.0.0/8"], "flowLogId": "fl-1"
+            })))
+        }),
+        typed::<ProvisionIdentity>(|_, input| {
+            Ok(IdentityRecord {
+                roles: vec![RoleRecord {
+                    template: "admin".into(),
+                    arn: format!("arn:aws:iam::{}:role/payments-admin", input.account_id),
+                    kubernetes_group: "tenant:payments:admin".into(),
+                }],
+            })
+        }),
+        typed::<GrantClusterAccess>(|_, input| {
+            Ok(AccessRecord {
+                clusters: vec![ClusterRecord {
+                    name: "shared-1".into(),
+                    arn: "arn:aws:eks:eu-west-1:345678901234:cluster/shared-1".into(),
+                    access_entries: input.identity.roles.iter().map(|r| r.arn.clone()).collect(),
+                    namespaces: input.spec.namespaces(),
+                }],
+            })
+        }),
+        typed::<HandOff>(move |_, input| {
+            assert_eq!(input.account_id, "210987654321");
+            assert_eq!(
+                input.network.transit_gateway_attachment_id,
+                "tgw-attach-210987654321"
+            );
+            assert_eq!(input.access.clusters[0].access_entries.len(), 1);
+            Ok(HandedOff {
+                record: record.clone(),
+                publication: Publication::Written {
+                    revision: "0123abc".into(),
+                },
+            })
+        }),
+        typed::<RecordFailure>(|_, input| {
+            let (step, caught) = input.state.failure.into_iter().next().expect("a failure");
+            Ok(Recorded {
+                error: caught.error,
+                cause: format!("{step}: {}", caught.cause),
+            })
+        }),
+    ])
+}
+
+/// Runs a valid request through the definition with these steps.
+async fn run_typed(steps: HashMap<&'static str, Reply>) -> (Harness, ExecutionResult) {
+    let h = harness(steps);
+    let request = json!({
+        "requestId": "req-1", "tenantId": "payments", "environment": "prod",
+        "owners": ["arn:aws:iam::123456789012:role/payments-leads"], "tags": {"CostCenter": "cc-1"}
+    });
+    let (result, _) = h
+        .executor
+        .run(&h.arn, Some("typed"), request)
+        .await
+        .expect("runs");
+    (h, result)
+}
+
+#[tokio::test]
+async fn every_step_reads_the_type_the_states_before_it_wrote() {
+    let (h, result) = run_typed(typed_steps()).await;
+    assert_eq!(result.status, Status::Succeeded, "{result:?}");
+    let called: std::collections::BTreeSet<String> = h.steps().into_iter().collect();
+    let expected: std::collections::BTreeSet<String> = STATES
+        .iter()
+        .filter(|s| **s != RecordFailure::STATE)
+        .map(|s| (*s).to_owned())
+        .collect();
+    assert_eq!(called, expected, "every step but RecordFailure ran");
+}
+
+#[tokio::test]
+async fn record_failure_reads_the_state_a_catch_leaves_in_each_step() {
+    for failing in STATES.iter().filter(|s| **s != RecordFailure::STATE) {
+        let mut steps = typed_steps();
+        steps.insert(
+            failing,
+            reply(|_, _| Err(step_error(&StepError::Conflict("not the tenant's".into())))),
+        );
+        let (_, result) = run_typed(steps).await;
+        assert_eq!(result.status, Status::Failed, "{failing}: {result:?}");
+        assert_eq!(
+            result.error.as_deref(),
+            Some("Conflict"),
+            "{failing}: RecordFailure read its input and reported the error: {result:?}"
+        );
+    }
 }

@@ -17,6 +17,11 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use vending_domain::StepError;
 use vending_domain::ports::Workflow;
+use vending_domain::steps::{
+    AccountInput, AccountProgress, CheckAccountInput, GrantInput, HandOffInput, NormalizeInput,
+    TenantInput,
+};
+use vending_domain::trigger::Normalized;
 
 /// What Step Functions (Standard) charges per state transition, in US dollars: $0.025 per
 /// 1,000 transitions (us-east-1 and most regions, December 2026), after the free tier.
@@ -99,10 +104,10 @@ fn step_failed(state: &str) -> impl Fn(StepError) -> String + '_ {
 
 /// A step called again while it answers `NotReady` (a new account's services in their first
 /// moments), as the definition's Retry does, without its wait.
-async fn until_ready<F, Fut>(state: &str, step: F) -> Result<Value, String>
+async fn until_ready<T, F, Fut>(state: &str, step: F) -> Result<T, String>
 where
     F: Fn() -> Fut,
-    Fut: Future<Output = Result<Value, StepError>>,
+    Fut: Future<Output = Result<T, StepError>>,
 {
     let mut attempts = 0;
     loop {
@@ -114,8 +119,8 @@ where
     }
 }
 
-/// The same tenant's handlers, called one after another with the data the definition passes
-/// (the happy path: no Retry, Catch or Wait), each on its function's own credentials.
+/// The same tenant's handlers, called one after another with the typed inputs the definition
+/// passes (the happy path: no Retry, Catch or Wait), each on its function's own credentials.
 pub async fn bare(local: &Local, tenant: &str) -> Result<Run, String> {
     let from = call_count(local)?;
     let f = |name: &str| local.functions[&format!("{name}Function")].clone();
@@ -137,41 +142,53 @@ pub async fn bare(local: &Local, tenant: &str) -> Result<Run, String> {
         .and_then(|mut k| k.take())
         .ok_or_else(|| format!("the portal answered {answer}"))?;
 
+    let execution_name = name;
     let p = f("Normalize");
     let normalized = normalize::handle(
         &p.org,
         &p.registry,
         &p.config,
-        json!({"trigger": trigger, "executionName": name}),
+        NormalizeInput {
+            trigger,
+            execution_name: execution_name.clone(),
+        },
     )
     .await
     .map_err(step_failed("Normalize"))?;
-    let spec = normalized["spec"].clone();
+    let Normalized::Vend { spec } = normalized else {
+        return Err(format!("{tenant}: Normalize skipped it: {normalized:?}"));
+    };
+    let spec = *spec;
 
     let p = f("EnsureAccount");
-    let mut account = ensure_account::handle(
-        &p.org,
-        &p.registry,
-        &p.config,
-        json!({"spec": spec, "executionName": name}),
-    )
-    .await
-    .map_err(step_failed("EnsureAccount"))?;
-    let p = f("CheckAccount");
-    while account["state"] != json!("SUCCEEDED") {
-        if account["state"] != json!("IN_PROGRESS") {
-            return Err(format!("{tenant}: the account is {}", account["state"]));
-        }
-        account = check_account::handle(
-            &p.org,
-            &p.registry,
-            json!({"spec": spec, "account": account, "executionName": name}),
-        )
+    let tenant_input = TenantInput {
+        spec: spec.clone(),
+        execution_name: execution_name.clone(),
+    };
+    let mut account = ensure_account::handle(&p.org, &p.registry, &p.config, tenant_input)
         .await
-        .map_err(step_failed("CheckAccount"))?;
-    }
-    let account_id = account["accountId"].clone();
-    let input = json!({"spec": spec, "accountId": account_id, "executionName": name});
+        .map_err(step_failed("EnsureAccount"))?;
+    let p = f("CheckAccount");
+    let account_id = loop {
+        match account {
+            AccountProgress::Succeeded { account_id } => break account_id,
+            AccountProgress::InProgress { .. } => {
+                let input = CheckAccountInput {
+                    spec: spec.clone(),
+                    account,
+                };
+                account = check_account::handle(&p.org, &p.registry, input)
+                    .await
+                    .map_err(step_failed("CheckAccount"))?;
+            }
+            other => return Err(format!("{tenant}: the account is {other:?}")),
+        }
+    };
+    let input = AccountInput {
+        spec: spec.clone(),
+        account_id: account_id.clone(),
+        execution_name: execution_name.clone(),
+    };
 
     let p = f("PlaceAccount");
     until_ready("PlaceAccount", || {
@@ -191,7 +208,11 @@ pub async fn bare(local: &Local, tenant: &str) -> Result<Run, String> {
     let (network, identity) = (network?, identity?);
 
     let p = f("GrantClusterAccess");
-    let granted = json!({"spec": spec, "identity": identity, "executionName": name});
+    let granted = GrantInput {
+        spec: spec.clone(),
+        identity: identity.clone(),
+        execution_name: execution_name.clone(),
+    };
     let access = until_ready("GrantClusterAccess", || {
         grant_cluster_access::handle(&p.accounts, &p.config, granted.clone())
     })
@@ -202,16 +223,17 @@ pub async fn bare(local: &Local, tenant: &str) -> Result<Run, String> {
         .destination
         .as_ref()
         .ok_or("the HandOff function has no destination")?;
-    hand_off::handle(
-        &p.registry,
-        &p.bus,
-        destination,
-        &p.config,
-        json!({"spec": spec, "accountId": account_id, "network": network,
-               "identity": identity, "access": access, "executionName": name}),
-    )
-    .await
-    .map_err(step_failed("HandOff"))?;
+    let handed = HandOffInput {
+        spec,
+        account_id,
+        network,
+        identity,
+        access,
+        execution_name,
+    };
+    hand_off::handle(&p.registry, &p.bus, destination, &p.config, handed)
+        .await
+        .map_err(step_failed("HandOff"))?;
 
     let wall = started.elapsed();
     let (calls, served, _) = calls_since(local, from)?;

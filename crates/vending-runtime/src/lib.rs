@@ -7,10 +7,13 @@
 pub mod env;
 
 pub use env::{ConfigSource, FunctionEnv};
-use lambda_runtime::Diagnostic;
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use serde_json::Value;
+use std::future::Future;
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
+use vending_domain::steps::{Step, call};
 use vending_domain::{PlatformConfig, StepError};
 
 /// JSON logs for CloudWatch. The filter is `RUST_LOG` (`info`, `warn,vending_aws=debug`: a
@@ -95,6 +98,26 @@ pub async fn load_config(
     };
     PlatformConfig::from_json(&text)
         .map_err(|e| ConfigError(format!("the platform config {source} is invalid: {e}")))
+}
+
+/// Serves a typed step in Lambda: each event's payload is read as the step's input, the
+/// handler's output written back as JSON (`vending_domain::steps::call`, as the local executor
+/// does), and a `StepError` reported with its stable name.
+pub async fn serve<S, F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
+where
+    S: Step,
+    F: Fn(S::Input) -> Fut,
+    Fut: Future<Output = Result<S::Output, StepError>>,
+{
+    let handler = &handler;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        // Boxed: the step's future nests the SDK's, and the compiler's layout of `main`'s
+        // future would otherwise pass its depth limit.
+        Box::pin(call::<S, _, _>(handler, event.payload))
+            .await
+            .map_err(diagnostic)
+    }))
+    .await
 }
 
 /// A step error as Lambda reports it: `errorType` is the stable name.

@@ -9,26 +9,14 @@
 //! of times; `EMAIL_ALREADY_EXISTS` adopts the account of that email only if it is the
 //! tenant's (a creation of an earlier run), else it is a `Conflict` naming the account.
 
-use serde::Deserialize;
-use serde_json::Value;
 use vending_domain::ports::{CreateAccountState, Organization, Registry};
 use vending_domain::request::{AccountTarget, TENANT_TAG};
-use vending_domain::steps::AccountProgress;
+use vending_domain::steps::{AccountProgress, CheckAccountInput};
 use vending_domain::{StepError, TenantSpec};
 
 /// How many CreateAccount requests a tenant may go through (each ended by another account
 /// operation running at the same time) before the step gives up.
 pub const MAX_CREATE_ATTEMPTS: u32 = 3;
-
-/// What the workflow passes.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Input {
-    /// The validated request.
-    pub spec: TenantSpec,
-    /// What EnsureAccount (or the previous poll) said.
-    pub account: AccountProgress,
-}
 
 /// The step.
 pub async fn check_account<O: Organization, R: Registry>(
@@ -125,13 +113,11 @@ async fn failed<O: Organization, R: Registry>(
     }
 }
 
-/// The Lambda payload to the step's JSON result.
+/// The step on its typed input (`vending_domain::steps::CheckAccount`).
 pub async fn handle<O: Organization, R: Registry>(
     org: &O,
     registry: &R,
-    payload: Value,
-) -> Result<Value, StepError> {
-    let input: Input = vending_domain::steps::decode(payload)?;
-    let progress = check_account(org, registry, &input.spec, &input.account).await?;
-    vending_domain::steps::encode(&progress)
+    input: CheckAccountInput,
+) -> Result<AccountProgress, StepError> {
+    check_account(org, registry, &input.spec, &input.account).await
 }

@@ -1,8 +1,8 @@
 //! The check-account Lambda function: wiring only (see `lib.rs` for the step).
 
-use lambda_runtime::{Error, LambdaEvent, service_fn};
-use serde_json::Value;
+use lambda_runtime::Error;
 use vending_aws::{Clients, DynamoRegistry, OrganizationsAdapter};
+use vending_domain::steps::CheckAccount;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -11,10 +11,8 @@ async fn main() -> Result<(), Error> {
     let clients = Clients::from_env();
     let org = &OrganizationsAdapter::new(clients.organizations.clone());
     let registry = &DynamoRegistry::new(clients.dynamodb.clone(), env.registry_table.clone());
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        check_account::handle(org, registry, event.payload)
-            .await
-            .map_err(vending_runtime::diagnostic)
-    }))
+    vending_runtime::serve::<CheckAccount, _, _>(|input| {
+        check_account::handle(org, registry, input)
+    })
     .await
 }

@@ -7,11 +7,13 @@ use vending_domain::StepError;
 use vending_domain::fakes::{FakeOrganization, FakeRegistry, example_spec};
 use vending_domain::ports::Organization;
 use vending_domain::request::TENANT_TAG;
+use vending_domain::steps::{CheckAccount, call};
 
 async fn handle(org: &FakeOrganization, account: Value) -> Result<Value, StepError> {
     let payload =
         json!({"spec": example_spec("payments"), "account": account, "executionName": "e-1"});
-    check_account::handle(org, &FakeRegistry::default(), payload).await
+    let registry = FakeRegistry::default();
+    call::<CheckAccount, _, _>(|i| check_account::handle(org, &registry, i), payload).await
 }
 
 #[tokio::test]

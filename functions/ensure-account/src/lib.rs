@@ -15,24 +15,12 @@
 //! the tag as proof; CheckAccount checks an in-progress one when it succeeds). The request id
 //! is saved before the workflow starts polling.
 
-use serde::Deserialize;
-use serde_json::Value;
 use vending_domain::ports::{
     CreateAccountState, Lease, Organization, Registry, RegistryEntry, ScopeClaim, TenantStatus,
 };
 use vending_domain::request::{AccountTarget, TENANT_TAG};
-use vending_domain::steps::AccountProgress;
+use vending_domain::steps::{AccountProgress, TenantInput};
 use vending_domain::{PlatformConfig, StepError, TenantSpec, ValidationErrors};
-
-/// What the workflow passes.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Input {
-    /// The validated request.
-    pub spec: TenantSpec,
-    /// The execution, which takes the tenant's lease.
-    pub execution_name: String,
-}
 
 fn invalid(field: &str, reason: String) -> StepError {
     let mut e = ValidationErrors::default();
@@ -190,15 +178,12 @@ async fn earlier_creation<O: Organization>(
     }))
 }
 
-/// The Lambda payload to the step's JSON result.
+/// The step on its typed input (`vending_domain::steps::EnsureAccount`).
 pub async fn handle<O: Organization, R: Registry>(
     org: &O,
     registry: &R,
     config: &PlatformConfig,
-    payload: Value,
-) -> Result<Value, StepError> {
-    let input: Input = vending_domain::steps::decode(payload)?;
-    let progress =
-        ensure_account(org, registry, config, &input.spec, &input.execution_name).await?;
-    vending_domain::steps::encode(&progress)
+    input: TenantInput,
+) -> Result<AccountProgress, StepError> {
+    ensure_account(org, registry, config, &input.spec, &input.execution_name).await
 }

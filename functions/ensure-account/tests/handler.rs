@@ -4,12 +4,17 @@
 use serde_json::{Value, json};
 use vending_domain::StepError;
 use vending_domain::fakes::{FakeOrganization, FakeRegistry, example_config, example_spec};
+use vending_domain::steps::{EnsureAccount, call};
 
 async fn handle(org: &FakeOrganization, registry: &FakeRegistry, execution: &str) -> Value {
     let payload = json!({"spec": example_spec("payments"), "executionName": execution});
-    ensure_account::handle(org, registry, &example_config(), payload)
-        .await
-        .expect("ensured")
+    let config = example_config();
+    call::<EnsureAccount, _, _>(
+        |i| ensure_account::handle(org, registry, &config, i),
+        payload,
+    )
+    .await
+    .expect("ensured")
 }
 
 #[tokio::test]
@@ -31,10 +36,9 @@ async fn a_new_tenant_is_in_progress_and_a_second_execution_is_a_duplicate() {
 #[tokio::test]
 async fn a_payload_without_the_spec_is_internal_and_names_it() {
     let (org, registry) = (FakeOrganization::new(0), FakeRegistry::default());
-    let out = ensure_account::handle(
-        &org,
-        &registry,
-        &example_config(),
+    let config = example_config();
+    let out = call::<EnsureAccount, _, _>(
+        |i| ensure_account::handle(&org, &registry, &config, i),
         json!({"executionName": "e"}),
     )
     .await;

@@ -3,23 +3,9 @@
 //! viewers, never more than the role's Kubernetes binding) scoped to the tenant's namespaces,
 //! which no other tenant's overlap.
 
-use serde::Deserialize;
-use serde_json::Value;
 use vending_domain::ports::{AccessEntrySpec, Accounts, ClusterAccess};
-use vending_domain::steps::{AccessRecord, ClusterRecord, IdentityRecord};
+use vending_domain::steps::{AccessRecord, ClusterRecord, GrantInput, IdentityRecord};
 use vending_domain::{PlatformConfig, StepError, TenantSpec};
-
-/// What the workflow passes.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Input {
-    /// The validated request.
-    pub spec: TenantSpec,
-    /// The tenant roles.
-    pub identity: IdentityRecord,
-    /// The execution, for the assumed-role session name.
-    pub execution_name: String,
-}
 
 /// The step.
 pub async fn grant_cluster_access<A: Accounts>(
@@ -65,20 +51,18 @@ pub async fn grant_cluster_access<A: Accounts>(
     Ok(AccessRecord { clusters })
 }
 
-/// The Lambda payload to the step's JSON result.
+/// The step on its typed input (`vending_domain::steps::GrantClusterAccess`).
 pub async fn handle<A: Accounts>(
     accounts: &A,
     config: &PlatformConfig,
-    payload: Value,
-) -> Result<Value, StepError> {
-    let input: Input = vending_domain::steps::decode(payload)?;
-    let record = grant_cluster_access(
+    input: GrantInput,
+) -> Result<AccessRecord, StepError> {
+    grant_cluster_access(
         accounts,
         config,
         &input.spec,
         &input.identity,
         &input.execution_name,
     )
-    .await?;
-    vending_domain::steps::encode(&record)
+    .await
 }

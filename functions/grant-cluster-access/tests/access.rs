@@ -4,6 +4,7 @@
 use serde_json::json;
 use vending_domain::fakes::{FakeAccounts, example_config};
 use vending_domain::request::TenantRequest;
+use vending_domain::steps::{GrantClusterAccess, call};
 
 #[tokio::test]
 async fn each_role_gets_its_templates_policy_scoped_to_the_tenants_namespaces() {
@@ -22,9 +23,13 @@ async fn each_role_gets_its_templates_policy_scoped_to_the_tenants_namespaces() 
         "executionName": "exec-1"
     });
     let accounts = FakeAccounts::default();
-    let out = grant_cluster_access::handle(&accounts, &example_config(), input)
-        .await
-        .expect("granted");
+    let config = example_config();
+    let out = call::<GrantClusterAccess, _, _>(
+        |i| grant_cluster_access::handle(&accounts, &config, i),
+        input,
+    )
+    .await
+    .expect("granted");
     assert_eq!(out["clusters"].as_array().map(Vec::len), Some(2));
     let entries = accounts.clusters.entries();
     assert_eq!(entries.len(), 6, "three roles on two clusters");

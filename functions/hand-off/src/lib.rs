@@ -8,49 +8,20 @@
 //! second commit), the registry write and the event are repeated; consumers see events at
 //! least once, as EventBridge delivers them anyway.
 
-use serde::Deserialize;
-use serde_json::Value;
-use vending_domain::ports::{
-    EventBus, ManifestDestination, Publication, Registry, RegistryEntry, TenantStatus,
-};
+use vending_domain::ports::{EventBus, ManifestDestination, Registry, RegistryEntry, TenantStatus};
 use vending_domain::record::{
     Lifecycle, Provenance, RECORD_API_VERSION, RECORD_KIND, TenantCluster, TenantIdentity,
     TenantRole,
 };
-use vending_domain::steps::{AccessRecord, AccountRecord, IdentityRecord, NetworkRecord};
-use vending_domain::{PlatformConfig, StepError, TenantRecord, TenantSpec};
-
-/// What the workflow passes.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Input {
-    /// The validated request.
-    pub spec: TenantSpec,
-    /// The account.
-    pub account_id: String,
-    /// ProvisionNetwork's result.
-    pub network: NetworkRecord,
-    /// ProvisionIdentity's result.
-    pub identity: IdentityRecord,
-    /// GrantClusterAccess's result.
-    pub access: AccessRecord,
-    /// The execution, whose tenant lease is given back.
-    pub execution_name: String,
-}
-
-/// What the step returns to the workflow.
-#[derive(Debug, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Output {
-    /// The record handed off.
-    pub record: TenantRecord,
-    /// What the destination did.
-    pub publication: Publication,
-}
+use vending_domain::steps::{AccountRecord, HandOffInput, HandedOff};
+use vending_domain::{PlatformConfig, StepError, TenantRecord};
 
 /// The record the steps' results make, at generation 1 (`with_generation_after` sets it).
-pub fn tenant_record(config: &PlatformConfig, input: Input) -> Result<TenantRecord, StepError> {
-    let Input {
+pub fn tenant_record(
+    config: &PlatformConfig,
+    input: HandOffInput,
+) -> Result<TenantRecord, StepError> {
+    let HandOffInput {
         spec,
         account_id,
         network,
@@ -118,7 +89,7 @@ pub async fn hand_off<R: Registry, B: EventBus, D: ManifestDestination>(
     root: &str,
     record: TenantRecord,
     execution: &str,
-) -> Result<Output, StepError> {
+) -> Result<HandedOff, StepError> {
     let tenant = record.tenant_id.clone();
     let entry = registry.get(&tenant).await?;
     // The generation continues from the record handed off before: one of an older shape
@@ -160,24 +131,24 @@ pub async fn hand_off<R: Registry, B: EventBus, D: ManifestDestination>(
         .await?;
     registry.release(&tenant, execution).await?;
     tracing::info!(tenant = %tenant, account = %record.account.id, generation = record.generation, "tenant handed off");
-    Ok(Output {
+    Ok(HandedOff {
         record,
         publication,
     })
 }
 
-/// The Lambda payload to the step's JSON result (the record and what the destination did).
+/// The step on its typed input (`vending_domain::steps::HandOff`): the record and what the
+/// destination did.
 pub async fn handle<R: Registry, B: EventBus, D: ManifestDestination>(
     registry: &R,
     bus: &B,
     destination: &D,
     config: &PlatformConfig,
-    payload: Value,
-) -> Result<Value, StepError> {
-    let input: Input = vending_domain::steps::decode(payload)?;
+    input: HandOffInput,
+) -> Result<HandedOff, StepError> {
     let execution = input.execution_name.clone();
     let record = tenant_record(config, input)?;
-    let output = hand_off(
+    hand_off(
         registry,
         bus,
         destination,
@@ -185,6 +156,5 @@ pub async fn handle<R: Registry, B: EventBus, D: ManifestDestination>(
         record,
         &execution,
     )
-    .await?;
-    vending_domain::steps::encode(&output)
+    .await
 }

@@ -1,8 +1,8 @@
 //! The hand-off Lambda function: wiring only (see `lib.rs` for the step).
 
-use lambda_runtime::{Error, LambdaEvent, service_fn};
-use serde_json::Value;
+use lambda_runtime::Error;
 use vending_aws::{Clients, DynamoRegistry, EventBridgeBus};
+use vending_domain::steps::HandOff;
 use vending_gitops::Destination;
 
 /// The git destination's bare clone: Lambda's only writable folder is `/tmp`, kept between
@@ -19,10 +19,8 @@ async fn main() -> Result<(), Error> {
     let bus = &EventBridgeBus::new(clients.eventbridge.clone(), env.event_bus_name.clone());
     let destination =
         &Destination::from_config(config, &clients.config, std::path::Path::new(GIT_CACHE)).await?;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        hand_off::handle(registry, bus, destination, config, event.payload)
-            .await
-            .map_err(vending_runtime::diagnostic)
-    }))
+    vending_runtime::serve::<HandOff, _, _>(|input| {
+        hand_off::handle(registry, bus, destination, config, input)
+    })
     .await
 }

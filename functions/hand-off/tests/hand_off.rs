@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use vending_domain::fakes::{FakeBus, FakeDestination, FakeRegistry};
 use vending_domain::ports::TenantStatus;
 use vending_domain::request::TenantRequest;
+use vending_domain::steps::{HandOff, call};
 use vending_domain::{PlatformConfig, StepError, TenantId};
 
 /// The step's ports, on fakes, and the example config.
@@ -18,15 +19,23 @@ struct World {
 
 impl World {
     async fn run(&self, payload: Value) -> Result<Value, StepError> {
-        hand_off::handle(
-            &self.registry,
-            &self.bus,
-            &self.destination,
-            &config(),
-            payload,
-        )
-        .await
+        run(&self.registry, &self.bus, &self.destination, payload).await
     }
+}
+
+/// The step through the payload the workflow passes, as Lambda runs it.
+async fn run(
+    registry: &FakeRegistry,
+    bus: &FakeBus,
+    destination: &FakeDestination,
+    payload: Value,
+) -> Result<Value, StepError> {
+    let config = config();
+    call::<HandOff, _, _>(
+        |input| hand_off::handle(registry, bus, destination, &config, input),
+        payload,
+    )
+    .await
 }
 
 fn config() -> PlatformConfig {
@@ -112,22 +121,15 @@ async fn generations_follow_changes_and_unchanged_bytes_are_not_rewritten() {
 
 #[tokio::test]
 async fn nothing_is_marked_ready_when_the_destination_fails_and_a_retry_converges() {
-    let (registry, bus, destination, config) = (
+    let (registry, bus, destination) = (
         FakeRegistry::default(),
         FakeBus::default(),
         FakeDestination::default(),
-        config(),
     );
     destination.fail_next(StepError::Unavailable("git remote unreachable".into()));
-    let err = hand_off::handle(
-        &registry,
-        &bus,
-        &destination,
-        &config,
-        input("req-1", json!({})),
-    )
-    .await
-    .expect_err("the destination failed");
+    let err = run(&registry, &bus, &destination, input("req-1", json!({})))
+        .await
+        .expect_err("the destination failed");
     assert_eq!(err.error_type(), "Unavailable");
     assert!(
         registry
@@ -135,15 +137,9 @@ async fn nothing_is_marked_ready_when_the_destination_fails_and_a_retry_converge
             .is_none()
     );
     assert!(bus.events().is_empty());
-    let done = hand_off::handle(
-        &registry,
-        &bus,
-        &destination,
-        &config,
-        input("req-1", json!({})),
-    )
-    .await
-    .expect("the retry hands off");
+    let done = run(&registry, &bus, &destination, input("req-1", json!({})))
+        .await
+        .expect("the retry hands off");
     assert_eq!(done["record"]["generation"], 1);
     assert_eq!(destination.writes(), 1);
 }

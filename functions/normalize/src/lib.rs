@@ -8,22 +8,12 @@
 //! ListTagsForResource, ListParents); an account this service created itself (tagged
 //! `vending:tenant`, known to the registry) ends quietly. It writes nothing.
 
-use serde::Deserialize;
 use serde_json::Value;
 use vending_domain::ports::{Organization, Registry};
 use vending_domain::request::TENANT_TAG;
+use vending_domain::steps::NormalizeInput;
 use vending_domain::trigger::{AccountFacts, Normalized, Skipped, Trigger, adopt, recognise};
 use vending_domain::{PlatformConfig, StepError, TenantId, TenantRequest, ValidationErrors};
-
-/// What the workflow passes.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Input {
-    /// The execution's input, whatever it is.
-    pub trigger: Value,
-    /// The execution's name.
-    pub execution_name: String,
-}
 
 /// What Organizations says of the account an event names.
 async fn facts<O: Organization>(org: &O, account_id: &str) -> Result<AccountFacts, StepError> {
@@ -129,14 +119,12 @@ fn skip(skipped: Skipped) -> Normalized {
 }
 
 /// The Lambda payload the workflow sends (`{"trigger": ..., "executionName": ...}`) to its
-/// JSON result (`{"spec": ...}` or `{"skipped": ...}`).
+/// The step on its typed input (`vending_domain::steps::Normalize`).
 pub async fn handle<O: Organization, R: Registry>(
     org: &O,
     registry: &R,
     config: &PlatformConfig,
-    payload: Value,
-) -> Result<Value, StepError> {
-    let input: Input = vending_domain::steps::decode(payload)?;
-    let normalized = normalize(org, registry, config, &input.trigger).await?;
-    vending_domain::steps::encode(&normalized)
+    input: NormalizeInput,
+) -> Result<Normalized, StepError> {
+    normalize(org, registry, config, &input.trigger).await
 }

@@ -1,8 +1,8 @@
 //! The Normalize Lambda function: wiring only (see `lib.rs` for the step).
 
-use lambda_runtime::{Error, LambdaEvent, service_fn};
-use serde_json::Value;
+use lambda_runtime::Error;
 use vending_aws::{Clients, DynamoRegistry, OrganizationsAdapter};
+use vending_domain::steps::Normalize;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -12,10 +12,8 @@ async fn main() -> Result<(), Error> {
     let config = &vending_runtime::load_config(&clients.config, &env.config).await?;
     let org = &OrganizationsAdapter::new(clients.organizations.clone());
     let registry = &DynamoRegistry::new(clients.dynamodb.clone(), env.registry_table.clone());
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        normalize::handle(org, registry, config, event.payload)
-            .await
-            .map_err(vending_runtime::diagnostic)
-    }))
+    vending_runtime::serve::<Normalize, _, _>(|input| {
+        normalize::handle(org, registry, config, input)
+    })
     .await
 }

@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 use vending_domain::fakes::{FakeOrganization, FakeRegistry, example_config};
+use vending_domain::steps::{Normalize, call};
 use vending_domain::{StepError, TenantSpec};
 
 fn rerun() -> Value {
@@ -15,7 +16,8 @@ fn rerun() -> Value {
 
 async fn handle(payload: Value) -> Result<Value, StepError> {
     let (org, registry) = (FakeOrganization::new(0), FakeRegistry::default());
-    normalize::handle(&org, &registry, &example_config(), payload).await
+    let config = example_config();
+    call::<Normalize, _, _>(|i| normalize::handle(&org, &registry, &config, i), payload).await
 }
 
 #[tokio::test]

@@ -3,36 +3,9 @@
 //! has an alias keeps it, and the step reports the alias in effect). Everything is read before
 //! it is changed, so a re-run changes nothing.
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use vending_domain::ports::{Accounts, Identity, Organization};
+use vending_domain::steps::{AccountInput, Placement};
 use vending_domain::{PlatformConfig, StepError, TenantSpec};
-
-/// What the workflow passes.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Input {
-    /// The validated request.
-    pub spec: TenantSpec,
-    /// The account.
-    pub account_id: String,
-    /// The execution, for the assumed-role session name.
-    pub execution_name: String,
-}
-
-/// Where the account was placed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Placement {
-    /// The account.
-    pub account_id: String,
-    /// Its OU.
-    pub ou_id: String,
-    /// True when this run moved it.
-    pub moved: bool,
-    /// The account alias in effect (the tenant's, or the one an adopted account kept).
-    pub alias: String,
-}
 
 /// The step.
 pub async fn place_account<O: Organization, I: Identity>(
@@ -69,17 +42,15 @@ pub async fn place_account<O: Organization, I: Identity>(
     })
 }
 
-/// The Lambda payload to the step's JSON result.
+/// The step on its typed input (`vending_domain::steps::PlaceAccount`).
 pub async fn handle<O: Organization, A: Accounts>(
     org: &O,
     accounts: &A,
     config: &PlatformConfig,
-    payload: Value,
-) -> Result<Value, StepError> {
-    let input: Input = vending_domain::steps::decode(payload)?;
+    input: AccountInput,
+) -> Result<Placement, StepError> {
     let iam = accounts
         .identity(&input.account_id, &input.execution_name)
         .await?;
-    let placed = place_account(org, &iam, config, &input.spec, &input.account_id).await?;
-    vending_domain::steps::encode(&placed)
+    place_account(org, &iam, config, &input.spec, &input.account_id).await
 }

@@ -1,8 +1,8 @@
 //! The place-account Lambda function: wiring only (see `lib.rs` for the step).
 
-use lambda_runtime::{Error, LambdaEvent, service_fn};
-use serde_json::Value;
+use lambda_runtime::Error;
 use vending_aws::{Clients, MemberAccounts, OrganizationsAdapter};
+use vending_domain::steps::PlaceAccount;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -12,10 +12,8 @@ async fn main() -> Result<(), Error> {
     let config = &vending_runtime::load_config(&clients.config, &env.config).await?;
     let org = &OrganizationsAdapter::new(clients.organizations.clone());
     let accounts = &MemberAccounts::new(clients.config.clone(), &config.member_role_name);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        place_account::handle(org, accounts, config, event.payload)
-            .await
-            .map_err(vending_runtime::diagnostic)
-    }))
+    vending_runtime::serve::<PlaceAccount, _, _>(|input| {
+        place_account::handle(org, accounts, config, input)
+    })
     .await
 }

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use vending_domain::StepError;
 use vending_domain::fakes::{FakeAccounts, FakeOrganization, example_config, example_spec};
+use vending_domain::steps::{PlaceAccount, call};
 
 const ACCOUNT: &str = "210987654321";
 
@@ -19,7 +20,12 @@ fn organization() -> FakeOrganization {
 async fn handle(org: &FakeOrganization, accounts: &FakeAccounts) -> Result<Value, StepError> {
     let payload =
         json!({"spec": example_spec("payments"), "accountId": ACCOUNT, "executionName": "e-1"});
-    place_account::handle(org, accounts, &example_config(), payload).await
+    let config = example_config();
+    call::<PlaceAccount, _, _>(
+        |i| place_account::handle(org, accounts, &config, i),
+        payload,
+    )
+    .await
 }
 
 #[tokio::test]

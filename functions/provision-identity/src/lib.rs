@@ -5,23 +5,9 @@
 //! in a new account yet is `NotReady`, retried by the workflow within a budget; a principal
 //! IAM says does not exist is an `InvalidRequest` naming the request field that named it.
 
-use serde::Deserialize;
-use serde_json::Value;
 use vending_domain::ports::{Accounts, Identity, RoleSpec};
-use vending_domain::steps::{IdentityRecord, RoleRecord};
+use vending_domain::steps::{AccountInput, IdentityRecord, RoleRecord};
 use vending_domain::{PlatformConfig, StepError, TenantSpec, ValidationErrors};
-
-/// What the workflow passes.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Input {
-    /// The validated request.
-    pub spec: TenantSpec,
-    /// The account.
-    pub account_id: String,
-    /// The execution, for the assumed-role session name.
-    pub execution_name: String,
-}
 
 /// The roles the tenant gets in `account_id`, as the config and the request say.
 pub fn role_specs(config: &PlatformConfig, spec: &TenantSpec, account_id: &str) -> Vec<RoleSpec> {
@@ -90,16 +76,14 @@ pub async fn provision_identity<I: Identity>(
     Ok(IdentityRecord { roles })
 }
 
-/// The Lambda payload to the step's JSON result.
+/// The step on its typed input (`vending_domain::steps::ProvisionIdentity`).
 pub async fn handle<A: Accounts>(
     accounts: &A,
     config: &PlatformConfig,
-    payload: Value,
-) -> Result<Value, StepError> {
-    let input: Input = vending_domain::steps::decode(payload)?;
+    input: AccountInput,
+) -> Result<IdentityRecord, StepError> {
     let iam = accounts
         .identity(&input.account_id, &input.execution_name)
         .await?;
-    let record = provision_identity(&iam, config, &input.spec, &input.account_id).await?;
-    vending_domain::steps::encode(&record)
+    provision_identity(&iam, config, &input.spec, &input.account_id).await
 }

@@ -1,8 +1,8 @@
 //! The provision-identity Lambda function: wiring only (see `lib.rs` for the step).
 
-use lambda_runtime::{Error, LambdaEvent, service_fn};
-use serde_json::Value;
+use lambda_runtime::Error;
 use vending_aws::{Clients, MemberAccounts};
+use vending_domain::steps::ProvisionIdentity;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -11,10 +11,8 @@ async fn main() -> Result<(), Error> {
     let clients = Clients::from_env();
     let config = &vending_runtime::load_config(&clients.config, &env.config).await?;
     let accounts = &MemberAccounts::new(clients.config.clone(), &config.member_role_name);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        provision_identity::handle(accounts, config, event.payload)
-            .await
-            .map_err(vending_runtime::diagnostic)
-    }))
+    vending_runtime::serve::<ProvisionIdentity, _, _>(|input| {
+        provision_identity::handle(accounts, config, input)
+    })
     .await
 }

@@ -7,6 +7,7 @@ use serde_json::json;
 use vending_domain::config::PermissionsBoundary;
 use vending_domain::fakes::{FakeAccounts, example_config};
 use vending_domain::request::TenantRequest;
+use vending_domain::steps::AccountInput;
 use vending_domain::{StepError, TenantSpec, ValidationErrors};
 
 const ACCOUNT: &str = "222233334444";
@@ -30,8 +31,10 @@ fn boundary() -> String {
         .arn_in("aws", ACCOUNT)
 }
 
-fn input() -> serde_json::Value {
-    json!({"spec": spec(), "accountId": ACCOUNT, "executionName": "exec-1"})
+/// What the workflow passes, read as the step's input.
+fn input() -> AccountInput {
+    serde_json::from_value(json!({"spec": spec(), "accountId": ACCOUNT, "executionName": "exec-1"}))
+        .expect("the payload reads")
 }
 
 #[tokio::test]
@@ -40,7 +43,7 @@ async fn roles_carry_the_accounts_own_boundary_and_trust_exactly_their_audiences
     let out = provision_identity::handle(&accounts, &example_config(), input())
         .await
         .expect("provisioned");
-    assert_eq!(out["roles"].as_array().map(Vec::len), Some(3));
+    assert_eq!(out.roles.len(), 3);
     let iam = accounts.identity_of(ACCOUNT);
     assert!(
         boundary().starts_with(&format!("arn:aws:iam::{ACCOUNT}:policy/platform/")),

@@ -8,23 +8,9 @@
 //! from the VPC to the transit gateway, flow logs to the central bucket, and no default VPC in
 //! any configured region.
 
-use serde::Deserialize;
-use serde_json::Value;
 use vending_domain::ports::{Accounts, Claim, Registry, TenantNetwork, TransitGatewayHub};
-use vending_domain::steps::{NetworkRecord, SubnetRecord};
+use vending_domain::steps::{AccountInput, NetworkRecord, SubnetRecord};
 use vending_domain::{Ipv4Cidr, PlatformConfig, StepError, TenantSpec};
-
-/// What the workflow passes.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Input {
-    /// The validated request.
-    pub spec: TenantSpec,
-    /// The account.
-    pub account_id: String,
-    /// The execution, for the assumed-role session name.
-    pub execution_name: String,
-}
 
 /// How many times a claim is retried when another tenant takes the block first.
 const CLAIM_ATTEMPTS: usize = 10;
@@ -168,15 +154,14 @@ pub async fn provision_network<A: Accounts, R: Registry>(
     })
 }
 
-/// The Lambda payload to the step's JSON result.
+/// The step on its typed input (`vending_domain::steps::ProvisionNetwork`).
 pub async fn handle<A: Accounts, R: Registry>(
     accounts: &A,
     registry: &R,
     config: &PlatformConfig,
-    payload: Value,
-) -> Result<Value, StepError> {
-    let input: Input = vending_domain::steps::decode(payload)?;
-    let record = provision_network(
+    input: AccountInput,
+) -> Result<NetworkRecord, StepError> {
+    provision_network(
         accounts,
         registry,
         config,
@@ -184,6 +169,5 @@ pub async fn handle<A: Accounts, R: Registry>(
         &input.account_id,
         &input.execution_name,
     )
-    .await?;
-    vending_domain::steps::encode(&record)
+    .await
 }

@@ -1,8 +1,8 @@
 //! The provision-network Lambda function: wiring only (see `lib.rs` for the step).
 
-use lambda_runtime::{Error, LambdaEvent, service_fn};
-use serde_json::Value;
+use lambda_runtime::Error;
 use vending_aws::{Clients, DynamoRegistry, MemberAccounts};
+use vending_domain::steps::ProvisionNetwork;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -12,10 +12,8 @@ async fn main() -> Result<(), Error> {
     let config = &vending_runtime::load_config(&clients.config, &env.config).await?;
     let accounts = &MemberAccounts::new(clients.config.clone(), &config.member_role_name);
     let registry = &DynamoRegistry::new(clients.dynamodb.clone(), env.registry_table.clone());
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        provision_network::handle(accounts, registry, config, event.payload)
-            .await
-            .map_err(vending_runtime::diagnostic)
-    }))
+    vending_runtime::serve::<ProvisionNetwork, _, _>(|input| {
+        provision_network::handle(accounts, registry, config, input)
+    })
     .await
 }

@@ -5,6 +5,7 @@ use serde_json::json;
 use vending_domain::fakes::{FakeAccounts, FakeRegistry, example_config};
 use vending_domain::ports::{Registry, RegistryEntry};
 use vending_domain::request::TenantRequest;
+use vending_domain::steps::AccountInput;
 use vending_domain::{StepError, TenantSpec};
 
 const ACCOUNT: &str = "222233334444";
@@ -29,8 +30,10 @@ async fn world() -> (FakeAccounts, FakeRegistry) {
     (FakeAccounts::default(), registry)
 }
 
-fn input() -> serde_json::Value {
-    json!({"spec": spec(), "accountId": ACCOUNT, "executionName": "exec-1"})
+/// What the workflow passes, read as the step's input.
+fn input() -> AccountInput {
+    serde_json::from_value(json!({"spec": spec(), "accountId": ACCOUNT, "executionName": "exec-1"}))
+        .expect("the payload reads")
 }
 
 #[tokio::test]
@@ -54,10 +57,7 @@ async fn the_network_is_made_once_from_a_claimed_block() {
     );
     assert_eq!(accounts.hub.routed().len(), 1);
     let entry = registry.entry(&spec().tenant_id).expect("entry");
-    assert_eq!(
-        entry.cidr.map(|c| c.to_string()),
-        out["cidr"].as_str().map(str::to_owned)
-    );
+    assert_eq!(entry.cidr, Some(out.cidr));
     let again = provision_network::handle(&accounts, &registry, &config, input())
         .await
         .expect("again");

@@ -6,51 +6,10 @@
 //! tenant to record; it is only reported. Nor is a tenant recorded FAILED by an execution that
 //! does not hold its lease while another does: that other execution is vending it.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use vending_domain::StepError;
 use vending_domain::ports::{EventBus, FailureInfo, Registry, RegistryEntry, TenantStatus};
-use vending_domain::{StepError, TenantSpec};
-
-/// The workflow state as the Catch left it.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FailedState {
-    /// The validated request, when Normalize got that far.
-    pub spec: Option<TenantSpec>,
-    /// The caught error, keyed by the step that failed.
-    pub failure: BTreeMap<String, CaughtError>,
-}
-
-/// An error as Step Functions' Catch hands it over.
-#[derive(Debug, Deserialize)]
-pub struct CaughtError {
-    /// The error name.
-    #[serde(rename = "Error")]
-    pub error: String,
-    /// The cause (for a Lambda error, its JSON).
-    #[serde(rename = "Cause", default)]
-    pub cause: String,
-}
-
-/// What the workflow passes.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Input {
-    /// The whole state.
-    pub state: FailedState,
-    /// The execution, whose tenant lease is given back.
-    pub execution_name: String,
-}
-
-/// The error and cause the Fail state reports.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Recorded {
-    /// The error name.
-    pub error: String,
-    /// The cause, readable.
-    pub cause: String,
-}
+use vending_domain::steps::{FailedState, RecordFailureInput, Recorded};
 
 /// A Lambda error's cause is `{"errorMessage": ..., "errorType": ...}`: keep the message.
 fn readable_cause(cause: &str) -> String {
@@ -118,13 +77,11 @@ pub async fn record_failure<R: Registry, B: EventBus>(
     })
 }
 
-/// The Lambda payload to the step's JSON result.
+/// The step on its typed input (`vending_domain::steps::RecordFailure`).
 pub async fn handle<R: Registry, B: EventBus>(
     registry: &R,
     bus: &B,
-    payload: Value,
-) -> Result<Value, StepError> {
-    let input: Input = vending_domain::steps::decode(payload)?;
-    let recorded = record_failure(registry, bus, input.state, &input.execution_name).await?;
-    vending_domain::steps::encode(&recorded)
+    input: RecordFailureInput,
+) -> Result<Recorded, StepError> {
+    record_failure(registry, bus, input.state, &input.execution_name).await
 }

@@ -1,8 +1,8 @@
 //! The record-failure Lambda function: wiring only (see `lib.rs` for the step).
 
-use lambda_runtime::{Error, LambdaEvent, service_fn};
-use serde_json::Value;
+use lambda_runtime::Error;
 use vending_aws::{Clients, DynamoRegistry, EventBridgeBus};
+use vending_domain::steps::RecordFailure;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -11,10 +11,8 @@ async fn main() -> Result<(), Error> {
     let clients = Clients::from_env();
     let registry = &DynamoRegistry::new(clients.dynamodb.clone(), env.registry_table.clone());
     let bus = &EventBridgeBus::new(clients.eventbridge.clone(), env.event_bus_name.clone());
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        record_failure::handle(registry, bus, event.payload)
-            .await
-            .map_err(vending_runtime::diagnostic)
-    }))
+    vending_runtime::serve::<RecordFailure, _, _>(|input| {
+        record_failure::handle(registry, bus, input)
+    })
     .await
 }

@@ -6,8 +6,10 @@ use vending_domain::TenantId;
 use vending_domain::fakes::{FakeBus, FakeRegistry, example_config};
 use vending_domain::ports::{Lease, Registry, TenantStatus};
 use vending_domain::request::TenantRequest;
+use vending_domain::steps::{RecordFailureInput, Recorded};
 
-fn input(execution: &str) -> serde_json::Value {
+/// What the workflow passes, read as the step's input.
+fn input(execution: &str) -> RecordFailureInput {
     let spec = TenantRequest::from_value(&json!({
         "requestId": "req-1", "tenantId": "payments", "environment": "prod",
         "owners": ["arn:aws:iam::123456789012:role/payments-leads"],
@@ -16,10 +18,11 @@ fn input(execution: &str) -> serde_json::Value {
     .expect("reads")
     .validate(&example_config())
     .expect("valid");
-    json!({
+    serde_json::from_value(json!({
         "state": {"spec": spec, "failure": {"HandOff": {"Error": "Conflict", "Cause": "{\"errorMessage\": \"stale\", \"errorType\": \"Conflict\"}"}}},
         "executionName": execution
-    })
+    }))
+    .expect("the payload reads")
 }
 
 #[tokio::test]
@@ -33,7 +36,13 @@ async fn a_failure_is_stored_announced_and_the_lease_given_back() {
     let out = record_failure::handle(&registry, &bus, input("exec-1"))
         .await
         .expect("recorded");
-    assert_eq!(out, json!({"error": "Conflict", "cause": "stale"}));
+    assert_eq!(
+        out,
+        Recorded {
+            error: "Conflict".into(),
+            cause: "stale".into()
+        }
+    );
     let entry = registry.entry(&tenant).expect("entry");
     assert_eq!(entry.status, TenantStatus::Failed);
     assert_eq!(entry.failure.map(|f| f.step), Some("HandOff".into()));
@@ -52,7 +61,7 @@ async fn a_tenant_another_execution_holds_is_left_to_it() {
     let out = record_failure::handle(&registry, &bus, input("exec-1"))
         .await
         .expect("reported");
-    assert_eq!(out["error"], "Conflict", "still reported to the Fail state");
+    assert_eq!(out.error, "Conflict", "still reported to the Fail state");
     assert_eq!(registry.entry(&tenant), None, "not marked FAILED");
     assert!(
         bus.events().is_empty(),

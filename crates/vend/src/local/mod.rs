@@ -29,6 +29,10 @@ use vending_aws::{
     StepFunctionsWorkflow,
 };
 use vending_domain::config::{GitDestinationConfig, GitOpsConfig, PermissionsBoundary};
+use vending_domain::steps::{
+    CheckAccount, EnsureAccount, GrantClusterAccess, HandOff, Normalize, PlaceAccount,
+    ProvisionIdentity, ProvisionNetwork, RecordFailure, STATES, Step, call,
+};
 use vending_domain::{PlatformConfig, StepError};
 
 pub use service::TRIGGER_QUEUE;
@@ -127,17 +131,23 @@ fn task_error(e: StepError) -> TaskError {
 }
 
 /// Wraps a handler: runs it with its function's platform, reports it to the observer.
-fn step<F, Fut>(platform: &Arc<Platform>, observer: &Observer, f: F) -> Arc<dyn TaskHandler>
+fn step<S, F, Fut>(
+    functions: &Functions,
+    observer: &Observer,
+    f: F,
+) -> (&'static str, Arc<dyn TaskHandler>)
 where
-    F: Fn(Arc<Platform>, Value) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Value, StepError>> + Send + 'static,
+    S: Step,
+    F: Fn(Arc<Platform>, S::Input) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<S::Output, StepError>> + Send + 'static,
 {
+    let platform = function(functions, S::STATE);
     let (platform, observer, f) = (platform.clone(), observer.clone(), Arc::new(f));
-    handler_fn(move |req| {
+    let handler = handler_fn(move |req| {
         let (platform, observer, f) = (platform.clone(), observer.clone(), f.clone());
         async move {
             let started = Instant::now();
-            let result = f(platform, req.payload).await;
+            let result = call::<S, _, _>(|input| f(platform, input), req.payload).await;
             observer(&StepReport {
                 execution: req.execution_name,
                 state: req.state_name,
@@ -149,21 +159,12 @@ where
             });
             result.map_err(task_error)
         }
-    })
+    });
+    (S::STATE, handler)
 }
 
 /// The workflow's Task states, each backed by the function `<State>Function` of the template.
-pub const WORKFLOW_FUNCTIONS: [&str; 9] = [
-    "Normalize",
-    "EnsureAccount",
-    "CheckAccount",
-    "PlaceAccount",
-    "ProvisionNetwork",
-    "ProvisionIdentity",
-    "GrantClusterAccess",
-    "HandOff",
-    "RecordFailure",
-];
+pub const WORKFLOW_FUNCTIONS: &[&str] = STATES;
 
 /// The ARN a workflow function has on the local executor, and the substitution naming it.
 pub fn function_arn(executor: &Executor, state: &str) -> (String, String) {
@@ -189,62 +190,34 @@ pub fn register_functions(
     functions: &Functions,
     observer: &Observer,
 ) -> HashMap<String, String> {
-    let f = |state: &str| function(functions, state);
     let handlers: Vec<(&str, Arc<dyn TaskHandler>)> = vec![
-        (
-            "Normalize",
-            step(f("Normalize"), observer, |p, v| async move {
-                normalize::handle(&p.org, &p.registry, &p.config, v).await
-            }),
-        ),
-        (
-            "EnsureAccount",
-            step(f("EnsureAccount"), observer, |p, v| async move {
-                ensure_account::handle(&p.org, &p.registry, &p.config, v).await
-            }),
-        ),
-        (
-            "CheckAccount",
-            step(f("CheckAccount"), observer, |p, v| async move {
-                check_account::handle(&p.org, &p.registry, v).await
-            }),
-        ),
-        (
-            "PlaceAccount",
-            step(f("PlaceAccount"), observer, |p, v| async move {
-                place_account::handle(&p.org, &p.accounts, &p.config, v).await
-            }),
-        ),
-        (
-            "ProvisionNetwork",
-            step(f("ProvisionNetwork"), observer, |p, v| async move {
-                provision_network::handle(&p.accounts, &p.registry, &p.config, v).await
-            }),
-        ),
-        (
-            "ProvisionIdentity",
-            step(f("ProvisionIdentity"), observer, |p, v| async move {
-                provision_identity::handle(&p.accounts, &p.config, v).await
-            }),
-        ),
-        (
-            "GrantClusterAccess",
-            step(f("GrantClusterAccess"), observer, |p, v| async move {
-                grant_cluster_access::handle(&p.accounts, &p.config, v).await
-            }),
-        ),
-        (
-            "HandOff",
-            step(f("HandOff"), observer, |p, v| async move {
-                hand_off::handle(&p.registry, &p.bus, p.destination()?, &p.config, v).await
-            }),
-        ),
-        (
-            "RecordFailure",
-            step(f("RecordFailure"), observer, |p, v| async move {
-                record_failure::handle(&p.registry, &p.bus, v).await
-            }),
-        ),
+        step::<Normalize, _, _>(functions, observer, |p, input| async move {
+            normalize::handle(&p.org, &p.registry, &p.config, input).await
+        }),
+        step::<EnsureAccount, _, _>(functions, observer, |p, input| async move {
+            ensure_account::handle(&p.org, &p.registry, &p.config, input).await
+        }),
+        step::<CheckAccount, _, _>(functions, observer, |p, input| async move {
+            check_account::handle(&p.org, &p.registry, input).await
+        }),
+        step::<PlaceAccount, _, _>(functions, observer, |p, input| async move {
+            place_account::handle(&p.org, &p.accounts, &p.config, input).await
+        }),
+        step::<ProvisionNetwork, _, _>(functions, observer, |p, input| async move {
+            provision_network::handle(&p.accounts, &p.registry, &p.config, input).await
+        }),
+        step::<ProvisionIdentity, _, _>(functions, observer, |p, input| async move {
+            provision_identity::handle(&p.accounts, &p.config, input).await
+        }),
+        step::<GrantClusterAccess, _, _>(functions, observer, |p, input| async move {
+            grant_cluster_access::handle(&p.accounts, &p.config, input).await
+        }),
+        step::<HandOff, _, _>(functions, observer, |p, input| async move {
+            hand_off::handle(&p.registry, &p.bus, p.destination()?, &p.config, input).await
+        }),
+        step::<RecordFailure, _, _>(functions, observer, |p, input| async move {
+            record_failure::handle(&p.registry, &p.bus, input).await
+        }),
     ];
     let mut subs = HashMap::new();
     for (state, handler) in handlers {

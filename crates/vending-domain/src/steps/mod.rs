@@ -1,5 +1,9 @@
 //! The values steps hand each other through the workflow state (their JSON is the contract
-//! between the definition and the functions).
+//! between the definition and the functions), and each step's input and output (`io`).
+
+mod io;
+
+pub use io::*;
 
 use crate::cidr::Ipv4Cidr;
 use crate::error::StepError;
