@@ -8,8 +8,8 @@
 //! - no deployed code waits: a step returns and the workflow's Wait, Retry and Choice do the
 //!   waiting (the SDK's own retry backoff, configured in the adapters, is the SDK's);
 //! - no source file is longer than [`MAX_LINES`];
-//! - every function crate has handler tests: a test file that calls its `handle` (the Lambda
-//!   payload in, the step's JSON out) on the fakes;
+//! - every function crate has handler tests: a test file that calls its `handle` on the fakes
+//!   (with the input read from the JSON the workflow passes);
 //! - every error name the workflow matches is a step error that some code raises, and every
 //!   name a step raises is matched on every Task state (by name or by `States.ALL`).
 //!

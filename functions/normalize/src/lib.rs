@@ -118,7 +118,6 @@ fn skip(skipped: Skipped) -> Normalized {
     Normalized::Skip { skipped }
 }
 
-/// The Lambda payload the workflow sends (`{"trigger": ..., "executionName": ...}`) to its
 /// The step on its typed input (`vending_domain::steps::Normalize`).
 pub async fn handle<O: Organization, R: Registry>(
     org: &O,
