@@ -101,12 +101,7 @@ fn the_template_deploys_exactly_the_function_crates() {
                 .to_owned()
         })
         .collect();
-    let crates: BTreeSet<String> = std::fs::read_dir(vend::sandbox::repo_root().join("functions"))
-        .expect("functions/")
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().join("Cargo.toml").exists())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
+    let crates: BTreeSet<String> = e2e::function_crates().into_iter().collect();
     assert_eq!(
         deployed, crates,
         "every crate in functions/ is deployed by the template, and nothing else"
@@ -411,27 +406,16 @@ fn the_alarm_topic_uses_a_key_cloudwatch_may_publish_with() {
     }
 }
 
-/// Every `fn` and `def` name in the repository's Rust and Python sources (outside `target/`
-/// and the virtualenvs).
-fn defined_names(dir: &std::path::Path, names: &mut BTreeSet<String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if path.is_dir() {
-            if !name.starts_with('.') && name != "target" && name != "node_modules" {
-                defined_names(&path, names);
-            }
-            continue;
-        }
-        let keyword = match path.extension().and_then(|e| e.to_str()) {
-            Some("rs") => "fn ",
-            Some("py") => "def ",
-            _ => continue,
+/// Every `fn` and `def` name in the repository's Rust and Python sources.
+fn defined_names() -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for file in e2e::sources(&[""], &["rs", "py"]) {
+        let keyword = if file.path.ends_with(".rs") {
+            "fn "
+        } else {
+            "def "
         };
-        for line in std::fs::read_to_string(&path).unwrap_or_default().lines() {
+        for line in file.text.lines() {
             if let Some(rest) = line.trim_start().split(keyword).nth(1) {
                 let ident: String = rest
                     .chars()
@@ -441,14 +425,13 @@ fn defined_names(dir: &std::path::Path, names: &mut BTreeSet<String>) {
             }
         }
     }
+    names
 }
 
 #[test]
 fn every_behaviour_on_the_fidelity_page_has_its_source_and_tests_that_exist() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let page = std::fs::read_to_string(root.join("docs/aws-fidelity.md")).expect("the page");
-    let mut names = BTreeSet::new();
-    defined_names(&root, &mut names);
+    let page = repo("docs/aws-fidelity.md");
+    let names = defined_names();
     let mut rows = 0;
     let mut wrong = Vec::new();
     for row in page

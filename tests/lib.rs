@@ -221,3 +221,62 @@ pub fn portal_body() -> serde_json::Value {
     .expect("JSON");
     serde_json::from_str(event["body"].as_str().unwrap_or_default()).expect("the body is JSON")
 }
+
+/// A file of the repository: its path from the root (with `/`) and its text.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The path from the repository's root.
+    pub path: String,
+    /// The text.
+    pub text: String,
+}
+
+/// Every file below the repository's folders `tops` (`""`: the root) whose name ends with one
+/// of `extensions`, sorted by path; build output, node packages, fuzz corpora and hidden
+/// folders (the virtualenvs) are skipped.
+pub fn sources(tops: &[&str], extensions: &[&str]) -> Vec<Source> {
+    fn walk(dir: &std::path::Path, base: &std::path::Path, ext: &[&str], out: &mut Vec<Source>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if path.is_dir() {
+                let skipped = name.starts_with('.')
+                    || matches!(
+                        name.as_str(),
+                        "target" | "node_modules" | "corpus" | "artifacts"
+                    );
+                if !skipped {
+                    walk(&path, base, ext, out);
+                }
+            } else if ext.iter().any(|e| name.ends_with(&format!(".{e}"))) {
+                let rel = path.strip_prefix(base).expect("under the root");
+                out.push(Source {
+                    path: rel.to_string_lossy().replace('\\', "/"),
+                    text: std::fs::read_to_string(&path).unwrap_or_default(),
+                });
+            }
+        }
+    }
+    let base = vend::sandbox::repo_root();
+    let mut out = Vec::new();
+    for top in tops {
+        walk(&base.join(top), &base, extensions, &mut out);
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
+
+/// The function crates: the folders of `functions/` with a `Cargo.toml`, sorted.
+pub fn function_crates() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(vend::sandbox::repo_root().join("functions"))
+        .expect("functions/")
+        .flatten()
+        .filter(|e| e.path().join("Cargo.toml").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}

@@ -16,21 +16,14 @@
 //! Each check is a function of the files it reads, so the tests at the bottom show each one
 //! failing on a tree that breaks it.
 
+use e2e::Source;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 use vending_domain::StepError;
 
 /// The longest a source file may be, in lines. The executor's definition reader is the
 /// longest today (about 1,560); a file that needs more is two modules.
 const MAX_LINES: usize = 1_600;
-
-/// A source file: its path from the repository root (with `/`) and its text.
-#[derive(Debug, Clone)]
-struct Source {
-    path: String,
-    text: String,
-}
 
 fn source(path: &str, text: &str) -> Source {
     Source {
@@ -39,41 +32,9 @@ fn source(path: &str, text: &str) -> Source {
     }
 }
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the repository")
-        .to_path_buf()
-}
-
-/// Every `.rs` file of `functions/` and `crates/`, skipping build output and fuzz corpora.
+/// Every `.rs` file of `functions/`, `crates/` and `tests/`.
 fn tree() -> Vec<Source> {
-    fn walk(dir: &Path, base: &Path, out: &mut Vec<Source>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if path.is_dir() {
-                if !matches!(name.as_str(), "target" | "corpus" | "artifacts" | ".venv") {
-                    walk(&path, base, out);
-                }
-            } else if name.ends_with(".rs") {
-                let rel = path.strip_prefix(base).expect("under the root");
-                let rel = rel.to_string_lossy().replace('\\', "/");
-                let text = std::fs::read_to_string(&path).expect("a readable source file");
-                out.push(Source { path: rel, text });
-            }
-        }
-    }
-    let base = root();
-    let mut out = Vec::new();
-    for top in ["functions", "crates", "tests"] {
-        walk(&base.join(top), &base, &mut out);
-    }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
-    out
+    e2e::sources(&["functions", "crates", "tests"], &["rs"])
 }
 
 /// The text of a file without its comments and without its `#[cfg(test)]` tail (the unit
@@ -289,23 +250,6 @@ fn error_names(definition: &Value, raised: &BTreeSet<String>) -> Vec<String> {
     found
 }
 
-fn function_crates() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(root().join("functions"))
-        .expect("functions/")
-        .flatten()
-        .filter(|e| e.path().join("Cargo.toml").is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
-fn definition() -> Value {
-    let text = std::fs::read_to_string(root().join("workflows/tenant-vending.asl.json"))
-        .expect("the workflow definition");
-    serde_json::from_str(&text).expect("the definition is JSON")
-}
-
 fn assert_none(what: &str, found: &[String]) {
     assert!(found.is_empty(), "{what}:\n  {}", found.join("\n  "));
 }
@@ -330,7 +274,7 @@ fn no_source_file_is_too_long() {
 
 #[test]
 fn every_function_crate_has_handler_tests_on_the_fakes() {
-    let functions = function_crates();
+    let functions = e2e::function_crates();
     assert!(
         functions.len() >= 10,
         "found the function crates: {functions:?}"
@@ -349,7 +293,10 @@ fn every_matched_error_is_raised_and_every_raised_error_is_matched() {
         raised.contains("Throttled"),
         "found raised names: {raised:?}"
     );
-    assert_none("error names", &error_names(&definition(), &raised));
+    assert_none(
+        "error names",
+        &error_names(&vend::local::definition().expect("the definition"), &raised),
+    );
 }
 
 // The checks themselves, each shown failing on a tree that breaks its rule.

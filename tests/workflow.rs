@@ -3,6 +3,7 @@
 //! names, and the failure path through RecordFailure.
 
 use asl_executor::{ExecutionResult, Executor, Status, TaskError, TaskHandler, handler_fn};
+use futures::FutureExt;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,12 +12,10 @@ use vending_domain::request::TenantRequest;
 use vending_domain::steps::{
     AccessRecord, AccountProgress, CheckAccount, ClusterRecord, EnsureAccount, GrantClusterAccess,
     HandOff, HandedOff, IdentityRecord, Normalize, PlaceAccount, Placement, ProvisionIdentity,
-    ProvisionNetwork, RecordFailure, Recorded, RoleRecord, STATES, Step,
+    ProvisionNetwork, RecordFailure, Recorded, RoleRecord, STATES, Step, call,
 };
 use vending_domain::trigger::Normalized;
 use vending_domain::{StepError, TenantRecord};
-
-use vend::local::WORKFLOW_FUNCTIONS as STEPS;
 
 fn definition() -> Value {
     vend::local::definition().expect("the definition is in the repo and is JSON")
@@ -43,7 +42,7 @@ fn harness(mut replies: HashMap<&'static str, Reply>) -> Harness {
     let executor = Executor::default();
     let calls = Arc::new(Mutex::new(Vec::new()));
     let mut subs = HashMap::new();
-    for &step in STEPS {
+    for &step in STATES {
         let reply = replies
             .remove(step)
             .unwrap_or_else(|| Arc::new(move |_, _| Ok(json!({"step": step}))));
@@ -394,21 +393,17 @@ async fn an_invalid_request_stops_at_normalize() {
     );
 }
 
-/// A typed step for the harness: the payload must read as the step's input (else the step
-/// fails with `InputDoesNotRead`, naming the state and what serde said) and the step answers
-/// `out(call number, input)` as its output type's JSON.
+/// A typed step for the harness, through the adapter Lambda and `vend local` use
+/// (`steps::call`): a payload that does not read as the step's input fails the step
+/// (`Internal`, naming what is missing), and the step answers `out(call number, input)`.
 fn typed<S: Step>(
     out: impl Fn(usize, S::Input) -> Result<S::Output, StepError> + Send + Sync + 'static,
 ) -> (&'static str, Reply) {
     let step = reply(move |n, payload| {
-        let input: S::Input = serde_json::from_value(payload.clone()).map_err(|e| {
-            TaskError::new(
-                "InputDoesNotRead",
-                format!("{} reads {payload}: {e}", S::STATE),
-            )
-        })?;
-        let output = out(n, input).map_err(|e| step_error(&e))?;
-        Ok(serde_json::to_value(output).expect("an output encodes"))
+        call::<S, _, _>(|input| async { out(n, input) }, payload.clone())
+            .now_or_never()
+            .expect("the step answers at once")
+            .map_err(|e| step_error(&e))
     });
     (S::STATE, step)
 }

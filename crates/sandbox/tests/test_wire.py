@@ -141,6 +141,17 @@ def test_a_crash_in_a_stream_counts_only_that_roles_calls_to_that_service(sandbo
     assert "identity|iam" in streams and "network|ec2" in streams
 
 
+def test_the_call_log_marks_the_calls_a_crash_counts(sandbox):
+    # A sweep numbers its points from the log: a refused call changed nothing, so it is none.
+    role = sandbox.role("marked", [{"Effect": "Allow", "Action": ["iam:*"], "Resource": "*"}])
+    iam = sandbox.client("iam", sandbox.assume(role))
+    iam.list_roles()
+    with pytest.raises(ClientError):
+        iam.get_role(RoleName="no-such-role")
+    marked = [(c["operation"], c["point"]) for c in sandbox.control("/_sandbox/calls") if c["stream"] == "marked|iam"]
+    assert marked == [("ListRoles", True), ("GetRole", False)]
+
+
 def test_chaos_fails_a_share_of_calls_in_each_services_shape(sandbox):
     role = sandbox.role("fn", [{"Effect": "Allow", "Action": "*", "Resource": "*"}])
     keys = sandbox.assume(role)

@@ -45,7 +45,7 @@ class Front:
         call = wire.read_call(request, rest_op)
         started = time.perf_counter()
         caller = authz.caller_of(call.access_key)
-        response = self.handle(call, caller, environ, data, eks_op)
+        response, point = self.handle(call, caller, environ, data, eks_op)
         served = time.perf_counter() - started
         with state.LOCK:
             state.CALLS.append(
@@ -56,6 +56,7 @@ class Front:
                     "mutating": not call.operation.startswith(READ_PREFIXES),
                     "root": caller.is_root,
                     "stream": faults.stream(call, caller),
+                    "point": point,
                     "seconds": round(served, 6),
                 }
             )
@@ -82,27 +83,31 @@ class Front:
         return int(captured["status"].split()[0]), dict(captured["headers"]), body
 
     def handle(self, call, caller, environ, data, eks_op):
+        """The answer, and whether the call is a crash point (it took effect)."""
         fault = faults.take(call, after=False) or faults.chaos_fault(call, caller)
         if fault:
-            return faults.response(call, fault)
+            return faults.response(call, fault), False
         if authz.enforced():
             refusal = authz.authorize(call, caller)
             if refusal:
-                return wire.access_denied(call, caller.arn, *refusal)
+                return wire.access_denied(call, caller.arn, *refusal), False
         refused = (
             organizations.refuse_outside_management(call, caller)
             or iam_rules.check(call, caller)
             or organizations.optin_refusal(call, caller)
         )
         if refused is not None:
-            return refused
+            return refused, False
         response = self.serve(call, caller, environ, data, eks_op)
         fault = faults.take(call, after=True)
         if fault and response.status_code < 300:
-            return faults.response(call, fault)
-        if response.status_code < 300 and faults.crash_strikes(call, caller):
-            return wire.error(call, 400, "SandboxCrash", f"the caller died after {call.describe()} took effect")
-        return response
+            # It took effect, but the fault answers it: the crash counter leaves it out.
+            return faults.response(call, fault), False
+        point = faults.is_crash_point(caller, response.status_code)
+        if point and faults.crash_strikes(call, caller):
+            crash = wire.error(call, 400, "SandboxCrash", f"the caller died after {call.describe()} took effect")
+            return crash, True
+        return response, point
 
     def serve(self, call, caller, environ, data, eks_op):
         def forward(rewrite=None):

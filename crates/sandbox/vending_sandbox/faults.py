@@ -67,10 +67,14 @@ def arm_crash(after, in_stream=None):
         CRASH.update({"after": int(after), "stream": in_stream, "seen": 0, "struck": None})
 
 
+def is_crash_point(caller, status):
+    """A call the crash counter counts: one that took effect (answered 2xx), by any principal
+    but the sandbox's root. The call log marks them, so a sweep numbers points as this does."""
+    return status < 300 and not caller.is_root
+
+
 def crash_strikes(call, caller):
-    """True when this call, which took effect, is the one the caller dies after."""
-    if caller.is_root:
-        return False
+    """True when this call, a crash point, is the one the caller dies after."""
     with state.LOCK:
         if CRASH["after"] is None:
             return False

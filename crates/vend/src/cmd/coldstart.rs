@@ -24,9 +24,7 @@ fn ms(d: Option<std::time::Duration>) -> String {
 pub async fn run(build_dir: PathBuf) -> Result<ExitCode> {
     use std::collections::{BTreeMap, HashMap};
     use std::sync::Mutex;
-    use vend::local::{
-        Local, LocalOptions, WORKFLOW_FUNCTIONS, example_config, function_arn, repo_file,
-    };
+    use vend::local::{Local, LocalOptions, example_config, function_arn, repo_file};
     use vend::runtime_api::Bootstrap;
 
     let mut functions = BTreeMap::new();
@@ -59,7 +57,7 @@ pub async fn run(build_dir: PathBuf) -> Result<ExitCode> {
     };
     let local = Local::start_with(example_config()?, options, move |executor, _| {
         let mut subs = HashMap::new();
-        for state in WORKFLOW_FUNCTIONS {
+        for state in vending_domain::steps::STATES {
             let (key, arn) = function_arn(executor, state);
             let slots = registered.clone();
             let logical = format!("{state}Function");

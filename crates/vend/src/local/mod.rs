@@ -163,9 +163,6 @@ where
     (S::STATE, handler)
 }
 
-/// The workflow's Task states, each backed by the function `<State>Function` of the template.
-pub const WORKFLOW_FUNCTIONS: &[&str] = STATES;
-
 /// The ARN a workflow function has on the local executor, and the substitution naming it.
 pub fn function_arn(executor: &Executor, state: &str) -> (String, String) {
     let region = &executor.config().region;
@@ -514,7 +511,7 @@ impl Local {
             }
             functions.insert(logical, Arc::new(platform));
         }
-        for state in WORKFLOW_FUNCTIONS {
+        for state in STATES {
             if !functions.contains_key(&format!("{state}Function")) {
                 return Err(setup(format!("the template has no {state}Function")));
             }

@@ -62,10 +62,9 @@ pub async fn uninterrupted(local: &Local, tenant: &str) -> Result<(TenantState, 
         .iter()
         .skip(from)
     {
-        // The crash counts the calls that took effect, as a caller that dies after an
-        // error has changed nothing (a GetRole answered NoSuchEntity, say).
-        let answered = call["status"].as_u64().is_some_and(|s| s < 300);
-        if answered && call["root"] != json!(true) {
+        // The sandbox marks the calls its crash counter counts (those that took effect: a
+        // caller that dies after an error has changed nothing).
+        if call["point"] == json!(true) {
             let name = call["stream"].as_str().unwrap_or_default().to_owned();
             *streams.entry(name).or_default() += 1;
         }

@@ -217,6 +217,13 @@ async fn member(local: &Local, account: &str) -> aws_config::SdkConfig {
     .await
 }
 
+fn filter(name: &str, value: &str) -> aws_sdk_ec2::types::Filter {
+    aws_sdk_ec2::types::Filter::builder()
+        .name(name)
+        .values(value)
+        .build()
+}
+
 async fn network(
     local: &Local,
     account: &str,
@@ -225,10 +232,7 @@ async fn network(
 ) -> Result<(), String> {
     let cfg = member(local, account).await;
     let ec2 = aws_sdk_ec2::Client::new(&cfg);
-    let tag = aws_sdk_ec2::types::Filter::builder()
-        .name("tag:vending:tenant")
-        .values(tenant)
-        .build();
+    let tag = filter("tag:vending:tenant", tenant);
     let vpcs = ec2
         .describe_vpcs()
         .filters(tag.clone())
@@ -240,24 +244,16 @@ async fn network(
         state
             .vpcs
             .push(vpc.cidr_block().unwrap_or_default().to_owned());
-        let by_vpc = aws_sdk_ec2::types::Filter::builder()
-            .name("vpc-id")
-            .values(id)
-            .build();
         let attachments = ec2
             .describe_transit_gateway_vpc_attachments()
-            .filters(by_vpc)
+            .filters(filter("vpc-id", id))
             .send()
             .await
             .map_err(err("DescribeTransitGatewayVpcAttachments"))?;
         state.attachments += attachments.transit_gateway_vpc_attachments().len();
-        let by_resource = aws_sdk_ec2::types::Filter::builder()
-            .name("resource-id")
-            .values(id)
-            .build();
         let logs = ec2
             .describe_flow_logs()
-            .filter(by_resource)
+            .filter(filter("resource-id", id))
             .send()
             .await
             .map_err(err("DescribeFlowLogs"))?;
