@@ -141,12 +141,10 @@ where
     }
 }
 
-/// Attempts of a create call without a client token, when AWS throttles it.
-pub(crate) const THROTTLED_CREATE_ATTEMPTS: u32 = 5;
-
-/// The retry configuration that goes with [`ThrottlingOnly`].
+/// The retry configuration that goes with [`ThrottlingOnly`]: as many attempts as any call
+/// ([`crate::clients::SDK_ATTEMPTS`]), which only a throttled answer uses.
 pub(crate) fn throttled_create_retries() -> aws_config::retry::RetryConfig {
-    aws_config::retry::RetryConfig::standard().with_max_attempts(THROTTLED_CREATE_ATTEMPTS)
+    aws_config::retry::RetryConfig::standard().with_max_attempts(crate::clients::SDK_ATTEMPTS)
 }
 
 fn aws_smithy_error_text<E: std::error::Error + 'static>(
