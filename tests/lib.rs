@@ -67,6 +67,8 @@ pub async fn vending_with(
         },
         strict: true,
         template,
+        // As `vend serve` runs: GET /tenants/{id} shows where a running execution is.
+        mirror_history: true,
     };
     vend::local::Local::start(config, options, quiet)
         .await

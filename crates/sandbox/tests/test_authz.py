@@ -52,6 +52,41 @@ def test_a_transaction_needs_the_action_of_each_item(sandbox):
     assert "dynamodb:PutItem" in code_of(refused)[1]
 
 
+def test_querying_an_index_is_authorized_on_the_index_not_the_table(sandbox):
+    sandbox.client("dynamodb").create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "kind", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "tenants",
+                "KeySchema": [{"AttributeName": "kind", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    arn = f"arn:aws:dynamodb:eu-west-1:123456789012:table/{TABLE}"
+    on_table = sandbox.assume(sandbox.role("t", [{"Effect": "Allow", "Action": "dynamodb:Query", "Resource": arn}]))
+    on_index = sandbox.assume(
+        sandbox.role("i", [{"Effect": "Allow", "Action": "dynamodb:Query", "Resource": f"{arn}/index/tenants"}])
+    )
+    sandbox.enforce()
+    query = {
+        "TableName": TABLE,
+        "IndexName": "tenants",
+        "KeyConditionExpression": "kind = :k",
+        "ExpressionAttributeValues": {":k": {"S": "TENANT"}},
+    }
+    sandbox.client("dynamodb", on_index).query(**query)
+    with pytest.raises(ClientError) as refused:
+        sandbox.client("dynamodb", on_table).query(**query)
+    assert f"dynamodb:Query on resource: {arn}/index/tenants" in code_of(refused)[1]
+
+
 def test_an_explicit_deny_wins(sandbox):
     arn = table(sandbox)
     role = sandbox.role(

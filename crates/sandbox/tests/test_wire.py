@@ -1,6 +1,8 @@
 """An injected fault reaches the SDK as the error code it names, in every protocol the workflow
 uses (boto3 reads each protocol the way the Rust SDK does: by the same Smithy rules)."""
 
+import json
+
 import pytest
 from botocore.exceptions import ClientError
 
@@ -222,3 +224,53 @@ def test_a_cancelled_transaction_leaves_every_item_as_it_was(sandbox, range_key)
     )
     items = {i["pk"]["S"]: i["v"]["N"] for i in ddb.scan(TableName="r")["Items"]}
     assert items == {"kept": "1", "new": "3"}
+
+
+def test_an_executions_recorded_history_is_served_as_step_functions_serves_it(sandbox):
+    # The dispatcher records what the local executor did; GetExecutionHistory answers with it.
+    sfn = sandbox.client("stepfunctions")
+    machine = sfn.create_state_machine(
+        name="m",
+        definition=json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}),
+        roleArn="arn:aws:iam::123456789012:role/r",
+    )["stateMachineArn"]
+    arn = sfn.start_execution(stateMachineArn=machine, name="e1")["executionArn"]
+    events = [
+        {
+            "timestamp": "2026-12-02T10:00:00.000Z",
+            "type": "ExecutionStarted",
+            "id": 1,
+            "previousEventId": 0,
+            "executionStartedEventDetails": {"input": "{}", "roleArn": "arn:aws:iam::123456789012:role/r"},
+        },
+        {
+            "timestamp": "2026-12-02T10:00:01.000Z",
+            "type": "TaskStateEntered",
+            "id": 2,
+            "previousEventId": 1,
+            "stateEnteredEventDetails": {"name": "Normalize", "input": "{}"},
+        },
+    ]
+    sandbox.control("/_sandbox/executions/history", {"executionArn": arn, "from": 0, "events": events[:1]})
+    sandbox.control("/_sandbox/executions/history", {"executionArn": arn, "from": 1, "events": events[1:]})
+    newest = sfn.get_execution_history(executionArn=arn, reverseOrder=True, maxResults=1)
+    assert [e["type"] for e in newest["events"]] == ["TaskStateEntered"]
+    assert newest["events"][0]["stateEnteredEventDetails"]["name"] == "Normalize"
+    assert newest["events"][0]["timestamp"].year == 2026
+    rest = sfn.get_execution_history(executionArn=arn, reverseOrder=True, maxResults=1, nextToken=newest["nextToken"])
+    assert [e["type"] for e in rest["events"]] == ["ExecutionStarted"]
+    assert "nextToken" not in rest
+
+
+def test_an_execution_without_recorded_history_has_none_rather_than_motos_canned_one(sandbox):
+    sfn = sandbox.client("stepfunctions")
+    machine = sfn.create_state_machine(
+        name="m",
+        definition=json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}),
+        roleArn="arn:aws:iam::123456789012:role/r",
+    )["stateMachineArn"]
+    arn = sfn.start_execution(stateMachineArn=machine, name="e1")["executionArn"]
+    assert sfn.get_execution_history(executionArn=arn)["events"] == []
+    with pytest.raises(ClientError) as missing:
+        sfn.get_execution_history(executionArn=arn.replace(":e1", ":nope"))
+    assert missing.value.response["Error"]["Code"] == "ExecutionDoesNotExist"

@@ -6,7 +6,7 @@ that strikes after the call. Whatever moto answers that an SDK cannot read (its 
 pages) becomes an AWS error in the caller's protocol.
 
 Control paths under /_sandbox/ (JSON): health, config, faults, account-failures, events,
-calls and executions; see README.md.
+calls, executions and executions/history; see README.md.
 """
 
 import io
@@ -16,7 +16,7 @@ import time
 
 from werkzeug.wrappers import Request, Response
 
-from . import authz, ec2_rules, eks, faults, iam_rules, organizations, state, wire
+from . import authz, ec2_rules, eks, executions, faults, iam_rules, organizations, state, wire
 
 READ_PREFIXES = ("Describe", "List", "Get", "Head", "Scan", "Query", "BatchGet", "TransactGet", "Lookup", "Search")
 
@@ -118,6 +118,10 @@ class Front:
             return eks.handle(call, caller.account, cluster, principal, policy)
         if call.service == "organizations" and call.operation in organizations.HANDLERS:
             answer = organizations.HANDLERS[call.operation](call, caller, forward)
+            if answer is not None:
+                return answer
+        if call.service == "states" and call.operation == "GetExecutionHistory":
+            answer = executions.history(call)
             if answer is not None:
                 return answer
         if call.service == "ec2" and call.operation == "DescribeTransitGatewayVpcAttachments":
@@ -225,6 +229,8 @@ class Front:
             return ok({"reset": True})
         if path == "/_sandbox/executions" and method == "POST":
             return ok(close_execution(body))
+        if path == "/_sandbox/executions/history" and method == "POST":
+            return ok(executions.record(body))
         return Response('{"message": "unknown sandbox path"}', status=404, content_type="application/json")
 
 
@@ -245,6 +251,7 @@ def reset():
             eks.ACCESS_ENTRIES,
             eks.ASSOCIATIONS,
             ec2_rules.READS,
+            executions.HISTORIES,
         ):
             table.clear()
         organizations.INJECTED.clear()

@@ -207,7 +207,11 @@ def requested(call, account):
             action = "dynamodb:BatchWriteItem" if op == "BatchWriteItem" else "dynamodb:BatchGetItem"
             return [(action, _table(call, t).format(account=account)) for t in p.get("RequestItems", {})]
         if "TableName" in p:
-            return [(f"dynamodb:{op}", _table(call, p["TableName"]).format(account=account))]
+            resource = _table(call, p["TableName"])
+            if op in ("Query", "Scan") and p.get("IndexName"):
+                # Reading an index is authorized on the index's ARN, not the table's.
+                resource += f"/index/{p['IndexName']}"
+            return [(f"dynamodb:{op}", resource.format(account=account))]
         return [(f"dynamodb:{op}", "*")]
     if svc == "events" and op == "PutEvents":
         return [

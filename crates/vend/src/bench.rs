@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use vending_domain::StepError;
-use vending_domain::ports::Workflow;
+use vending_domain::ports::{ExecutionProgress, Workflow};
 use vending_domain::steps::{
     AccountInput, AccountProgress, CheckAccountInput, GrantInput, HandOffInput, NormalizeInput,
     TenantInput,
@@ -95,6 +95,10 @@ impl Workflow for Kept {
             *kept = Some((name.to_owned(), input.clone()));
         }
         Ok(format!("bare:{name}"))
+    }
+
+    async fn progress(&self, _name: &str) -> Result<Option<ExecutionProgress>, StepError> {
+        Ok(None)
     }
 }
 

@@ -17,7 +17,10 @@ use std::process::ExitCode;
 #[command(
     name = "vend",
     version,
-    about = "Tenant vending: local runs, conformance checks and operations"
+    about = "Tenant vending: local runs, conformance checks and operations",
+    after_help = "Exit codes of request, status, list and rerun: 0 done (READY), 1 a tenant FAILED, \
+2 invalid input (every bad field on stderr), 3 refused (a conflict), 4 no such tenant, \
+5 the API unreachable or failing, 6 --wait/--watch timed out."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -30,6 +33,22 @@ enum Command {
     /// the real workflow definition on the local executor, every function's handler in process
     /// on its own template role, the real SDK against the sandbox.
     Local(cmd::local::LocalArgs),
+    /// Serve the portal API on loopback, on a local platform that lives as long as the server:
+    /// `vend request`, `vend status`, `vend list` and `vend rerun` talk to it by default.
+    Serve(cmd::serve::ServeArgs),
+    /// Request a tenant from the portal API: checked offline first, then posted.
+    Request(cmd::tenants::RequestArgs),
+    /// Show a tenant: status, current step, failure, generation.
+    Status(cmd::tenants::StatusArgs),
+    /// List tenants, by environment, status and tags.
+    List(cmd::tenants::ListArgs),
+    /// Run tenants' vending again with their last request (every step converges).
+    Rerun(cmd::tenants::RerunArgs),
+    /// Print a shell completion script (`vend completions bash > /etc/bash_completion.d/vend`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Run every built bootstrap (`sam build`'s output) on a local Lambda Runtime API through
     /// the demo's vending on the sandbox, and print init time, first invocation, peak memory
     /// and size per function.
@@ -88,6 +107,15 @@ fn main() -> Result<ExitCode> {
     runtime.block_on(async {
         match cli.command {
             Command::Local(opts) => cmd::local::run(opts).await,
+            Command::Serve(args) => cmd::serve::run(args).await,
+            Command::Request(args) => cmd::tenants::request(args).await,
+            Command::Status(args) => cmd::tenants::status(args).await,
+            Command::List(args) => cmd::tenants::list(args).await,
+            Command::Rerun(args) => cmd::tenants::rerun(args).await,
+            Command::Completions { shell } => Ok(cmd::tenants::completions(
+                shell,
+                <Cli as clap::CommandFactory>::command(),
+            )),
             Command::Coldstart { build_dir } => cmd::coldstart::run(build_dir).await,
             Command::Proof(args) => cmd::proof::run(args).await,
             Command::Bench(args) => cmd::bench::run(args).await.map(|()| ExitCode::SUCCESS),

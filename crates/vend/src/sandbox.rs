@@ -288,6 +288,21 @@ impl SandboxControl {
             .map(|v| v["injected"].clone())
     }
 
+    /// Records an execution's history events from index `from` on, for GetExecutionHistory.
+    pub fn record_history(
+        &self,
+        arn: &str,
+        from: usize,
+        events: &[Value],
+    ) -> Result<(), SandboxError> {
+        self.call(
+            "POST",
+            "/_sandbox/executions/history",
+            &json!({"executionArn": arn, "from": from, "events": events}),
+        )
+        .map(|_| ())
+    }
+
     /// Records the end of an execution in the sandbox's Step Functions.
     pub fn close_execution(&self, report: &Value) -> Result<(), SandboxError> {
         self.call("POST", "/_sandbox/executions", report)

@@ -21,7 +21,8 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, Put, TransactWriteItem, Update};
 use vending_domain::ports::{
-    Claim, LEASE_SECONDS, Lease, Registry, RegistryEntry, RequestRecord, ScopeClaim,
+    Claim, LEASE_SECONDS, Lease, MAX_PAGE, Registry, RegistryEntry, RequestRecord, ScopeClaim,
+    TenantPage, TenantQuery,
 };
 use vending_domain::{Ipv4Cidr, StepError, TenantId};
 
@@ -40,6 +41,50 @@ fn tenant_key(t: &TenantId) -> AttributeValue {
     s(format!("TENANT#{t}"))
 }
 
+/// The listing index: only tenant rows carry its keys (a sparse index), so a listing reads
+/// tenants and nothing else, in the order of `<environment>#<tenant>`.
+pub const TENANTS_INDEX: &str = "tenants";
+/// The index's partition key: `TENANT` on every tenant row. One partition holds the whole
+/// listing, which suits a registry of thousands of tenants read by people and scripts.
+pub const LIST_PARTITION: &str = "kind";
+/// The index's sort key: `<environment>#<tenant>`, so one environment is one key range.
+pub const LIST_SORT: &str = "listKey";
+const TENANT_KIND: &str = "TENANT";
+
+fn list_key(entry: &RegistryEntry) -> String {
+    format!(
+        "{}#{}",
+        entry.environment.as_deref().unwrap_or_default(),
+        entry.tenant_id
+    )
+}
+
+/// A page token: the last listed tenant's sort key, hex-encoded (opaque, safe in a URL).
+fn token_of(key: &str) -> String {
+    key.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn key_of_token(token: &str) -> Result<String, StepError> {
+    let bad = || {
+        let mut e = vending_domain::ValidationErrors::default();
+        e.push("nextToken", "is not a token this service gave");
+        StepError::InvalidRequest(e)
+    };
+    if !token.len().is_multiple_of(2) || token.len() > 400 {
+        return Err(bad());
+    }
+    let bytes: Result<Vec<u8>, _> = (0..token.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(token.get(i..i + 2).unwrap_or("zz"), 16))
+        .collect();
+    let key = String::from_utf8(bytes.map_err(|_| bad())?).map_err(|_| bad())?;
+    // `<environment>#<tenant>`: the tenant part must be a tenant id.
+    match key.rsplit_once('#') {
+        Some((_, tenant)) if TenantId::parse(tenant).is_ok() => Ok(key),
+        _ => Err(bad()),
+    }
+}
+
 impl DynamoRegistry {
     /// The registry in `table`.
     pub fn new(client: Client, table: impl Into<String>) -> DynamoRegistry {
@@ -49,11 +94,12 @@ impl DynamoRegistry {
         }
     }
 
-    /// Creates the table (on-demand) when it does not exist: for the local sandbox; in AWS the
-    /// SAM template owns it.
+    /// Creates the table (on-demand) as the SAM template declares it, with the listing index,
+    /// when it does not exist: for the local sandbox; in AWS the template owns it.
     pub async fn ensure_table(&self) -> Result<(), StepError> {
         use aws_sdk_dynamodb::types::{
-            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+            AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+            Projection, ProjectionType, ScalarAttributeType,
         };
         if self
             .client
@@ -66,28 +112,66 @@ impl DynamoRegistry {
             return Ok(());
         }
         let build = |e: aws_sdk_dynamodb::error::BuildError| StepError::Internal(e.to_string());
+        let attribute = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(build)
+        };
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .map_err(build)
+        };
+        let index = GlobalSecondaryIndex::builder()
+            .index_name(TENANTS_INDEX)
+            .key_schema(key(LIST_PARTITION, KeyType::Hash)?)
+            .key_schema(key(LIST_SORT, KeyType::Range)?)
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .map_err(build)?;
         self.client
             .create_table()
             .table_name(&self.table)
             .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("pk")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .map_err(build)?,
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("pk")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .map_err(build)?,
-            )
+            .attribute_definitions(attribute("pk")?)
+            .attribute_definitions(attribute(LIST_PARTITION)?)
+            .attribute_definitions(attribute(LIST_SORT)?)
+            .key_schema(key("pk", KeyType::Hash)?)
+            .global_secondary_indexes(index)
             .send()
             .await
             .map(|_| ())
             .map_err(|e| classify("CreateTable", &e))
+    }
+
+    /// A tenant's row: its entry (`doc`) and what the listing index and its filters read.
+    fn tenant_item(
+        entry: &RegistryEntry,
+    ) -> Result<std::collections::HashMap<String, AttributeValue>, StepError> {
+        let mut item = std::collections::HashMap::from([
+            ("pk".to_owned(), tenant_key(&entry.tenant_id)),
+            ("doc".to_owned(), Self::encode(entry)?),
+            (LIST_PARTITION.to_owned(), s(TENANT_KIND)),
+            (LIST_SORT.to_owned(), s(list_key(entry))),
+            ("status".to_owned(), s(entry.status.as_str())),
+        ]);
+        if !entry.tags.is_empty() {
+            let tags = entry
+                .tags
+                .iter()
+                .map(|(k, v)| (k.clone(), s(v.as_str())))
+                .collect();
+            item.insert("tags".to_owned(), AttributeValue::M(tags));
+        }
+        Ok(item)
     }
 
     /// One row, read consistently.
@@ -247,8 +331,7 @@ impl Registry for DynamoRegistry {
         self.client
             .put_item()
             .table_name(&self.table)
-            .item("pk", tenant_key(&entry.tenant_id))
-            .item("doc", Self::encode(entry)?)
+            .set_item(Some(Self::tenant_item(entry)?))
             .send()
             .await
             .map(|_| ())
@@ -260,8 +343,7 @@ impl Registry for DynamoRegistry {
             .client
             .put_item()
             .table_name(&self.table)
-            .item("pk", tenant_key(&entry.tenant_id))
-            .item("doc", Self::encode(entry)?)
+            .set_item(Some(Self::tenant_item(entry)?))
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
@@ -489,6 +571,84 @@ impl Registry for DynamoRegistry {
             Err(e) if is_condition_failure(&e) => Ok(false),
             Err(e) => Err(classify("PutItem", &e)),
         }
+    }
+
+    async fn list(&self, query: &TenantQuery) -> Result<TenantPage, StepError> {
+        let mut condition = format!("{LIST_PARTITION} = :kind");
+        let mut values = std::collections::HashMap::from([(":kind".to_owned(), s(TENANT_KIND))]);
+        let mut names = std::collections::HashMap::new();
+        if let Some(env) = &query.environment {
+            condition.push_str(&format!(" AND begins_with({LIST_SORT}, :env)"));
+            values.insert(":env".into(), s(format!("{env}#")));
+        }
+        let mut filters = Vec::new();
+        if let Some(status) = query.status {
+            filters.push("#status = :status".to_owned());
+            names.insert("#status".to_owned(), "status".to_owned());
+            values.insert(":status".into(), s(status.as_str()));
+        }
+        for (i, (k, v)) in query.tags.iter().enumerate() {
+            filters.push(format!("tags.#tag{i} = :tag{i}"));
+            names.insert(format!("#tag{i}"), k.clone());
+            values.insert(format!(":tag{i}"), s(v.as_str()));
+        }
+        let mut start = match &query.after {
+            Some(token) => {
+                let key = key_of_token(token)?;
+                let tenant = key.rsplit_once('#').map_or("", |(_, t)| t).to_owned();
+                Some(std::collections::HashMap::from([
+                    (LIST_PARTITION.to_owned(), s(TENANT_KIND)),
+                    (LIST_SORT.to_owned(), s(key)),
+                    ("pk".to_owned(), s(format!("TENANT#{tenant}"))),
+                ]))
+            }
+            None => None,
+        };
+        let limit = query.limit.clamp(1, MAX_PAGE);
+        let mut tenants = Vec::new();
+        // A filter applies after DynamoDB's `Limit`: read on until the page is full (and one
+        // more, to know whether another page follows) or the index ends.
+        loop {
+            let want = i32::try_from(limit + 1 - tenants.len()).unwrap_or(1);
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(TENANTS_INDEX)
+                .key_condition_expression(&condition)
+                .set_filter_expression((!filters.is_empty()).then(|| filters.join(" AND ")))
+                .set_expression_attribute_names((!names.is_empty()).then(|| names.clone()))
+                .set_expression_attribute_values(Some(values.clone()))
+                .set_exclusive_start_key(start.take())
+                .limit(want)
+                .send()
+                .await
+                .map_err(|e| classify("Query", &e))?;
+            for item in out.items() {
+                let doc = item.get("doc").and_then(|d| d.as_s().ok());
+                let entry: RegistryEntry = doc
+                    .and_then(|d| serde_json::from_str(d).ok())
+                    .ok_or_else(|| {
+                        StepError::Internal(format!(
+                            "a listed registry row does not decode: {:?}",
+                            item.get("pk")
+                        ))
+                    })?;
+                tenants.push(entry);
+            }
+            start = out.last_evaluated_key().cloned();
+            if tenants.len() > limit || start.is_none() {
+                break;
+            }
+        }
+        let more = tenants.len() > limit;
+        tenants.truncate(limit);
+        let next = if more {
+            tenants.last().map(|e| token_of(&list_key(e)))
+        } else {
+            None
+        };
+        Ok(TenantPage { tenants, next })
     }
 
     async fn next_attempt(&self, request_id: &str, from: u32) -> Result<bool, StepError> {

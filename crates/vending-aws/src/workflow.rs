@@ -2,9 +2,15 @@
 
 use crate::classify::classify;
 use aws_sdk_sfn::Client;
+use aws_sdk_sfn::operation::describe_execution::DescribeExecutionError;
 use aws_sdk_sfn::operation::start_execution::StartExecutionError;
 use vending_domain::StepError;
-use vending_domain::ports::Workflow;
+use vending_domain::ports::{ExecutionProgress, Workflow};
+
+/// How many of the newest history events are read for the state a running execution is in:
+/// a state's own events (entered, scheduled, started, succeeded) come first, so the newest
+/// `StateEntered` is well within them.
+const RECENT_EVENTS: i32 = 20;
 
 /// The `Workflow` port on the vending state machine.
 #[derive(Debug, Clone)]
@@ -55,5 +61,48 @@ impl Workflow for StepFunctionsWorkflow {
             }
             Err(e) => Err(classify("StartExecution", &e)),
         }
+    }
+
+    async fn progress(&self, name: &str) -> Result<Option<ExecutionProgress>, StepError> {
+        let arn = self.execution_arn(name);
+        let described = match self
+            .client
+            .describe_execution()
+            .execution_arn(&arn)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(DescribeExecutionError::ExecutionDoesNotExist(_))
+                ) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(classify("DescribeExecution", &e)),
+        };
+        let status = described.status().as_str().to_owned();
+        let history = self
+            .client
+            .get_execution_history()
+            .execution_arn(&arn)
+            .reverse_order(true)
+            .max_results(RECENT_EVENTS)
+            .include_execution_data(false)
+            .send()
+            .await
+            .map_err(|e| classify("GetExecutionHistory", &e))?;
+        let state = history
+            .events()
+            .iter()
+            .find_map(|e| e.state_entered_event_details())
+            .map(|d| d.name().to_owned());
+        Ok(Some(ExecutionProgress {
+            execution_arn: arn,
+            status,
+            state,
+        }))
     }
 }

@@ -5,7 +5,8 @@ use serde::Serialize;
 use std::fmt;
 
 /// One rejected field and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ValidationError {
     /// The field, as a dotted path in the request (`network.prefixLength`, `tags.CostCenter`).
     pub field: String,

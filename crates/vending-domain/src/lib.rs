@@ -4,6 +4,7 @@
 //! This crate knows nothing about AWS SDKs: adapters turn AWS responses into these types, and
 //! handlers reach AWS through port traits that speak them.
 
+pub mod api;
 pub mod cidr;
 pub mod config;
 pub mod error;

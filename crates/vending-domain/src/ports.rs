@@ -108,8 +108,8 @@ pub trait Organization: Send + Sync {
 }
 
 pub use crate::registry::{
-    Claim, FailureInfo, LEASE_SECONDS, Lease, Registry, RegistryEntry, RequestRecord, ScopeClaim,
-    TenantStatus,
+    Claim, FailureInfo, LEASE_SECONDS, Lease, MAX_PAGE, Registry, RegistryEntry, RequestRecord,
+    ScopeClaim, TenantPage, TenantQuery, TenantStatus,
 };
 
 /// The event bus that announces tenants.
@@ -386,4 +386,22 @@ pub trait Workflow: Send + Sync {
         name: &str,
         input: &serde_json::Value,
     ) -> impl Future<Output = Result<String, StepError>> + Send;
+    /// Where execution `name` of the vending workflow stands, or `None` when there is none.
+    fn progress(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<ExecutionProgress>, StepError>> + Send;
+}
+
+/// Where an execution stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionProgress {
+    /// Its ARN.
+    pub execution_arn: String,
+    /// `RUNNING`, `SUCCEEDED`, `FAILED`, `TIMED_OUT`, `ABORTED`.
+    pub status: String,
+    /// The state it last entered (of a Parallel's branches, the latest), if any.
+    pub state: Option<String>,
 }

@@ -6,7 +6,9 @@
 use crate::cidr::Ipv4Cidr;
 use crate::error::StepError;
 use crate::names::TenantId;
+use crate::request::TenantSpec;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::future::Future;
 
 /// The outcome of claiming a CIDR block for a tenant.
@@ -20,6 +22,7 @@ pub enum Claim {
 
 /// The lifecycle of a tenant in the registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TenantStatus {
     /// Accepted, not yet provisioned.
@@ -32,8 +35,36 @@ pub enum TenantStatus {
     Failed,
 }
 
+impl TenantStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [TenantStatus; 4] = [
+        TenantStatus::Requested,
+        TenantStatus::Provisioning,
+        TenantStatus::Ready,
+        TenantStatus::Failed,
+    ];
+
+    /// The status as the API writes it (`READY`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TenantStatus::Requested => "REQUESTED",
+            TenantStatus::Provisioning => "PROVISIONING",
+            TenantStatus::Ready => "READY",
+            TenantStatus::Failed => "FAILED",
+        }
+    }
+
+    /// The status a text names, in any case (`ready`, `READY`).
+    pub fn parse(text: &str) -> Option<TenantStatus> {
+        TenantStatus::ALL
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(text))
+    }
+}
+
 /// Why a tenant's vending failed, as the failure recorder stores it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct FailureInfo {
     /// The step that failed.
@@ -52,6 +83,12 @@ pub struct RegistryEntry {
     pub tenant_id: TenantId,
     /// The request that created or last changed it.
     pub request_id: String,
+    /// Its environment, once a request named it (how `GET /tenants` lists by environment).
+    #[serde(default)]
+    pub environment: Option<String>,
+    /// The tenant's own tags, as its request asked (how `GET /tenants` selects by tag).
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
     /// Where it stands.
     pub status: TenantStatus,
     /// The CreateAccount request id, saved before polling.
@@ -76,6 +113,8 @@ impl RegistryEntry {
         RegistryEntry {
             tenant_id,
             request_id,
+            environment: None,
+            tags: BTreeMap::new(),
             status: TenantStatus::Requested,
             create_account_request_id: None,
             account_id: None,
@@ -85,6 +124,64 @@ impl RegistryEntry {
             record: None,
         }
     }
+
+    /// A fresh entry for a validated request: its tenant, request, environment and tags.
+    pub fn for_spec(spec: &TenantSpec) -> RegistryEntry {
+        let mut entry = RegistryEntry::new(spec.tenant_id.clone(), spec.request_id.clone());
+        entry.describe(spec);
+        entry
+    }
+
+    /// Takes the environment and tags a request asks for (what the listing reads).
+    pub fn describe(&mut self, spec: &TenantSpec) {
+        self.environment = Some(spec.environment.clone());
+        self.tags = spec.tags.0.clone();
+    }
+
+    /// The generation of the record handed off, if there is one.
+    pub fn generation(&self) -> Option<u64> {
+        self.record
+            .as_deref()
+            .and_then(|r| crate::ports::stored_generation(r.as_bytes()))
+    }
+}
+
+/// Which tenants a listing returns: every filter given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TenantQuery {
+    /// Only this environment's.
+    pub environment: Option<String>,
+    /// Only tenants with this status.
+    pub status: Option<TenantStatus>,
+    /// Only tenants carrying each of these tags with this value.
+    pub tags: BTreeMap<String, String>,
+    /// At most this many (1 to `MAX_PAGE`).
+    pub limit: usize,
+    /// Where the previous page ended (its `next`), opaque to callers.
+    pub after: Option<String>,
+}
+
+/// The largest page a listing returns.
+pub const MAX_PAGE: usize = 100;
+
+impl TenantQuery {
+    /// Whether an entry passes the filters (the listing's own rule, for any registry).
+    pub fn admits(&self, entry: &RegistryEntry) -> bool {
+        self.environment
+            .as_ref()
+            .is_none_or(|env| entry.environment.as_ref() == Some(env))
+            && self.status.is_none_or(|s| entry.status == s)
+            && self.tags.iter().all(|(k, v)| entry.tags.get(k) == Some(v))
+    }
+}
+
+/// One page of a listing, ordered by environment then tenant id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TenantPage {
+    /// The tenants.
+    pub tenants: Vec<RegistryEntry>,
+    /// Where the next page starts, when there may be one.
+    pub next: Option<String>,
 }
 
 /// The outcome of claiming a tenant's namespace scope (`crate::scope`).
@@ -108,6 +205,10 @@ pub struct RequestRecord {
     pub spec: String,
     /// Which attempt runs it: 1, then one more each time it is posted again after a failure.
     pub attempt: u32,
+    /// The request as posted (JSON text): what a re-run of the tenant starts the workflow
+    /// with.
+    #[serde(default)]
+    pub body: String,
 }
 
 /// The outcome of asking for a tenant's lease.
@@ -186,6 +287,12 @@ pub trait Registry: Send + Sync {
         &self,
         record: &RequestRecord,
     ) -> impl Future<Output = Result<bool, StepError>> + Send;
+    /// One page of the tenants that pass the query's filters, from an index that holds tenant
+    /// rows only (never a scan of the table).
+    fn list(
+        &self,
+        query: &TenantQuery,
+    ) -> impl Future<Output = Result<TenantPage, StepError>> + Send;
     /// Moves a request to attempt `from + 1`; `false` when another caller moved it first.
     fn next_attempt(
         &self,

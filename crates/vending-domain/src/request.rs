@@ -26,11 +26,15 @@ const FIELDS: [&str; 11] = [
 
 /// A request as received, before validation.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(deny_unknown_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct TenantRequest {
     /// The caller's idempotency key; execution names derive from it.
+    #[cfg_attr(feature = "schema", schemars(with = "crate::schema::RequestId"))]
     pub request_id: String,
     /// The tenant id (a DNS-1123 label).
+    #[cfg_attr(feature = "schema", schemars(with = "crate::TenantId"))]
     pub tenant_id: String,
     /// A human name; the tenant id when absent.
     pub display_name: Option<String>,
@@ -39,12 +43,23 @@ pub struct TenantRequest {
     /// The new account's root email; derived from the config's pattern when absent.
     pub account_email: Option<String>,
     /// An existing account to adopt instead of creating one.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "Option<crate::schema::AccountId>")
+    )]
     pub account_id: Option<String>,
     /// Principals that own the tenant (at least one).
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "Vec<crate::PrincipalArn>", length(min = 1))
+    )]
     pub owners: Vec<String>,
     /// Principals with read access.
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<crate::PrincipalArn>"))]
+    #[serde(default)]
     pub viewers: Vec<String>,
     /// The tenant's own tags.
+    #[serde(default)]
     pub tags: BTreeMap<String, String>,
     /// Network wishes.
     pub network: Option<NetworkRequest>,
@@ -53,15 +68,18 @@ pub struct TenantRequest {
     /// What reading the JSON found wrong (unknown fields, wrong shapes), reported by
     /// `validate` together with everything else, so a caller learns every problem at once.
     #[serde(skip)]
+    #[cfg_attr(feature = "schema", schemars(skip))]
     read_errors: ValidationErrors,
     /// True when an AWS account-created event announced `account_id` (set by adoption, never
     /// read from a request): proof enough that the account is meant for the tenant.
     #[serde(skip)]
+    #[cfg_attr(feature = "schema", schemars(skip))]
     pub announced_account: bool,
 }
 
 /// The network a tenant asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NetworkRequest {
     /// The VPC's prefix length (20 for a /20).
@@ -70,6 +88,7 @@ pub struct NetworkRequest {
 
 /// What a tenant may ask of the shared clusters; the rest comes from the platform config.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KubernetesRequest {
     /// How many namespaces the tenant may create.

@@ -32,6 +32,20 @@ string_schema!(crate::Ipv4Cidr, "Ipv4Cidr", {
     "pattern": "^([0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}$"
 });
 
+/// A request id as `check_request_id` takes it: it becomes part of execution names.
+pub(crate) struct RequestId;
+string_schema!(RequestId, "RequestId", {
+    "type": "string",
+    "pattern": "^[A-Za-z0-9_-]{1,64}$"
+});
+
+/// A 12-digit AWS account id.
+pub(crate) struct AccountId;
+string_schema!(AccountId, "AccountId", {
+    "type": "string",
+    "pattern": "^[0-9]{12}$"
+});
+
 /// A record generation: a positive integer.
 pub(crate) fn generation(_: &mut SchemaGenerator) -> Schema {
     json_schema!({"type": "integer", "minimum": 1})

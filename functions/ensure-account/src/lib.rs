@@ -58,7 +58,7 @@ pub async fn ensure_account<O: Organization, R: Registry>(
     let mut entry = match registry.get(tenant).await? {
         Some(e) => e,
         None => {
-            let fresh = RegistryEntry::new(tenant.clone(), spec.request_id.clone());
+            let fresh = RegistryEntry::for_spec(spec);
             if !registry.put_new(&fresh).await? {
                 return Err(StepError::ConcurrentModification(format!(
                     "the registry entry of {tenant} appeared while it was being created"
@@ -69,6 +69,7 @@ pub async fn ensure_account<O: Organization, R: Registry>(
     };
     entry.status = TenantStatus::Provisioning;
     entry.request_id = spec.request_id.clone();
+    entry.describe(spec);
     entry.failure = None;
     if let Some(id) = entry.account_id.clone() {
         if org.describe_account(&id).await?.is_none() {

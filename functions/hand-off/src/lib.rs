@@ -122,6 +122,7 @@ pub async fn hand_off<R: Registry, B: EventBus, D: ManifestDestination>(
     let mut entry =
         entry.unwrap_or_else(|| RegistryEntry::new(tenant.clone(), record.request_id.clone()));
     entry.request_id = record.request_id.clone();
+    entry.environment = Some(record.environment.clone());
     entry.status = TenantStatus::Ready;
     entry.account_id = Some(record.account.id.clone());
     entry.failure = None;

@@ -50,9 +50,10 @@ pub async fn record_failure<R: Registry, B: EventBus>(
         let mut entry = registry
             .get(tenant)
             .await?
-            .unwrap_or_else(|| RegistryEntry::new(tenant.clone(), spec.request_id.clone()));
+            .unwrap_or_else(|| RegistryEntry::for_spec(&spec));
         entry.status = TenantStatus::Failed;
         entry.request_id = spec.request_id.clone();
+        entry.describe(&spec);
         entry.failure = Some(failure.clone());
         registry.put(&entry).await?;
         bus.put(

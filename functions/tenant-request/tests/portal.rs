@@ -69,7 +69,240 @@ async fn a_bad_request_gets_a_400_with_every_field_and_starts_nothing() {
     let mut wrong_route = sample();
     wrong_route["rawPath"] = json!("/admin");
     let answer = tenant_request::handle(&registry, &workflow, &config, wrong_route).await;
-    assert_eq!(answer["statusCode"], 400);
+    assert_eq!(answer["statusCode"], 404);
+}
+
+/// The sample event as another route: method, path (with `?query`), body.
+fn call(method: &str, target: &str, body: Option<Value>) -> Value {
+    let mut event = sample();
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    event["routeKey"] = json!(format!("{method} {path}"));
+    event["rawPath"] = json!(path);
+    event["rawQueryString"] = json!(query);
+    event["requestContext"]["http"]["method"] = json!(method);
+    event["requestContext"]["http"]["path"] = json!(path);
+    event["body"] = body.map_or(Value::Null, |b| json!(b.to_string()));
+    event
+}
+
+#[tokio::test]
+async fn a_tenant_is_shown_with_its_status_step_and_record_and_an_unknown_one_is_a_404() {
+    use vending_domain::ports::{FailureInfo, Registry};
+    let (registry, workflow, config) = (FakeRegistry::default(), FakeWorkflow::default(), config());
+    tenant_request::handle(&registry, &workflow, &config, sample()).await;
+    workflow.enter("portal-portal-7f3c2a9e", "Normalize");
+    let shown = tenant_request::handle(
+        &registry,
+        &workflow,
+        &config,
+        call("GET", "/tenants/payments", None),
+    )
+    .await;
+    assert_eq!(shown["statusCode"], 200, "{shown}");
+    let view = body_of(&shown);
+    assert_eq!(view["status"], "REQUESTED");
+    assert_eq!(view["environment"], "prod");
+    assert_eq!(view["step"], "Normalize", "{view}");
+    assert_eq!(view["execution"]["status"], "RUNNING");
+    // Failed: the step that failed, and why.
+    let tenant = vending_domain::TenantId::parse("payments").expect("id");
+    let mut entry = registry.entry(&tenant).expect("entry");
+    entry.status = TenantStatus::Failed;
+    entry.failure = Some(FailureInfo {
+        step: "GrantClusterAccess".into(),
+        error: "AccessDenied".into(),
+        cause: "no".into(),
+    });
+    registry.put(&entry).await.expect("put");
+    let view = body_of(
+        &tenant_request::handle(
+            &registry,
+            &workflow,
+            &config,
+            call("GET", "/tenants/payments", None),
+        )
+        .await,
+    );
+    assert_eq!(view["step"], "GrantClusterAccess");
+    assert_eq!(view["failure"]["error"], "AccessDenied");
+    let missing = tenant_request::handle(
+        &registry,
+        &workflow,
+        &config,
+        call("GET", "/tenants/nobody", None),
+    )
+    .await;
+    assert_eq!(missing["statusCode"], 404);
+    let bad = tenant_request::handle(
+        &registry,
+        &workflow,
+        &config,
+        call("GET", "/tenants/Not_An_Id", None),
+    )
+    .await;
+    assert_eq!(bad["statusCode"], 400);
+    assert_eq!(body_of(&bad)["errors"][0]["field"], "tenantId");
+    let wrong = tenant_request::handle(
+        &registry,
+        &workflow,
+        &config,
+        call("DELETE", "/tenants/payments", None),
+    )
+    .await;
+    assert_eq!(wrong["statusCode"], 405);
+    assert_eq!(wrong["headers"]["allow"], "GET");
+}
+
+#[tokio::test]
+async fn tenants_are_listed_by_filter_a_page_at_a_time_and_bad_filters_are_named() {
+    let (registry, workflow, config) = (FakeRegistry::default(), FakeWorkflow::default(), config());
+    for (id, env, team) in [
+        ("alpha", "dev", "a"),
+        ("bravo", "prod", "b"),
+        ("charlie", "prod", "a"),
+    ] {
+        let mut body = sample_body();
+        body["tenantId"] = json!(id);
+        body["requestId"] = json!(format!("r-{id}"));
+        body["environment"] = json!(env);
+        body["tags"] = json!({"Team": team, "CostCenter": "cc-1"});
+        let answer = tenant_request::handle(&registry, &workflow, &config, with_body(body)).await;
+        assert_eq!(answer["statusCode"], 202, "{answer}");
+    }
+    let ids = |answer: &Value| -> Vec<String> {
+        body_of(answer)["tenants"]
+            .as_array()
+            .expect("tenants")
+            .iter()
+            .map(|t| t["tenantId"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let list = |q: &str| call("GET", &format!("/tenants?{q}"), None);
+    let all = tenant_request::handle(&registry, &workflow, &config, list("")).await;
+    assert_eq!(ids(&all), ["alpha", "bravo", "charlie"]);
+    let prod = tenant_request::handle(
+        &registry,
+        &workflow,
+        &config,
+        list("environment=prod&tag=Team%3Da"),
+    )
+    .await;
+    assert_eq!(ids(&prod), ["charlie"]);
+    let first = tenant_request::handle(&registry, &workflow, &config, list("limit=2")).await;
+    assert_eq!(ids(&first), ["alpha", "bravo"]);
+    let token = body_of(&first)["nextToken"]
+        .as_str()
+        .expect("a next page")
+        .to_owned();
+    let rest = tenant_request::handle(
+        &registry,
+        &workflow,
+        &config,
+        list(&format!("limit=2&nextToken={token}")),
+    )
+    .await;
+    assert_eq!(ids(&rest), ["charlie"]);
+    assert!(body_of(&rest).get("nextToken").is_none());
+    let ready = tenant_request::handle(&registry, &workflow, &config, list("status=READY")).await;
+    assert!(ids(&ready).is_empty());
+    let bad = tenant_request::handle(
+        &registry,
+        &workflow,
+        &config,
+        list("status=done&limit=1000"),
+    )
+    .await;
+    assert_eq!(bad["statusCode"], 400);
+    let fields: Vec<Value> = body_of(&bad)["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["field"].clone())
+        .collect();
+    assert_eq!(fields, [json!("status"), json!("limit")]);
+}
+
+#[tokio::test]
+async fn a_rerun_starts_the_last_request_again_unless_an_execution_runs() {
+    use vending_domain::ports::Registry;
+    let (registry, workflow, config) = (FakeRegistry::default(), FakeWorkflow::default(), config());
+    tenant_request::handle(&registry, &workflow, &config, sample()).await;
+    let tenant = vending_domain::TenantId::parse("payments").expect("id");
+    // The first execution holds the tenant's lease and runs: a re-run is refused.
+    registry
+        .acquire(&tenant, "portal-portal-7f3c2a9e")
+        .await
+        .expect("lease");
+    let busy = tenant_request::handle(
+        &registry,
+        &workflow,
+        &config,
+        call("POST", "/tenants/payments/rerun", None),
+    )
+    .await;
+    assert_eq!(busy["statusCode"], 409, "{busy}");
+    registry
+        .release(&tenant, "portal-portal-7f3c2a9e")
+        .await
+        .expect("release");
+    let mut entry = registry.entry(&tenant).expect("entry");
+    entry.status = TenantStatus::Ready;
+    registry.put(&entry).await.expect("put");
+    let keyed = Some(json!({"rerunId": "fix-1"}));
+    let rerun = tenant_request::handle(
+        &registry,
+        &workflow,
+        &config,
+        call("POST", "/tenants/payments/rerun", keyed.clone()),
+    )
+    .await;
+    assert_eq!(rerun["statusCode"], 202, "{rerun}");
+    assert_eq!(
+        workflow.started()["rerun-fix-1"],
+        sample_body(),
+        "with the request as posted"
+    );
+    tenant_request::handle(
+        &registry,
+        &workflow,
+        &config,
+        call("POST", "/tenants/payments/rerun", keyed),
+    )
+    .await;
+    assert_eq!(
+        workflow.started().len(),
+        2,
+        "the same key starts nothing new"
+    );
+    let unkeyed = tenant_request::handle(
+        &registry,
+        &workflow,
+        &config,
+        call("POST", "/tenants/payments/rerun", None),
+    )
+    .await;
+    assert_eq!(unkeyed["statusCode"], 202, "{unkeyed}");
+    assert_eq!(workflow.started().len(), 3);
+    let bad = tenant_request::handle(
+        &registry,
+        &workflow,
+        &config,
+        call(
+            "POST",
+            "/tenants/payments/rerun",
+            Some(json!({"rerunId": "no spaces", "x": 1})),
+        ),
+    )
+    .await;
+    assert_eq!(bad["statusCode"], 400, "{bad}");
+    let missing = tenant_request::handle(
+        &registry,
+        &workflow,
+        &config,
+        call("POST", "/tenants/nobody/rerun", None),
+    )
+    .await;
+    assert_eq!(missing["statusCode"], 404);
 }
 
 fn with_body(body: Value) -> Value {

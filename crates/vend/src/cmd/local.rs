@@ -191,21 +191,20 @@ fn show_repository(local: &Local, err: &mut impl std::io::Write) -> Result<()> {
     Ok(())
 }
 
-/// Runs `vend local`.
-pub async fn run(opts: LocalArgs) -> Result<ExitCode> {
-    let input = read_input(&format!("@{}", opts.trigger.display()))?;
-    let config_text = std::fs::read_to_string(&opts.config)
-        .with_context(|| format!("reading {}", opts.config.display()))?;
+/// The platform config of a local run: read from `path`, with a git destination that is not a
+/// `file://` repository replaced by a fresh bare one in `out/gitops.git`.
+pub fn local_config(path: &Path, out: &Path) -> Result<vending_domain::PlatformConfig> {
+    let config_text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut config = vending_domain::PlatformConfig::from_json(&config_text)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", opts.config.display()))?;
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     if let vending_domain::config::GitOpsConfig::Git(git) = &mut config.gitops
         && !git.url.starts_with("file://")
     {
-        std::fs::create_dir_all(&opts.out)
-            .with_context(|| format!("creating {}", opts.out.display()))?;
+        std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
         // A fresh repository for a fresh sandbox: the registry starts again at generation 1,
         // and a repository kept from an earlier run could hold a higher one.
-        let repo = std::path::absolute(opts.out.join("gitops.git"))?;
+        let repo = std::path::absolute(out.join("gitops.git"))?;
         if repo.exists() {
             std::fs::remove_dir_all(&repo)
                 .with_context(|| format!("removing the previous {}", repo.display()))?;
@@ -213,6 +212,13 @@ pub async fn run(opts: LocalArgs) -> Result<ExitCode> {
         git.url = format!("file://{}", repo.display());
         git.credentials_secret_arn = None;
     }
+    Ok(config)
+}
+
+/// Runs `vend local`.
+pub async fn run(opts: LocalArgs) -> Result<ExitCode> {
+    let input = read_input(&format!("@{}", opts.trigger.display()))?;
+    let config = local_config(&opts.config, &opts.out)?;
     let name = opts.name.clone().unwrap_or_else(|| derived_name(&input));
     let main = Arc::new(Mutex::new(None));
     let mut err = std::io::stderr();
@@ -226,6 +232,7 @@ pub async fn run(opts: LocalArgs) -> Result<ExitCode> {
         },
         strict: !opts.lenient,
         template: None,
+        mirror_history: false,
     };
     let local = Local::start(config, options, observer(main.clone())).await?;
     let seeded = &local.seeded;

@@ -5,4 +5,6 @@ pub mod coldstart;
 pub mod local;
 pub mod proof;
 pub mod render;
+pub mod serve;
 pub mod states;
+pub mod tenants;

@@ -234,6 +234,9 @@ pub struct LocalOptions {
     pub strict: bool,
     /// The SAM template whose policies and rules apply (default: the repository's).
     pub template: Option<String>,
+    /// Send each execution's history to the sandbox as it grows, so Step Functions'
+    /// GetExecutionHistory (and `GET /tenants/{id}`) shows where a running one is.
+    pub mirror_history: bool,
 }
 
 impl Default for LocalOptions {
@@ -242,6 +245,7 @@ impl Default for LocalOptions {
             sandbox: SandboxOptions::default(),
             strict: true,
             template: None,
+            mirror_history: false,
         }
     }
 }
@@ -533,6 +537,7 @@ impl Local {
             sandbox.control(),
             state_machine_arn.clone(),
             queue_url,
+            options.mirror_history,
         );
         let platform = Arc::new(Platform::new(config, sdk.clone(), &state_machine_arn));
         Ok(Local {

@@ -138,26 +138,29 @@ pub async fn prepare(
 }
 
 impl Service {
-    /// Starts the dispatcher.
+    /// Starts the dispatcher; with `mirror_history`, each execution's history reaches the
+    /// sandbox as it grows (so GetExecutionHistory shows a running execution's state).
     pub fn start(
         root: &SdkConfig,
         executor: Executor,
         control: SandboxControl,
         state_machine_arn: String,
         queue_url: String,
+        mirror_history: bool,
     ) -> Service {
         let ledger = Arc::new(Mutex::new(Ledger::default()));
         let sfn = aws_sdk_sfn::Client::new(root);
         let sqs = aws_sdk_sqs::Client::new(root);
-        let task = tokio::spawn(dispatch(
-            sfn.clone(),
-            sqs.clone(),
+        let task = tokio::spawn(dispatch(Dispatcher {
+            sfn: sfn.clone(),
+            sqs: sqs.clone(),
             executor,
             control,
-            state_machine_arn.clone(),
-            queue_url.clone(),
-            ledger.clone(),
-        ));
+            state_machine_arn: state_machine_arn.clone(),
+            queue_url: queue_url.clone(),
+            ledger: ledger.clone(),
+            mirror_history,
+        }));
         Service {
             ledger,
             task,
@@ -268,9 +271,8 @@ async fn running_executions(
     Ok(out)
 }
 
-/// The dispatcher: events from the queue become executions; new executions run on the
-/// executor, and their ends are reported to the sandbox.
-async fn dispatch(
+/// What the dispatcher works with.
+struct Dispatcher {
     sfn: aws_sdk_sfn::Client,
     sqs: aws_sdk_sqs::Client,
     executor: Executor,
@@ -278,7 +280,22 @@ async fn dispatch(
     state_machine_arn: String,
     queue_url: String,
     ledger: Arc<Mutex<Ledger>>,
-) {
+    mirror_history: bool,
+}
+
+/// The dispatcher: events from the queue become executions; new executions run on the
+/// executor, and their ends are reported to the sandbox.
+async fn dispatch(d: Dispatcher) {
+    let Dispatcher {
+        sfn,
+        sqs,
+        executor,
+        control,
+        state_machine_arn,
+        queue_url,
+        ledger,
+        mirror_history,
+    } = d;
     loop {
         if let Ok(got) = sqs
             .receive_message()
@@ -339,7 +356,11 @@ async fn dispatch(
                 }
                 let (control, ledger) = (control.clone(), ledger.clone());
                 tokio::spawn(async move {
-                    let result = handle.wait().await;
+                    let result = if mirror_history {
+                        mirrored(&handle, &control).await
+                    } else {
+                        handle.wait().await
+                    };
                     let report = json!({
                         "executionArn": arn,
                         "status": result.status.as_str(),
@@ -354,6 +375,44 @@ async fn dispatch(
             }
         }
         tokio::time::sleep(TICK).await;
+    }
+}
+
+/// How often a running execution's new history events are sent to the sandbox.
+const MIRROR_EVERY: Duration = Duration::from_millis(100);
+
+/// Waits for an execution to end, sending its history to the sandbox as it grows.
+async fn mirrored(
+    handle: &asl_executor::ExecutionHandle,
+    control: &SandboxControl,
+) -> ExecutionResult {
+    let mut sent = 0;
+    let send = |sent: usize| {
+        let events: Vec<Value> = handle
+            .history()
+            .iter()
+            .skip(sent)
+            .map(|e| e.to_json())
+            .collect();
+        let (control, arn, n) = (control.clone(), handle.arn().to_owned(), events.len());
+        async move {
+            if n > 0 {
+                let _ = tokio::task::spawn_blocking(move || {
+                    control.record_history(&arn, sent, &events)
+                })
+                .await;
+            }
+            sent + n
+        }
+    };
+    loop {
+        tokio::select! {
+            result = handle.wait() => {
+                send(sent).await;
+                return result;
+            }
+            () = tokio::time::sleep(MIRROR_EVERY) => sent = send(sent).await,
+        }
     }
 }
 

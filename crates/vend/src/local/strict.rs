@@ -99,6 +99,15 @@ pub fn deployment(config: &PlatformConfig, names: &LocalNames) -> Deployment {
                 resource(&[
                     ("Ref", names.state_machine_arn.clone()),
                     ("Arn", names.state_machine_arn.clone()),
+                    (
+                        "Name",
+                        names
+                            .state_machine_arn
+                            .rsplit(':')
+                            .next()
+                            .unwrap_or_default()
+                            .to_owned(),
+                    ),
                 ]),
             ),
             (

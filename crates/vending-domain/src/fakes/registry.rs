@@ -4,7 +4,9 @@ use super::{Calls, lock};
 use crate::cidr::Ipv4Cidr;
 use crate::error::StepError;
 use crate::names::TenantId;
-use crate::registry::{Claim, Lease, Registry, RegistryEntry, RequestRecord, ScopeClaim};
+use crate::registry::{
+    Claim, Lease, Registry, RegistryEntry, RequestRecord, ScopeClaim, TenantPage, TenantQuery,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
@@ -135,6 +137,31 @@ impl Registry for FakeRegistry {
         }
         requests.insert(record.request_id.clone(), record.clone());
         Ok(true)
+    }
+
+    async fn list(&self, query: &TenantQuery) -> Result<TenantPage, StepError> {
+        self.calls.enter("list")?;
+        let key = |e: &RegistryEntry| {
+            format!(
+                "{}#{}",
+                e.environment.as_deref().unwrap_or_default(),
+                e.tenant_id
+            )
+        };
+        let mut matching: Vec<RegistryEntry> = lock(&self.entries)
+            .values()
+            .filter(|e| query.admits(e))
+            .filter(|e| query.after.as_ref().is_none_or(|after| key(e) > *after))
+            .cloned()
+            .collect();
+        matching.sort_by_key(key);
+        let more = matching.len() > query.limit;
+        matching.truncate(query.limit);
+        let next = more.then(|| matching.last().map(key)).flatten();
+        Ok(TenantPage {
+            tenants: matching,
+            next,
+        })
     }
 
     async fn next_attempt(&self, request_id: &str, from: u32) -> Result<bool, StepError> {

@@ -3,7 +3,8 @@
 use super::lock;
 use crate::error::StepError;
 use crate::ports::{
-    EventBus, ManifestBundle, ManifestDestination, Publication, Workflow, stale, stored_generation,
+    EventBus, ExecutionProgress, ManifestBundle, ManifestDestination, Publication, Workflow, stale,
+    stored_generation,
 };
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -13,9 +14,20 @@ use std::sync::Mutex;
 #[derive(Debug, Default)]
 pub struct FakeWorkflow {
     started: Mutex<BTreeMap<String, serde_json::Value>>,
+    states: Mutex<BTreeMap<String, String>>,
+}
+
+fn fake_arn(name: &str) -> String {
+    format!("arn:aws:states:eu-west-1:000000000000:execution:tenant-vending:{name}")
 }
 
 impl FakeWorkflow {
+    /// Says that execution `name` is in `state` (a started execution without one is RUNNING
+    /// in no state yet).
+    pub fn enter(&self, name: &str, state: &str) {
+        lock(&self.states).insert(name.to_owned(), state.to_owned());
+    }
+
     /// The executions started, by name, with their input.
     pub fn started(&self) -> BTreeMap<String, serde_json::Value> {
         lock(&self.started).clone()
@@ -27,9 +39,18 @@ impl Workflow for FakeWorkflow {
         lock(&self.started)
             .entry(name.to_owned())
             .or_insert_with(|| input.clone());
-        Ok(format!(
-            "arn:aws:states:eu-west-1:000000000000:execution:tenant-vending:{name}"
-        ))
+        Ok(fake_arn(name))
+    }
+
+    async fn progress(&self, name: &str) -> Result<Option<ExecutionProgress>, StepError> {
+        if !lock(&self.started).contains_key(name) {
+            return Ok(None);
+        }
+        Ok(Some(ExecutionProgress {
+            execution_arn: fake_arn(name),
+            status: "RUNNING".into(),
+            state: lock(&self.states).get(name).cloned(),
+        }))
     }
 }
 

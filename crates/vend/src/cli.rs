@@ -1,0 +1,573 @@
+//! The operator's commands: `vend request`, `status`, `list` and `rerun`, against the portal
+//! API (`vend serve`, or a deployed one). They follow kubectl's and the AWS CLI's habits:
+//! data on stdout in the format asked (`-o table|json|yaml|name`), progress and errors on
+//! stderr (a live line when stderr is a terminal), colour only on a terminal and never with
+//! `NO_COLOR`, and exit codes a script can branch on (`exit`).
+
+use crate::client::{ApiClient, ClientError, Reply};
+use serde::Serialize;
+use serde_json::Value;
+use std::io::Write;
+use std::time::{Duration, Instant};
+use vending_domain::api::{Accepted, ApiError, TenantList, TenantSummary, TenantView};
+use vending_domain::ports::TenantStatus;
+use vending_domain::{PlatformConfig, TenantRequest};
+
+/// The exit codes of the operator's commands.
+pub mod exit {
+    /// Done; the tenant (if any was waited for) is READY.
+    pub const OK: u8 = 0;
+    /// A tenant waited for or shown is FAILED.
+    pub const FAILED: u8 = 1;
+    /// The input is invalid: every bad field is listed on stderr (offline, or by the API).
+    pub const INVALID: u8 = 2;
+    /// The API refused for another reason (a conflict: the request id reused, a run in
+    /// progress).
+    pub const REFUSED: u8 = 3;
+    /// No such tenant.
+    pub const NOT_FOUND: u8 = 4;
+    /// The API could not be reached, or failed (5xx).
+    pub const UNAVAILABLE: u8 = 5;
+    /// `--wait`/`--watch` gave up before the tenant was READY or FAILED.
+    pub const TIMED_OUT: u8 = 6;
+}
+
+/// How data is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned columns with a header.
+    #[default]
+    Table,
+    /// The API's JSON, pretty-printed.
+    Json,
+    /// The API's JSON as YAML.
+    Yaml,
+    /// `tenant/<id>`, one per line.
+    Name,
+}
+
+/// Where a command writes, and how.
+pub struct Io<'a> {
+    /// Data.
+    pub out: &'a mut dyn Write,
+    /// Progress and errors.
+    pub err: &'a mut dyn Write,
+    /// Whether stderr is a terminal (a live progress line).
+    pub live: bool,
+    /// Whether stdout takes colour (a terminal, and no `NO_COLOR`).
+    pub color: bool,
+}
+
+impl std::fmt::Debug for Io<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Io")
+            .field("live", &self.live)
+            .field("color", &self.color)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether colour is wanted on a terminal: `NO_COLOR` set to anything non-empty says no.
+pub fn color_allowed() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// How often `--wait` and `--watch` ask.
+pub const POLL: Duration = Duration::from_millis(500);
+
+fn status_text(status: TenantStatus, color: bool) -> String {
+    let text = status.as_str();
+    if !color {
+        return text.to_owned();
+    }
+    let code = match status {
+        TenantStatus::Ready => "32",
+        TenantStatus::Failed => "31",
+        TenantStatus::Provisioning => "33",
+        TenantStatus::Requested => "36",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+/// Columns aligned under a header; a cell's width counts what shows (colour codes do not).
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    fn shown(cell: &str) -> usize {
+        let mut n = 0;
+        let mut escape = false;
+        for c in cell.chars() {
+            match (escape, c) {
+                (false, '\x1b') => escape = true,
+                (true, 'm') => escape = false,
+                (true, _) => {}
+                (false, _) => n += 1,
+            }
+        }
+        n
+    }
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(shown(cell));
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let last = cells.len().saturating_sub(1);
+        let mut text = String::new();
+        for (i, cell) in cells.into_iter().enumerate() {
+            text.push_str(&cell);
+            if i < last {
+                text.push_str(&" ".repeat(widths[i] - shown(&cell) + 2));
+            }
+        }
+        text.push('\n');
+        text
+    };
+    let mut text = line(header.iter().map(|h| (*h).to_owned()).collect());
+    for row in rows {
+        text.push_str(&line(row.clone()));
+    }
+    text
+}
+
+fn or_dash<T: ToString>(v: Option<T>) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| v.to_string())
+}
+
+/// A value in a data format (`json`, `yaml`).
+fn data<T: Serialize>(value: &T, format: Format) -> String {
+    match format {
+        Format::Yaml => yaml_serde::to_string(value).unwrap_or_default(),
+        _ => serde_json::to_string_pretty(value).unwrap_or_default() + "\n",
+    }
+}
+
+/// An accepted request or re-run.
+pub fn render_accepted(accepted: &Accepted, format: Format) -> String {
+    match format {
+        Format::Table => table(
+            &["TENANT", "REQUEST", "EXECUTION"],
+            &[vec![
+                accepted.tenant_id.to_string(),
+                accepted.request_id.clone(),
+                accepted
+                    .execution_arn
+                    .rsplit(':')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+            ]],
+        ),
+        Format::Name => format!("tenant/{}\n", accepted.tenant_id),
+        _ => data(accepted, format),
+    }
+}
+
+/// One tenant.
+pub fn render_view(view: &TenantView, format: Format, color: bool) -> String {
+    match format {
+        Format::Table => {
+            let mut text = table(
+                &[
+                    "TENANT",
+                    "ENVIRONMENT",
+                    "STATUS",
+                    "STEP",
+                    "ACCOUNT",
+                    "CIDR",
+                    "GENERATION",
+                ],
+                &[vec![
+                    view.tenant_id.to_string(),
+                    or_dash(view.environment.as_ref()),
+                    status_text(view.status, color),
+                    or_dash(view.step.as_ref()),
+                    or_dash(view.account_id.as_ref()),
+                    or_dash(view.cidr),
+                    or_dash(view.generation),
+                ]],
+            );
+            if let Some(f) = &view.failure {
+                text.push_str(&format!("failed at {}: {}: {}\n", f.step, f.error, f.cause));
+            }
+            text
+        }
+        Format::Name => format!("tenant/{}\n", view.tenant_id),
+        _ => data(view, format),
+    }
+}
+
+/// A listing.
+pub fn render_list(tenants: &[TenantSummary], format: Format, color: bool) -> String {
+    match format {
+        Format::Table => table(
+            &["TENANT", "ENVIRONMENT", "STATUS", "ACCOUNT", "GENERATION"],
+            &tenants
+                .iter()
+                .map(|t| {
+                    vec![
+                        t.tenant_id.to_string(),
+                        or_dash(t.environment.as_ref()),
+                        status_text(t.status, color),
+                        or_dash(t.account_id.as_ref()),
+                        or_dash(t.generation),
+                    ]
+                })
+                .collect::<Vec<_>>(),
+        ),
+        Format::Name => tenants
+            .iter()
+            .map(|t| format!("tenant/{}\n", t.tenant_id))
+            .collect(),
+        _ => data(
+            &TenantList {
+                tenants: tenants.to_vec(),
+                next_token: None,
+            },
+            format,
+        ),
+    }
+}
+
+/// Lists every field of a refusal on stderr; returns its exit code.
+fn refused(io: &mut Io<'_>, reply: &Reply) -> u8 {
+    let error: ApiError = serde_json::from_value(reply.body.clone()).unwrap_or(ApiError {
+        message: reply.body.to_string(),
+        errors: Vec::new(),
+        error: None,
+    });
+    let _ = writeln!(io.err, "error: {} ({})", error.message, reply.status);
+    for e in &error.errors {
+        let _ = writeln!(io.err, "  {}: {}", e.field, e.reason);
+    }
+    match reply.status {
+        400 => exit::INVALID,
+        404 => exit::NOT_FOUND,
+        s if s >= 500 => exit::UNAVAILABLE,
+        _ => exit::REFUSED,
+    }
+}
+
+fn unreachable(io: &mut Io<'_>, e: &ClientError) -> u8 {
+    let _ = writeln!(io.err, "error: {e}");
+    exit::UNAVAILABLE
+}
+
+/// A tenant request read from a file: the request itself, or an API Gateway event that
+/// carries it (as `events/portal-request.json` does).
+pub fn request_body(text: &str) -> Result<Value, String> {
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    if value.get("requestContext").is_some()
+        && let Some(body) = value.get("body").and_then(Value::as_str)
+    {
+        return serde_json::from_str(body)
+            .map_err(|e| format!("the event's body is not JSON: {e}"));
+    }
+    Ok(value)
+}
+
+/// Checks a request offline with the domain's own rules (every rule when the platform config
+/// is at hand, the shape only otherwise); lists every bad field.
+pub fn check_offline(
+    io: &mut Io<'_>,
+    body: &Value,
+    config: Option<&PlatformConfig>,
+) -> Result<(), u8> {
+    let checked = TenantRequest::from_value(body).and_then(|r| match config {
+        Some(config) => r.validate(config).map(|_| ()),
+        None => Ok(()),
+    });
+    match checked {
+        Ok(()) => Ok(()),
+        Err(errors) => {
+            let _ = writeln!(io.err, "error: invalid request (checked before sending)");
+            for e in &errors.errors {
+                let _ = writeln!(io.err, "  {}: {}", e.field, e.reason);
+            }
+            Err(exit::INVALID)
+        }
+    }
+}
+
+/// `vend request`: checks, sends, and with `wait` follows the tenant to READY or FAILED.
+pub async fn request(
+    client: &ApiClient,
+    io: &mut Io<'_>,
+    body: &Value,
+    config: Option<&PlatformConfig>,
+    format: Format,
+    wait: Option<Duration>,
+) -> u8 {
+    if let Err(code) = check_offline(io, body, config) {
+        return code;
+    }
+    let reply = match client.call("POST", "/tenants", Some(body)).await {
+        Ok(r) => r,
+        Err(e) => return unreachable(io, &e),
+    };
+    if reply.status != 202 {
+        return refused(io, &reply);
+    }
+    let Ok(accepted) = serde_json::from_value::<Accepted>(reply.body.clone()) else {
+        let _ = writeln!(
+            io.err,
+            "error: an answer this vend does not read: {}",
+            reply.body
+        );
+        return exit::UNAVAILABLE;
+    };
+    if let Some(message) = &accepted.message {
+        let _ = writeln!(io.err, "{message}");
+    }
+    match wait {
+        None => {
+            let _ = write!(io.out, "{}", render_accepted(&accepted, format));
+            exit::OK
+        }
+        Some(limit) => {
+            follow(
+                client,
+                io,
+                accepted.tenant_id.as_str(),
+                Some(&accepted.request_id),
+                format,
+                limit,
+            )
+            .await
+        }
+    }
+}
+
+async fn get(client: &ApiClient, tenant: &str) -> Result<Reply, ClientError> {
+    client
+        .call("GET", &format!("/tenants/{tenant}"), None)
+        .await
+}
+
+/// Whether a tenant's vending has ended: nothing runs on it, it is READY or FAILED, and (when
+/// following a request) the registry has taken that request (an update of a READY tenant
+/// shows READY from its previous request until its execution begins).
+fn done(view: &TenantView, request: Option<&str>) -> bool {
+    let running = view
+        .execution
+        .as_ref()
+        .is_some_and(|e| e.status == "RUNNING");
+    !running
+        && matches!(view.status, TenantStatus::Ready | TenantStatus::Failed)
+        && request.is_none_or(|r| view.request_id == r)
+}
+
+/// Follows a tenant until its vending ends (READY or FAILED) or `limit` passes, showing each
+/// step on stderr; prints the tenant at the end.
+async fn follow(
+    client: &ApiClient,
+    io: &mut Io<'_>,
+    tenant: &str,
+    request: Option<&str>,
+    format: Format,
+    limit: Duration,
+) -> u8 {
+    let started = Instant::now();
+    let mut last = String::new();
+    loop {
+        let reply = match get(client, tenant).await {
+            Ok(r) => r,
+            Err(e) => return unreachable(io, &e),
+        };
+        if reply.status != 200 {
+            return refused(io, &reply);
+        }
+        let view: TenantView = match serde_json::from_value(reply.body.clone()) {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = writeln!(io.err, "error: an answer this vend does not read: {e}");
+                return exit::UNAVAILABLE;
+            }
+        };
+        let line = format!(
+            "{}  {}  {}",
+            view.tenant_id,
+            view.status.as_str(),
+            view.step.as_deref().unwrap_or("")
+        );
+        if line != last {
+            if io.live {
+                let _ = write!(
+                    io.err,
+                    "\r\x1b[K{line}  {:.0}s",
+                    started.elapsed().as_secs_f64()
+                );
+            } else {
+                let _ = writeln!(io.err, "{line}");
+            }
+            last = line;
+        }
+        if done(&view, request) {
+            if io.live {
+                let _ = writeln!(io.err);
+            }
+            let _ = write!(io.out, "{}", render_view(&view, format, io.color));
+            return if view.status == TenantStatus::Failed {
+                exit::FAILED
+            } else {
+                exit::OK
+            };
+        }
+        if started.elapsed() > limit {
+            if io.live {
+                let _ = writeln!(io.err);
+            }
+            let _ = writeln!(
+                io.err,
+                "error: {tenant} is still {} after {} s",
+                view.status.as_str(),
+                limit.as_secs()
+            );
+            return exit::TIMED_OUT;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// `vend status`: the tenant now, or with `watch` until its vending ends.
+pub async fn status(
+    client: &ApiClient,
+    io: &mut Io<'_>,
+    tenant: &str,
+    format: Format,
+    watch: Option<Duration>,
+) -> u8 {
+    if let Some(limit) = watch {
+        return follow(client, io, tenant, None, format, limit).await;
+    }
+    let reply = match get(client, tenant).await {
+        Ok(r) => r,
+        Err(e) => return unreachable(io, &e),
+    };
+    if reply.status != 200 {
+        return refused(io, &reply);
+    }
+    match serde_json::from_value::<TenantView>(reply.body) {
+        Ok(view) => {
+            let _ = write!(io.out, "{}", render_view(&view, format, io.color));
+            if view.status == TenantStatus::Failed {
+                exit::FAILED
+            } else {
+                exit::OK
+            }
+        }
+        Err(e) => {
+            let _ = writeln!(io.err, "error: an answer this vend does not read: {e}");
+            exit::UNAVAILABLE
+        }
+    }
+}
+
+/// The query string of a listing's filters.
+pub fn list_target(
+    environment: Option<&str>,
+    status: Option<&str>,
+    labels: &[String],
+    next: Option<&str>,
+) -> String {
+    let enc = |s: &str| -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    let mut params = Vec::new();
+    if let Some(e) = environment {
+        params.push(format!("environment={}", enc(e)));
+    }
+    if let Some(s) = status {
+        params.push(format!("status={}", enc(s)));
+    }
+    for l in labels {
+        params.push(format!("tag={}", enc(l)));
+    }
+    params.push(format!("limit={}", vending_domain::registry::MAX_PAGE));
+    if let Some(n) = next {
+        params.push(format!("nextToken={}", enc(n)));
+    }
+    format!("/tenants?{}", params.join("&"))
+}
+
+/// `vend list`: every page of the listing.
+pub async fn list(
+    client: &ApiClient,
+    io: &mut Io<'_>,
+    environment: Option<&str>,
+    status: Option<&str>,
+    labels: &[String],
+    format: Format,
+) -> u8 {
+    let mut tenants = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let target = list_target(environment, status, labels, next.as_deref());
+        let reply = match client.call("GET", &target, None).await {
+            Ok(r) => r,
+            Err(e) => return unreachable(io, &e),
+        };
+        if reply.status != 200 {
+            return refused(io, &reply);
+        }
+        let page: TenantList = match serde_json::from_value(reply.body) {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = writeln!(io.err, "error: an answer this vend does not read: {e}");
+                return exit::UNAVAILABLE;
+            }
+        };
+        tenants.extend(page.tenants);
+        match page.next_token {
+            Some(token) => next = Some(token),
+            None => break,
+        }
+    }
+    if tenants.is_empty() && format == Format::Table {
+        let _ = writeln!(io.err, "no tenants");
+        return exit::OK;
+    }
+    let _ = write!(io.out, "{}", render_list(&tenants, format, io.color));
+    exit::OK
+}
+
+/// `vend rerun`: a re-run of each tenant named; the worst exit code of them.
+pub async fn rerun(
+    client: &ApiClient,
+    io: &mut Io<'_>,
+    tenants: &[String],
+    rerun_id: Option<&str>,
+    format: Format,
+) -> u8 {
+    let mut code = exit::OK;
+    for tenant in tenants {
+        let body = rerun_id.map(|id| serde_json::json!({"rerunId": id}));
+        let reply = match client
+            .call("POST", &format!("/tenants/{tenant}/rerun"), body.as_ref())
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => return unreachable(io, &e),
+        };
+        if reply.status != 202 {
+            code = code.max(refused(io, &reply));
+            continue;
+        }
+        match serde_json::from_value::<Accepted>(reply.body) {
+            Ok(accepted) => {
+                let _ = write!(io.out, "{}", render_accepted(&accepted, format));
+            }
+            Err(e) => {
+                let _ = writeln!(io.err, "error: an answer this vend does not read: {e}");
+                code = code.max(exit::UNAVAILABLE);
+            }
+        }
+    }
+    code
+}

@@ -1,0 +1,186 @@
+//! `vend request`, `status`, `list` and `rerun`: the arguments, and the terminal they run on.
+//! The work is in `vend::cli`.
+
+use anyhow::{Context as _, Result};
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use vend::cli::{self, Format, Io};
+use vend::client::{ApiClient, Endpoint};
+
+/// How to reach the API, and how to print.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClientArgs {
+    /// The portal API: `vend serve`'s URL, or a deployed API's (requests to a non-loopback
+    /// endpoint are signed with SigV4 for its IAM authorization).
+    #[arg(long, env = "VEND_ENDPOINT", default_value = "http://127.0.0.1:8787")]
+    endpoint: String,
+    /// The AWS profile that signs requests to a deployed API.
+    #[arg(long, env = "AWS_PROFILE")]
+    profile: Option<String>,
+    /// The region a deployed API is in (default: from its execute-api host name).
+    #[arg(long)]
+    region: Option<String>,
+    /// How data is printed on stdout.
+    #[arg(short, long, value_enum, default_value_t = Format::Table)]
+    output: Format,
+}
+
+/// The options of `vend request`.
+#[derive(Debug, clap::Args)]
+pub struct RequestArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+    /// The tenant request (JSON), or `-` for stdin; an API Gateway event carrying one in its
+    /// body (as `events/portal-request.json`) is read too.
+    #[arg(short, long = "filename")]
+    file: String,
+    /// Follow the tenant until it is READY (exit 0) or FAILED (exit 1).
+    #[arg(long)]
+    wait: bool,
+    /// How long `--wait` follows it, in seconds.
+    #[arg(long, default_value_t = 600)]
+    timeout: u64,
+    /// The platform config the request is checked against before it is sent (when the file
+    /// exists; the request's shape is always checked).
+    #[arg(long, default_value = "infra/platform-config.json")]
+    config: PathBuf,
+}
+
+/// The options of `vend status`.
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+    /// The tenant id.
+    tenant: String,
+    /// Follow it until its vending ends.
+    #[arg(short, long)]
+    watch: bool,
+    /// How long `--watch` follows it, in seconds.
+    #[arg(long, default_value_t = 600)]
+    timeout: u64,
+}
+
+/// The options of `vend list`.
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+    /// Only this environment's tenants.
+    #[arg(long = "env")]
+    environment: Option<String>,
+    /// Only tenants with this status (requested, provisioning, ready, failed).
+    #[arg(long)]
+    status: Option<String>,
+    /// Only tenants with this tag (`key=value`; repeat for several).
+    #[arg(short = 'l', long = "selector")]
+    labels: Vec<String>,
+}
+
+/// The options of `vend rerun`.
+#[derive(Debug, clap::Args)]
+pub struct RerunArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+    /// The tenants to run again.
+    #[arg(required = true)]
+    tenants: Vec<String>,
+    /// A key for this re-run: the same key starts nothing new (one tenant).
+    #[arg(long)]
+    rerun_id: Option<String>,
+}
+
+fn client(args: &ClientArgs) -> Result<ApiClient> {
+    let endpoint = Endpoint::new(&args.endpoint, args.region.clone(), args.profile.clone())?;
+    Ok(ApiClient::new(endpoint)?)
+}
+
+/// `vend completions`.
+pub fn completions(shell: clap_complete::Shell, mut command: clap::Command) -> ExitCode {
+    clap_complete::generate(shell, &mut command, "vend", &mut std::io::stdout());
+    ExitCode::SUCCESS
+}
+
+/// Runs `f` on the real terminal.
+async fn on_terminal<F>(f: F) -> Result<ExitCode>
+where
+    F: AsyncFnOnce(&mut Io<'_>) -> u8,
+{
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    let mut io = Io {
+        live: err.is_terminal(),
+        color: out.is_terminal() && cli::color_allowed(),
+        out: &mut out,
+        err: &mut err,
+    };
+    Ok(ExitCode::from(f(&mut io).await))
+}
+
+/// `vend request`.
+pub async fn request(args: RequestArgs) -> Result<ExitCode> {
+    let c = &args.client;
+    let text = if args.file == "-" {
+        std::io::read_to_string(std::io::stdin()).context("reading the request from stdin")?
+    } else {
+        std::fs::read_to_string(&args.file).with_context(|| format!("reading {}", args.file))?
+    };
+    let body = match cli::request_body(&text) {
+        Ok(body) => body,
+        Err(e) => {
+            eprintln!("error: {}: {e}", args.file);
+            return Ok(ExitCode::from(cli::exit::INVALID));
+        }
+    };
+    let config = std::fs::read_to_string(&args.config)
+        .ok()
+        .and_then(|t| vending_domain::PlatformConfig::from_json(&t).ok());
+    let client = client(c)?;
+    let wait = args.wait.then(|| Duration::from_secs(args.timeout));
+    on_terminal(async |io| cli::request(&client, io, &body, config.as_ref(), c.output, wait).await)
+        .await
+}
+
+/// `vend status`.
+pub async fn status(args: StatusArgs) -> Result<ExitCode> {
+    let c = &args.client;
+    let client = client(c)?;
+    let watch = args.watch.then(|| Duration::from_secs(args.timeout));
+    on_terminal(async |io| cli::status(&client, io, &args.tenant, c.output, watch).await).await
+}
+
+/// `vend list`.
+pub async fn list(args: ListArgs) -> Result<ExitCode> {
+    let c = &args.client;
+    let client = client(c)?;
+    on_terminal(async |io| {
+        cli::list(
+            &client,
+            io,
+            args.environment.as_deref(),
+            args.status.as_deref(),
+            &args.labels,
+            c.output,
+        )
+        .await
+    })
+    .await
+}
+
+/// `vend rerun`.
+pub async fn rerun(args: RerunArgs) -> Result<ExitCode> {
+    let c = &args.client;
+    let client = client(c)?;
+    on_terminal(async |io| {
+        cli::rerun(
+            &client,
+            io,
+            &args.tenants,
+            args.rerun_id.as_deref(),
+            c.output,
+        )
+        .await
+    })
+    .await
+}
