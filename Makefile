@@ -16,7 +16,7 @@ INFRA_REQUIREMENTS := infra/requirements.txt
 SAM_BIN := $(VENV)/sam/bin
 SAM := PATH="$(CURDIR)/$(SAM_BIN):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_BIN)/sam
 
-.PHONY: demo test lint lint-workflows lint-infra unit sandbox-test conformance fuzz bench bench-vend coldstart build setup sam-build proof
+.PHONY: api-fuzz demo test lint lint-workflows lint-infra unit sandbox-test conformance fuzz bench bench-vend coldstart build setup sam-build proof
 
 ## setup: the project-local virtualenvs: the sandbox (moto) and the workflow linters, and the
 ## deploy-time tools. Re-run when the pins change.
@@ -87,7 +87,7 @@ demo: setup build
 
 ## test: formatting, lints (code, sandbox, workflows, template), every unit and integration
 ## test, the sandbox's own tests, and the AWS conformance cases.
-test: setup lint lint-workflows lint-infra sandbox-test unit conformance
+test: setup lint lint-workflows lint-infra sandbox-test unit conformance api-fuzz
 
 ## lint: rustfmt and clippy on the workspace, ruff on the sandbox (crates/sandbox).
 lint: setup
@@ -115,6 +115,29 @@ conformance: build
 	else \
 	  echo "skipping the conformance cases: no $(SHARED)/asl-conformance beside this checkout"; \
 	fi
+
+## api-fuzz: schemathesis against `vend serve`, from docs/openapi.yaml: seeded, bounded in
+## examples and time, positive and negative data; no answer may be a 5xx, every answer must
+## match the document, every schema-violating request must be refused. Excluded, because the
+## local server cannot hold them: the auth checks (`vend serve` is unsigned loopback; in AWS
+## the HTTP API's IAM authorizer refuses unsigned calls before the function sees them) and
+## positive-data acceptance (whether a schema-valid request is valid depends on the platform
+## config and on IAM: its environments, required tags and existing principals; a page token is
+## opaque). See docs/operations.md.
+API_FUZZ_EXAMPLES ?= 40
+API_FUZZ_SEED ?= 7
+api-fuzz: setup build
+	@rm -f target/serve-url; \
+	$(VEND) serve --port 0 --quiet --out target/api-fuzz > target/serve-url 2> target/api-fuzz-serve.log & pid=$$!; \
+	trap 'kill -INT $$pid 2>/dev/null; wait $$pid 2>/dev/null' EXIT; \
+	for i in $$(seq 1 240); do [ -s target/serve-url ] && break; kill -0 $$pid 2>/dev/null || break; sleep 0.5; done; \
+	url=$$(head -1 target/serve-url); \
+	if [ -z "$$url" ]; then echo "vend serve did not start:"; cat target/api-fuzz-serve.log; exit 1; fi; \
+	timeout 600 $(VENV)/bin/st run docs/openapi.yaml --url "$$url" \
+	  --checks all --exclude-checks ignored_auth,missing_required_header,positive_data_acceptance \
+	  --generation-with-security-parameters false --mode all \
+	  --phases examples,coverage,fuzzing --max-examples $(API_FUZZ_EXAMPLES) --seed $(API_FUZZ_SEED) \
+	  --workers 1 --generation-database none --no-color --request-timeout 30
 
 ## fuzz: each fuzz target for FUZZ_SECONDS (cargo-fuzz installs itself once): the executor's
 ## definition and path parsers, and the domain's trigger recognition and request validation.

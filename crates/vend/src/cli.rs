@@ -388,7 +388,9 @@ async fn follow(
             view.tenant_id,
             view.status.as_str(),
             view.step.as_deref().unwrap_or("")
-        );
+        )
+        .trim_end()
+        .to_owned();
         if line != last {
             if io.live {
                 let _ = write!(

@@ -190,12 +190,13 @@ impl TenantSpec {
     }
 }
 
+/// A field read into its type; absent and `null` are alike (a form's empty optional field).
 fn field<T: DeserializeOwned>(
     obj: &Map<String, Value>,
     key: &str,
     errs: &mut ValidationErrors,
 ) -> Option<T> {
-    let v = obj.get(key)?;
+    let v = obj.get(key).filter(|v| !v.is_null())?;
     match serde_json::from_value(v.clone()) {
         Ok(t) => Some(t),
         Err(e) => {
@@ -299,7 +300,7 @@ impl TenantRequest {
         ] {
             match field::<String>(obj, key, &mut errs) {
                 Some(v) => *slot = v,
-                None if !obj.contains_key(key) => errs.push(key, "is required"),
+                None if obj.get(key).is_none_or(Value::is_null) => errs.push(key, "is required"),
                 None => {}
             }
         }
@@ -503,6 +504,28 @@ mod tests {
             Err(e) => e,
         };
         errs.errors.into_iter().map(|e| e.field).collect()
+    }
+
+    #[test]
+    fn null_is_an_absent_optional_field_and_a_missing_required_one() {
+        let mut nulls = good();
+        for key in ["displayName", "accountEmail", "accountId", "network", "kubernetes", "viewers"] {
+            nulls[key] = Value::Null;
+        }
+        let spec = TenantRequest::from_value(&nulls)
+            .expect("reads")
+            .validate(&config())
+            .expect("valid: a form's empty optional fields");
+        assert_eq!(spec.prefix_length, 20);
+        let mut missing = good();
+        missing["tenantId"] = Value::Null;
+        let errs = TenantRequest::from_value(&missing)
+            .and_then(|r| r.validate(&config()))
+            .expect_err("tenantId is required");
+        assert!(
+            errs.errors.iter().any(|e| e.field == "tenantId" && e.reason == "is required"),
+            "{errs:?}"
+        );
     }
 
     #[test]

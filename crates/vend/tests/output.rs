@@ -1,0 +1,87 @@
+//! What the operator's commands print, held by golden files (`tests/golden/`): the table of a
+//! tenant, of a failed one and of a listing, with and without colour, and the `name` format.
+//! `UPDATE_GOLDEN=1 cargo nextest run -p vend --test output` rewrites them after a deliberate
+//! change.
+
+use serde_json::json;
+use vend::cli::{Format, render_accepted, render_list, render_view};
+use vending_domain::api::{Accepted, TenantSummary, TenantView};
+
+fn golden(name: &str, text: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, text).expect("write the golden file");
+    }
+    let held = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(held, text, "{name} (UPDATE_GOLDEN=1 rewrites it)");
+}
+
+fn view(value: serde_json::Value) -> TenantView {
+    serde_json::from_value(value).expect("a tenant view")
+}
+
+fn summaries() -> Vec<TenantSummary> {
+    serde_json::from_value(json!([
+        {"tenantId": "ledger", "status": "PROVISIONING", "environment": "dev", "accountId": "210987654321"},
+        {"tenantId": "billing", "status": "FAILED", "environment": "prod"},
+        {"tenantId": "payments", "status": "READY", "environment": "prod", "accountId": "123456789012", "generation": 3,
+         "tags": {"Team": "payments"}}
+    ]))
+    .expect("summaries")
+}
+
+#[test]
+fn a_ready_tenant_a_failed_one_and_a_listing_print_as_tables() {
+    let ready = view(json!({
+        "tenantId": "payments", "requestId": "req-1", "status": "READY", "environment": "prod",
+        "accountId": "123456789012", "cidr": "10.64.0.0/20", "generation": 3
+    }));
+    golden("status-ready.txt", &render_view(&ready, Format::Table, false));
+    let failed = view(json!({
+        "tenantId": "billing", "requestId": "req-2", "status": "FAILED", "environment": "prod",
+        "step": "GrantClusterAccess",
+        "failure": {"step": "GrantClusterAccess", "error": "AccessDenied", "cause": "eks:CreateAccessEntry was refused"}
+    }));
+    golden("status-failed.txt", &render_view(&failed, Format::Table, false));
+    golden("list.txt", &render_list(&summaries(), Format::Table, false));
+    golden("list-color.txt", &render_list(&summaries(), Format::Table, true));
+    golden("list-name.txt", &render_list(&summaries(), Format::Name, false));
+    let accepted: Accepted = serde_json::from_value(json!({
+        "tenantId": "payments", "requestId": "req-1",
+        "executionArn": "arn:aws:states:eu-west-1:123456789012:execution:tenant-vending-prod:portal-req-1",
+        "attempt": 1
+    }))
+    .expect("accepted");
+    golden("request.txt", &render_accepted(&accepted, Format::Table));
+}
+
+#[test]
+fn colour_never_moves_a_column() {
+    let plain = render_list(&summaries(), Format::Table, false);
+    let coloured = render_list(&summaries(), Format::Table, true);
+    let strip = |s: &str| {
+        let mut out = String::new();
+        let mut escape = false;
+        for c in s.chars() {
+            match (escape, c) {
+                (false, '\x1b') => escape = true,
+                (true, 'm') => escape = false,
+                (true, _) => {}
+                (false, c) => out.push(c),
+            }
+        }
+        out
+    };
+    assert_ne!(plain, coloured);
+    assert_eq!(strip(&coloured), plain);
+}
+
+#[test]
+fn json_and_yaml_carry_the_apis_fields() {
+    let listing = render_list(&summaries(), Format::Json, false);
+    let value: serde_json::Value = serde_json::from_str(&listing).expect("JSON");
+    assert_eq!(value["tenants"][2]["generation"], 3);
+    let yaml = render_list(&summaries(), Format::Yaml, false);
+    let back: serde_json::Value = yaml_serde::from_str(&yaml).expect("YAML");
+    assert_eq!(back, value);
+}
