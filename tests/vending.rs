@@ -535,6 +535,64 @@ async fn ten_tenants_in_sequence_and_ten_at_once_get_non_overlapping_blocks() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn more_tenants_at_once_than_the_account_creation_cap_never_create_more_accounts_at_once() {
+    let mut config = vend::local::example_config().expect("config");
+    config.max_concurrent_account_creations = 2;
+    let local = e2e::vending_with(config, 2, None).await;
+    let results = futures::future::join_all((0..6).map(|i| {
+        let mut body = portal_body();
+        body["requestId"] = json!(format!("req-cap-{i}"));
+        body["tenantId"] = json!(format!("cap-{i}"));
+        let local = &local;
+        async move { request(local, &body).await }
+    }))
+    .await;
+    for (answer, result) in &results {
+        let result = result.as_ref().expect("started");
+        assert_eq!(
+            result.status,
+            Status::Succeeded,
+            "{answer}: {:?}",
+            result.cause
+        );
+    }
+    let creations = local
+        .sandbox
+        .control()
+        .creations()
+        .expect("the sandbox counts creations");
+    assert_eq!(
+        creations,
+        json!({"inProgress": 0, "mostAtOnce": 2}),
+        "never more than the cap at once, and the cap was used"
+    );
+    let queued = local
+        .executions()
+        .iter()
+        .filter(|(arn, _)| {
+            local.executor.execution(arn).is_ok_and(|h| {
+                h.history().iter().any(|e| {
+                    e.details
+                        .as_ref()
+                        .is_some_and(|(_, d)| d["name"] == "WaitForCreationSlot")
+                })
+            })
+        })
+        .count();
+    assert!(queued >= 1, "some tenants waited for a slot");
+    let registry = &local.platform.registry;
+    for i in 0..6 {
+        let entry = registry
+            .get(&tenant(&format!("cap-{i}")))
+            .await
+            .expect("read");
+        let entry = entry.expect("an entry");
+        assert_eq!(entry.status, TenantStatus::Ready);
+        assert_eq!(entry.creation_slot, None, "every slot was given back");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn invalid_requests_are_refused_with_the_field_and_create_nothing() {
     let local = vending(1).await;
     let before = account_ids(&local).await;

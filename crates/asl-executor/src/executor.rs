@@ -67,6 +67,11 @@ pub enum TimeMode {
     Virtual,
     /// The wall clock, for demos.
     Real,
+    /// The virtual clock, with each virtual second of a Wait or a Retry's interval taking this
+    /// much real time: executions that wait on each other through AWS (a queue for a shared
+    /// slot, say) then wait in proportion, instead of one spinning through its waits while the
+    /// others' AWS calls are still on their way.
+    Paced(Duration),
 }
 
 /// Settings of a local executor.

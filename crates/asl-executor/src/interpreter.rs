@@ -205,8 +205,12 @@ impl Run {
             cur.now = deadline;
             return Err(execution_timeout());
         }
-        if self.inner.config.time == TimeMode::Real {
-            tokio::time::sleep(d).await;
+        match self.inner.config.time {
+            TimeMode::Real => tokio::time::sleep(d).await,
+            TimeMode::Paced(per_second) => {
+                tokio::time::sleep(per_second.mul_f64(d.as_secs_f64())).await;
+            }
+            TimeMode::Virtual => {}
         }
         cur.now = target;
         Ok(())

@@ -17,6 +17,20 @@ def test_creation_is_in_progress_for_the_configured_polls(sandbox):
     assert states == ["IN_PROGRESS", "IN_PROGRESS", "SUCCEEDED"]
 
 
+def test_the_creations_in_progress_at_once_are_counted(sandbox):
+    # What an account-creation cap must bound: how many creations run at the same time.
+    sandbox.control("/_sandbox/config", {"accountPolls": 1})
+    org = sandbox.organization()
+    first = org.create_account(AccountName="a", Email="a@example.com")["CreateAccountStatus"]["Id"]
+    second = org.create_account(AccountName="b", Email="b@example.com")["CreateAccountStatus"]["Id"]
+    assert sandbox.control("/_sandbox/creations") == {"inProgress": 2, "mostAtOnce": 2}
+    for rid in (first, second):
+        for _ in range(2):
+            org.describe_create_account_status(CreateAccountRequestId=rid)
+    org.create_account(AccountName="c", Email="c@example.com")
+    assert sandbox.control("/_sandbox/creations") == {"inProgress": 1, "mostAtOnce": 2}
+
+
 def test_a_second_account_with_the_same_email_fails(sandbox):
     org = sandbox.organization()
     sandbox.member_account(org, "first")

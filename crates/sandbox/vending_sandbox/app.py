@@ -6,7 +6,7 @@ that strikes after the call. Whatever moto answers that an SDK cannot read (its 
 pages) becomes an AWS error in the caller's protocol.
 
 Control paths under /_sandbox/ (JSON): health, config, faults, account-failures, events,
-calls, executions and executions/history; see README.md.
+calls, creations, executions and executions/history; see README.md.
 """
 
 import io
@@ -210,6 +210,8 @@ class Front:
                 faults.arm_crash(body["after"], body.get("stream"))
             with state.LOCK:
                 return ok(dict(faults.CRASH))
+        if path == "/_sandbox/creations":
+            return ok(organizations.creations())
         if path == "/_sandbox/account-failures" and method == "POST":
             organizations.inject(body["reason"], body.get("count", 1))
             return ok({"injected": body})
@@ -255,6 +257,8 @@ def reset():
         ):
             table.clear()
         organizations.INJECTED.clear()
+        organizations.CREATING.clear()
+        organizations.MOST_CREATING["at_once"] = 0
         organizations.ANNOUNCED.clear()
         faults.CHAOS.update({"rng": None, "seed": None, "injected": {}})
 

@@ -24,6 +24,8 @@ REFUSED = {}  # creation request id -> status of a request the sandbox fails
 INJECTED = []  # [{"reason", "count"}] the next creations fail with these reasons
 ANNOUNCED = set()  # creation request ids whose CreateAccountResult was put
 NEW_ACCOUNTS = {}  # account id -> EC2 calls it still answers OptInRequired to
+CREATING = set()  # creation request ids not yet seen ended
+MOST_CREATING = {"at_once": 0}  # the most creations in progress at once since the reset
 ADMINISTRATOR = "arn:aws:iam::aws:policy/AdministratorAccess"
 
 
@@ -98,6 +100,7 @@ def create_account(call, caller, forward):
         with state.LOCK:
             REFUSED[rid] = dict(status, FailureReason=reason)
             POLLS[rid] = 0
+        _started(rid)
         return _json({"CreateAccountStatus": status})
     status_code, headers, body = forward()
     if status_code != 200:
@@ -110,6 +113,7 @@ def create_account(call, caller, forward):
         with state.LOCK:
             NEW_ACCOUNTS[account_id] = state.CONFIG["ec2OptInCalls"]
             POLLS.setdefault(st.get("Id"), 0)
+    _started(st.get("Id"))
     st["State"] = "IN_PROGRESS"
     st.pop("AccountId", None)
     st.pop("CompletedTimestamp", None)
@@ -131,6 +135,19 @@ def _give_member_role(account_id, role_name):
         )
 
 
+def _started(rid):
+    """Counts a creation in progress (how many run at once is what a cap must bound)."""
+    with state.LOCK:
+        CREATING.add(rid)
+        MOST_CREATING["at_once"] = max(MOST_CREATING["at_once"], len(CREATING))
+
+
+def creations():
+    """How many creations are in progress, and the most there were at once."""
+    with state.LOCK:
+        return {"inProgress": len(CREATING), "mostAtOnce": MOST_CREATING["at_once"]}
+
+
 def _progress(st, count_poll):
     """Rewrites a creation status as AWS would show it after this many polls."""
     rid = st.get("Id")
@@ -138,6 +155,8 @@ def _progress(st, count_poll):
         polls = POLLS.setdefault(rid, 0)
         if count_poll:
             POLLS[rid] = polls + 1
+        if count_poll and polls >= state.CONFIG["accountPolls"]:
+            CREATING.discard(rid)
     if polls < state.CONFIG["accountPolls"]:
         st["State"] = "IN_PROGRESS"
         st.pop("AccountId", None)

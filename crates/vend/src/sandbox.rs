@@ -288,6 +288,12 @@ impl SandboxControl {
             .map(|v| v["injected"].clone())
     }
 
+    /// The account creations in progress and the most there were at once since the start:
+    /// `{"inProgress", "mostAtOnce"}`.
+    pub fn creations(&self) -> Result<Value, SandboxError> {
+        self.call("GET", "/_sandbox/creations", &Value::Null)
+    }
+
     /// Records an execution's history events from index `from` on, for GetExecutionHistory.
     pub fn record_history(
         &self,

@@ -8,7 +8,9 @@ use vend::cli::{Format, render_accepted, render_list, render_view};
 use vending_domain::api::{Accepted, TenantSummary, TenantView};
 
 fn golden(name: &str, text: &str) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, text).expect("write the golden file");
     }
@@ -36,16 +38,28 @@ fn a_ready_tenant_a_failed_one_and_a_listing_print_as_tables() {
         "tenantId": "payments", "requestId": "req-1", "status": "READY", "environment": "prod",
         "accountId": "123456789012", "cidr": "10.64.0.0/20", "generation": 3
     }));
-    golden("status-ready.txt", &render_view(&ready, Format::Table, false));
+    golden(
+        "status-ready.txt",
+        &render_view(&ready, Format::Table, false),
+    );
     let failed = view(json!({
         "tenantId": "billing", "requestId": "req-2", "status": "FAILED", "environment": "prod",
         "step": "GrantClusterAccess",
         "failure": {"step": "GrantClusterAccess", "error": "AccessDenied", "cause": "eks:CreateAccessEntry was refused"}
     }));
-    golden("status-failed.txt", &render_view(&failed, Format::Table, false));
+    golden(
+        "status-failed.txt",
+        &render_view(&failed, Format::Table, false),
+    );
     golden("list.txt", &render_list(&summaries(), Format::Table, false));
-    golden("list-color.txt", &render_list(&summaries(), Format::Table, true));
-    golden("list-name.txt", &render_list(&summaries(), Format::Name, false));
+    golden(
+        "list-color.txt",
+        &render_list(&summaries(), Format::Table, true),
+    );
+    golden(
+        "list-name.txt",
+        &render_list(&summaries(), Format::Name, false),
+    );
     let accepted: Accepted = serde_json::from_value(json!({
         "tenantId": "payments", "requestId": "req-1",
         "executionArn": "arn:aws:states:eu-west-1:123456789012:execution:tenant-vending-prod:portal-req-1",

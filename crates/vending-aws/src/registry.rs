@@ -12,6 +12,8 @@
 //! and no members, and adds itself to the members of each enclosing id's row if that row has no
 //! holder: so no tenant's `<id>-*` ever covers another's id.
 //! `REQUEST#<requestId>` rows hold a portal request as first received (`doc`) and its attempt.
+//! `SLOT#<n>` rows (n below the config's cap) are the account-creation slots: the tenant
+//! creating its account (`holder`) and when the slot lapses (`expires`).
 
 use crate::classify::classify;
 use aws_sdk_dynamodb::Client;
@@ -21,8 +23,8 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, Put, TransactWriteItem, Update};
 use vending_domain::ports::{
-    Claim, LEASE_SECONDS, Lease, MAX_PAGE, Registry, RegistryEntry, RequestRecord, ScopeClaim,
-    TenantPage, TenantQuery,
+    CREATION_SLOT_SECONDS, Claim, LEASE_SECONDS, Lease, MAX_PAGE, Registry, RegistryEntry,
+    RequestRecord, ScopeClaim, Slot, TenantPage, TenantQuery,
 };
 use vending_domain::{Ipv4Cidr, StepError, TenantId};
 
@@ -215,6 +217,10 @@ fn lease_key(t: &TenantId) -> AttributeValue {
 
 fn scope_key(id: &str) -> AttributeValue {
     s(format!("SCOPE#{id}"))
+}
+
+fn slot_key(n: u32) -> AttributeValue {
+    s(format!("SLOT#{n}"))
 }
 
 fn request_key(id: &str) -> AttributeValue {
@@ -649,6 +655,83 @@ impl Registry for DynamoRegistry {
             None
         };
         Ok(TenantPage { tenants, next })
+    }
+
+    async fn take_creation_slot(&self, tenant: &TenantId, slots: u32) -> Result<Slot, StepError> {
+        let now = now_secs();
+        let mut holders = Vec::new();
+        let mut free = Vec::new();
+        for n in 0..slots {
+            let out = self.read(slot_key(n)).await?;
+            let item = out.item();
+            let holder = item
+                .and_then(|i| i.get("holder"))
+                .and_then(|v| v.as_s().ok())
+                .cloned();
+            let expires = item
+                .and_then(|i| i.get("expires"))
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0);
+            match holder {
+                Some(h) if h == tenant.as_str() => return Ok(Slot::Taken(n)),
+                Some(h) if expires >= now => {
+                    if let Ok(t) = TenantId::parse(&h) {
+                        holders.push(t);
+                    }
+                }
+                _ => free.push(n),
+            }
+        }
+        for n in free {
+            let result = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .item("pk", slot_key(n))
+                .item("holder", s(tenant.as_str()))
+                .item(
+                    "expires",
+                    AttributeValue::N((now + CREATION_SLOT_SECONDS).to_string()),
+                )
+                .condition_expression("attribute_not_exists(pk) OR holder = :me OR expires < :now")
+                .expression_attribute_values(":me", s(tenant.as_str()))
+                .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+                .send()
+                .await;
+            match result {
+                Ok(_) => return Ok(Slot::Taken(n)),
+                // Another tenant took it meanwhile: try the next.
+                Err(e) if is_condition_failure(&e) => {}
+                Err(e) => return Err(classify("PutItem", &e)),
+            }
+        }
+        Ok(Slot::Full(holders))
+    }
+
+    async fn release_creation_slot(&self, tenant: &TenantId, slot: u32) -> Result<(), StepError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", slot_key(slot))
+            .condition_expression("holder = :me")
+            .expression_attribute_values(":me", s(tenant.as_str()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Not the tenant's any more (lapsed and taken, or given back already).
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(DeleteItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(classify("DeleteItem", &e)),
+        }
     }
 
     async fn next_attempt(&self, request_id: &str, from: u32) -> Result<bool, StepError> {

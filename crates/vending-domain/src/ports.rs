@@ -108,8 +108,8 @@ pub trait Organization: Send + Sync {
 }
 
 pub use crate::registry::{
-    Claim, FailureInfo, LEASE_SECONDS, Lease, MAX_PAGE, Registry, RegistryEntry, RequestRecord,
-    ScopeClaim, TenantPage, TenantQuery, TenantStatus,
+    CREATION_SLOT_SECONDS, Claim, FailureInfo, LEASE_SECONDS, Lease, MAX_PAGE, Registry,
+    RegistryEntry, RequestRecord, ScopeClaim, Slot, TenantPage, TenantQuery, TenantStatus,
 };
 
 /// The event bus that announces tenants.

@@ -103,6 +103,9 @@ pub struct RegistryEntry {
     /// CONCURRENT_ACCOUNT_MODIFICATION is started again, a bounded number of times).
     #[serde(default)]
     pub create_attempts: u32,
+    /// The account-creation slot the tenant holds while its account is being created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_slot: Option<u32>,
     /// The tenant record handed off (its serialized form, stable bytes).
     pub record: Option<String>,
 }
@@ -121,6 +124,7 @@ impl RegistryEntry {
             cidr: None,
             failure: None,
             create_attempts: 0,
+            creation_slot: None,
             record: None,
         }
     }
@@ -220,6 +224,19 @@ pub enum Lease {
     HeldBy(String),
 }
 
+/// The outcome of asking for an account-creation slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Slot {
+    /// The tenant holds this slot (newly, or already): it may create its account.
+    Taken(u32),
+    /// Every slot is held, by these tenants: wait and ask again.
+    Full(Vec<TenantId>),
+}
+
+/// How long a creation slot lasts when its execution never gives it back (killed, failed
+/// before recording): longer than any account creation takes.
+pub const CREATION_SLOT_SECONDS: u64 = 3600;
+
 /// How long a lease lasts when its execution never releases it (killed, timed out): a little
 /// longer than the workflow's `TimeoutSeconds`.
 pub const LEASE_SECONDS: u64 = 7500;
@@ -293,6 +310,20 @@ pub trait Registry: Send + Sync {
         &self,
         query: &TenantQuery,
     ) -> impl Future<Output = Result<TenantPage, StepError>> + Send;
+    /// Takes one of the `slots` account-creation slots for the tenant (the cap on creations in
+    /// progress across every execution), unless every one is held by another tenant whose
+    /// slot has not expired. A tenant holding one already keeps it.
+    fn take_creation_slot(
+        &self,
+        tenant: &TenantId,
+        slots: u32,
+    ) -> impl Future<Output = Result<Slot, StepError>> + Send;
+    /// Gives creation slot `slot` back, if the tenant holds it.
+    fn release_creation_slot(
+        &self,
+        tenant: &TenantId,
+        slot: u32,
+    ) -> impl Future<Output = Result<(), StepError>> + Send;
     /// Moves a request to attempt `from + 1`; `false` when another caller moved it first.
     fn next_attempt(
         &self,

@@ -509,7 +509,14 @@ mod tests {
     #[test]
     fn null_is_an_absent_optional_field_and_a_missing_required_one() {
         let mut nulls = good();
-        for key in ["displayName", "accountEmail", "accountId", "network", "kubernetes", "viewers"] {
+        for key in [
+            "displayName",
+            "accountEmail",
+            "accountId",
+            "network",
+            "kubernetes",
+            "viewers",
+        ] {
             nulls[key] = Value::Null;
         }
         let spec = TenantRequest::from_value(&nulls)
@@ -523,7 +530,9 @@ mod tests {
             .and_then(|r| r.validate(&config()))
             .expect_err("tenantId is required");
         assert!(
-            errs.errors.iter().any(|e| e.field == "tenantId" && e.reason == "is required"),
+            errs.errors
+                .iter()
+                .any(|e| e.field == "tenantId" && e.reason == "is required"),
             "{errs:?}"
         );
     }

@@ -9,7 +9,7 @@
 //! of times; `EMAIL_ALREADY_EXISTS` adopts the account of that email only if it is the
 //! tenant's (a creation of an earlier run), else it is a `Conflict` naming the account.
 
-use vending_domain::ports::{CreateAccountState, Organization, Registry};
+use vending_domain::ports::{CreateAccountState, Organization, Registry, RegistryEntry};
 use vending_domain::request::{AccountTarget, TENANT_TAG};
 use vending_domain::steps::{AccountProgress, CheckAccountInput};
 use vending_domain::{StepError, TenantSpec};
@@ -56,7 +56,22 @@ async fn save_account<R: Registry>(
     if let Some(mut entry) = registry.get(&spec.tenant_id).await? {
         entry.account_id = Some(account_id.to_owned());
         entry.create_account_request_id = None;
+        give_slot_back(registry, &mut entry).await?;
         registry.put(&entry).await?;
+    }
+    Ok(())
+}
+
+/// The creation has ended: its slot under the account-creation cap goes to the next tenant.
+async fn give_slot_back<R: Registry>(
+    registry: &R,
+    entry: &mut RegistryEntry,
+) -> Result<(), StepError> {
+    if let Some(slot) = entry.creation_slot {
+        registry
+            .release_creation_slot(&entry.tenant_id, slot)
+            .await?;
+        entry.creation_slot = None;
     }
     Ok(())
 }
@@ -74,6 +89,7 @@ async fn failed<O: Organization, R: Registry>(
     if let Some(mut entry) = registry.get(tenant).await? {
         entry.create_account_request_id = None;
         attempts = entry.create_attempts;
+        give_slot_back(registry, &mut entry).await?;
         registry.put(&entry).await?;
     }
     let msg = format!("CreateAccount request {request} failed: {reason}");

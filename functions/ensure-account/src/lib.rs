@@ -16,7 +16,8 @@
 //! is saved before the workflow starts polling.
 
 use vending_domain::ports::{
-    CreateAccountState, Lease, Organization, Registry, RegistryEntry, ScopeClaim, TenantStatus,
+    CreateAccountState, Lease, Organization, Registry, RegistryEntry, ScopeClaim, Slot,
+    TenantStatus,
 };
 use vending_domain::request::{AccountTarget, TENANT_TAG};
 use vending_domain::steps::{AccountProgress, TenantInput};
@@ -100,20 +101,36 @@ pub async fn ensure_account<O: Organization, R: Registry>(
                 }
                 progress
             } else {
-                // The intent first: a step that dies after CreateAccount and before saving the
-                // request id leaves this count behind, which tells the next run to look.
-                entry.create_attempts += 1;
-                registry.put(&entry).await?;
-                let request = org
-                    .create_account(
-                        email.as_str(),
-                        tenant.as_str(),
-                        &config.member_role_name,
-                        &spec.all_tags(),
-                    )
-                    .await?;
-                entry.create_account_request_id = Some(request.clone());
-                AccountProgress::in_progress(request)
+                match registry
+                    .take_creation_slot(tenant, config.max_concurrent_account_creations)
+                    .await?
+                {
+                    Slot::Full(creating) => {
+                        tracing::info!(tenant = %tenant, cap = config.max_concurrent_account_creations, creating = ?creating, "the account-creation cap is reached; waiting for a slot");
+                        AccountProgress::Queued {
+                            creating: creating.iter().map(ToString::to_string).collect(),
+                        }
+                    }
+                    Slot::Taken(slot) => {
+                        // The intent first: a step that dies after CreateAccount and before
+                        // saving the request id leaves this count behind, which tells the next
+                        // run to look. The slot is the tenant's until CheckAccount sees the
+                        // creation end (or it lapses).
+                        entry.creation_slot = Some(slot);
+                        entry.create_attempts += 1;
+                        registry.put(&entry).await?;
+                        let request = org
+                            .create_account(
+                                email.as_str(),
+                                tenant.as_str(),
+                                &config.member_role_name,
+                                &spec.all_tags(),
+                            )
+                            .await?;
+                        entry.create_account_request_id = Some(request.clone());
+                        AccountProgress::in_progress(request)
+                    }
+                }
             }
         }
     };

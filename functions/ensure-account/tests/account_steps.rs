@@ -410,3 +410,52 @@ async fn a_tenant_whose_namespaces_would_overlap_anothers_is_refused_either_way(
         "nothing was created for the refused ids"
     );
 }
+
+#[tokio::test]
+async fn a_tenant_beyond_the_creation_cap_is_queued_until_a_creation_ends() {
+    let (org, registry) = (FakeOrganization::new(1), FakeRegistry::default());
+    let mut config = config();
+    config.max_concurrent_account_creations = 1;
+    let first = spec(serde_json::json!({}));
+    let second = spec(serde_json::json!({"tenantId": "ledger", "requestId": "req-2"}));
+    let started = ensure_account::ensure_account(&org, &registry, &config, &first, "exec-1")
+        .await
+        .expect("the first takes the slot");
+    assert!(
+        matches!(started, AccountProgress::InProgress { .. }),
+        "{started:?}"
+    );
+    let queued = ensure_account::ensure_account(&org, &registry, &config, &second, "exec-2")
+        .await
+        .expect("the second waits");
+    assert_eq!(
+        queued,
+        AccountProgress::Queued {
+            creating: vec!["payments".into()]
+        }
+    );
+    assert_eq!(
+        org.count("CreateAccount"),
+        1,
+        "no second creation while the cap is reached"
+    );
+    // CheckAccount sees the first creation end and gives the slot back.
+    let mut progress = started;
+    while !matches!(progress, AccountProgress::Succeeded { .. }) {
+        progress = check_account::check_account(&org, &registry, &first, &progress)
+            .await
+            .expect("polls");
+    }
+    assert!(registry.slot_holders().is_empty(), "the slot is free again");
+    let next = ensure_account::ensure_account(&org, &registry, &config, &second, "exec-2")
+        .await
+        .expect("the second's turn");
+    assert!(
+        matches!(next, AccountProgress::InProgress { .. }),
+        "{next:?}"
+    );
+    assert_eq!(
+        registry.slot_holders(),
+        [vending_domain::TenantId::parse("ledger").expect("id")]
+    );
+}

@@ -54,6 +54,14 @@ pub async fn record_failure<R: Registry, B: EventBus>(
         entry.status = TenantStatus::Failed;
         entry.request_id = spec.request_id.clone();
         entry.describe(&spec);
+        // A vending that failed holding a slot under the account-creation cap gives it back,
+        // unless a creation it started may still be in progress: that one keeps its slot until
+        // a re-run's CheckAccount sees it end (or the slot lapses).
+        if entry.create_account_request_id.is_none()
+            && let Some(slot) = entry.creation_slot.take()
+        {
+            registry.release_creation_slot(tenant, slot).await?;
+        }
         entry.failure = Some(failure.clone());
         registry.put(&entry).await?;
         bus.put(

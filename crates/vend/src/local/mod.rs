@@ -43,6 +43,12 @@ pub const REGISTRY_TABLE: &str = "tenant-registry";
 pub const EVENT_BUS: &str = "tenant-vending";
 /// The name of the vending state machine.
 pub const STATE_MACHINE: &str = "tenant-vending";
+/// The real time each virtual second of a Wait or a retry interval takes locally: the
+/// definition's waits pass in milliseconds, yet in proportion to each other, so an execution
+/// queued for an account-creation slot waits while the slot holders' AWS calls go on, instead
+/// of spinning through its whole timeout in an instant.
+pub const WAIT_PACE: Duration = Duration::from_millis(2);
+
 /// How long a local execution may take in real time before a wait gives up.
 pub const EXECUTION_LIMIT: Duration = Duration::from_secs(120);
 
@@ -463,6 +469,7 @@ impl Local {
         let executor = Executor::new(ExecutorConfig {
             region: config.region.clone(),
             account_id: account_id.clone(),
+            time: asl_executor::TimeMode::Paced(WAIT_PACE),
             ..ExecutorConfig::default()
         });
         let state_machine_arn = executor.state_machine_arn(STATE_MACHINE);

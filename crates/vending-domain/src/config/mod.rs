@@ -30,6 +30,11 @@ pub struct PlatformConfig {
     /// The IAM alias of tenant accounts; `{tenant}` is replaced by the tenant id. Aliases are
     /// unique across AWS, so it usually carries the organization's name (`acme-{tenant}`).
     pub account_alias_pattern: String,
+    /// At most this many account creations in progress at once, across every execution
+    /// (Organizations and Control Tower take only a few account operations at a time; AFT's
+    /// cap is 5): a tenant beyond it waits for a slot in the workflow.
+    #[serde(default = "default_creation_cap")]
+    pub max_concurrent_account_creations: u32,
     /// Environments by name (`dev`, `prod`): where their accounts go.
     pub environments: BTreeMap<String, Environment>,
     /// Tag keys every request must carry.
@@ -48,6 +53,13 @@ pub struct PlatformConfig {
     pub kubernetes: KubernetesConfig,
     /// Where tenant manifests are committed for the tenant operator.
     pub gitops: GitOpsConfig,
+}
+
+/// The account-creation cap unless the config says otherwise (AFT's).
+pub const DEFAULT_CREATION_CAP: u32 = 5;
+
+fn default_creation_cap() -> u32 {
+    DEFAULT_CREATION_CAP
 }
 
 /// The defaults of a tenant's settings in the shared clusters.
@@ -446,6 +458,15 @@ impl PlatformConfig {
             if !is_region(r) {
                 errs.push("regions", format!("'{r}' is not an AWS region name"));
             }
+        }
+        if !(1..=20).contains(&self.max_concurrent_account_creations) {
+            errs.push(
+                "maxConcurrentAccountCreations",
+                format!(
+                    "must be 1 to 20 (it is {})",
+                    self.max_concurrent_account_creations
+                ),
+            );
         }
         if self.member_role_name.is_empty() || self.member_role_name.len() > 64 {
             errs.push(

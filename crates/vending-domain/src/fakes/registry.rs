@@ -5,7 +5,7 @@ use crate::cidr::Ipv4Cidr;
 use crate::error::StepError;
 use crate::names::TenantId;
 use crate::registry::{
-    Claim, Lease, Registry, RegistryEntry, RequestRecord, ScopeClaim, TenantPage, TenantQuery,
+    Claim, Lease, Registry, RegistryEntry, RequestRecord, ScopeClaim, Slot, TenantPage, TenantQuery,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -19,6 +19,7 @@ pub struct FakeRegistry {
     claims: Mutex<BTreeMap<Ipv4Cidr, TenantId>>,
     scopes: Mutex<BTreeSet<TenantId>>,
     requests: Mutex<BTreeMap<String, RequestRecord>>,
+    slots: Mutex<BTreeMap<u32, TenantId>>,
     /// Calls made, and failures to answer with.
     pub calls: Calls,
 }
@@ -27,6 +28,11 @@ impl FakeRegistry {
     /// The tenant's entry, for assertions.
     pub fn entry(&self, t: &TenantId) -> Option<RegistryEntry> {
         lock(&self.entries).get(t).cloned()
+    }
+
+    /// The tenants holding creation slots, for assertions.
+    pub fn slot_holders(&self) -> Vec<TenantId> {
+        lock(&self.slots).values().cloned().collect()
     }
 
     /// The execution holding the tenant's lease, for assertions.
@@ -162,6 +168,30 @@ impl Registry for FakeRegistry {
             tenants: matching,
             next,
         })
+    }
+
+    async fn take_creation_slot(&self, tenant: &TenantId, slots: u32) -> Result<Slot, StepError> {
+        self.calls.enter("take_creation_slot")?;
+        let mut held = lock(&self.slots);
+        if let Some((n, _)) = held.iter().find(|(_, t)| *t == tenant) {
+            return Ok(Slot::Taken(*n));
+        }
+        match (0..slots).find(|n| !held.contains_key(n)) {
+            Some(n) => {
+                held.insert(n, tenant.clone());
+                Ok(Slot::Taken(n))
+            }
+            None => Ok(Slot::Full(held.values().cloned().collect())),
+        }
+    }
+
+    async fn release_creation_slot(&self, tenant: &TenantId, slot: u32) -> Result<(), StepError> {
+        self.calls.enter("release_creation_slot")?;
+        let mut held = lock(&self.slots);
+        if held.get(&slot) == Some(tenant) {
+            held.remove(&slot);
+        }
+        Ok(())
     }
 
     async fn next_attempt(&self, request_id: &str, from: u32) -> Result<bool, StepError> {

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 /// Where the tenant's account stands after EnsureAccount or CheckAccount. The definition's
 /// Choice loops on `state`: it waits and polls while `IN_PROGRESS`, goes on with the account
-/// id when `SUCCEEDED`, waits and runs EnsureAccount again on `RESTART`, and ends the execution
+/// id when `SUCCEEDED`, waits and runs EnsureAccount again on `RESTART` and on `QUEUED` (the
+/// account-creation cap is reached), and ends the execution
 /// quietly on `DUPLICATE`. Each state carries exactly what the next step needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
@@ -36,6 +37,12 @@ pub enum AccountProgress {
     Restart {
         /// Organizations' failure reason.
         reason: String,
+    },
+    /// Every account-creation slot is held (the config's cap): wait, then EnsureAccount asks
+    /// again.
+    Queued {
+        /// The tenants creating accounts now.
+        creating: Vec<String>,
     },
     /// Another execution is vending this tenant (a duplicate delivery): this one stops.
     Duplicate {
@@ -193,6 +200,12 @@ mod tests {
                     reason: "CONCURRENT_ACCOUNT_MODIFICATION".into(),
                 },
                 json!({"state": "RESTART", "reason": "CONCURRENT_ACCOUNT_MODIFICATION"}),
+            ),
+            (
+                AccountProgress::Queued {
+                    creating: vec!["a".into(), "b".into()],
+                },
+                json!({"state": "QUEUED", "creating": ["a", "b"]}),
             ),
             (
                 AccountProgress::duplicate("other"),
