@@ -69,6 +69,7 @@ pub async fn vending_with(
         template,
         // As `vend serve` runs: GET /tenants/{id} shows where a running execution is.
         mirror_history: true,
+        ..vend::local::LocalOptions::default()
     };
     vend::local::Local::start(config, options, quiet)
         .await

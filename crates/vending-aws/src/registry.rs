@@ -191,6 +191,66 @@ impl DynamoRegistry {
             .map_err(|e| classify("GetItem", &e))
     }
 
+    /// The account-creation slot rows that exist, by slot number: one consistent read of all.
+    async fn slot_rows(
+        &self,
+        slots: u32,
+    ) -> Result<
+        std::collections::HashMap<u32, std::collections::HashMap<String, AttributeValue>>,
+        StepError,
+    > {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let mut rows = std::collections::HashMap::new();
+        let mut keys: Vec<_> = (0..slots)
+            .map(|n| std::collections::HashMap::from([("pk".to_owned(), slot_key(n))]))
+            .collect();
+        // BatchGetItem may leave keys unprocessed under load: ask again for those.
+        for _ in 0..5 {
+            if keys.is_empty() {
+                return Ok(rows);
+            }
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut keys)))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StepError::Internal(format!("building a slot read: {e}")))?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(|e| classify("BatchGetItem", &e))?;
+            for item in out
+                .responses()
+                .and_then(|r| r.get(&self.table))
+                .into_iter()
+                .flatten()
+            {
+                let n = item
+                    .get("pk")
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|k| k.strip_prefix("SLOT#"))
+                    .and_then(|n| n.parse::<u32>().ok());
+                if let Some(n) = n {
+                    rows.insert(n, item.clone());
+                }
+            }
+            keys = out
+                .unprocessed_keys()
+                .and_then(|u| u.get(&self.table))
+                .map(|k| k.keys().to_vec())
+                .unwrap_or_default();
+        }
+        if keys.is_empty() {
+            Ok(rows)
+        } else {
+            Err(StepError::Throttled(
+                "DynamoDB left the account-creation slots unread".into(),
+            ))
+        }
+    }
+
     fn encode(entry: &RegistryEntry) -> Result<AttributeValue, StepError> {
         serde_json::to_string(entry)
             .map(s)
@@ -661,9 +721,9 @@ impl Registry for DynamoRegistry {
         let now = now_secs();
         let mut holders = Vec::new();
         let mut free = Vec::new();
+        let rows = self.slot_rows(slots).await?;
         for n in 0..slots {
-            let out = self.read(slot_key(n)).await?;
-            let item = out.item();
+            let item = rows.get(&n);
             let holder = item
                 .and_then(|i| i.get("holder"))
                 .and_then(|v| v.as_s().ok())

@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::future::Future;
 
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 /// The outcome of claiming a CIDR block for a tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
@@ -106,6 +110,9 @@ pub struct RegistryEntry {
     /// The account-creation slot the tenant holds while its account is being created.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creation_slot: Option<u32>,
+    /// How many times in a row the tenant was told to wait for a slot (its backoff).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub queued: u32,
     /// The tenant record handed off (its serialized form, stable bytes).
     pub record: Option<String>,
 }
@@ -125,6 +132,7 @@ impl RegistryEntry {
             failure: None,
             create_attempts: 0,
             creation_slot: None,
+            queued: 0,
             record: None,
         }
     }

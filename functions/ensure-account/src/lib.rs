@@ -20,7 +20,7 @@ use vending_domain::ports::{
     TenantStatus,
 };
 use vending_domain::request::{AccountTarget, TENANT_TAG};
-use vending_domain::steps::{AccountProgress, TenantInput};
+use vending_domain::steps::{AccountProgress, TenantInput, queued_wait};
 use vending_domain::{PlatformConfig, StepError, TenantSpec, ValidationErrors};
 
 fn invalid(field: &str, reason: String) -> StepError {
@@ -106,12 +106,16 @@ pub async fn ensure_account<O: Organization, R: Registry>(
                     .await?
                 {
                     Slot::Full(creating) => {
-                        tracing::info!(tenant = %tenant, cap = config.max_concurrent_account_creations, creating = ?creating, "the account-creation cap is reached; waiting for a slot");
+                        entry.queued += 1;
+                        let wait = queued_wait(entry.queued, tenant);
+                        tracing::info!(tenant = %tenant, cap = config.max_concurrent_account_creations, creating = ?creating, wait, "the account-creation cap is reached; waiting for a slot");
                         AccountProgress::Queued {
                             creating: creating.iter().map(ToString::to_string).collect(),
+                            retry_after_seconds: wait,
                         }
                     }
                     Slot::Taken(slot) => {
+                        entry.queued = 0;
                         // The intent first: a step that dies after CreateAccount and before
                         // saving the request id leaves this count behind, which tells the next
                         // run to look. The slot is the tenant's until CheckAccount sees the

@@ -428,11 +428,24 @@ async fn a_tenant_beyond_the_creation_cap_is_queued_until_a_creation_ends() {
     let queued = ensure_account::ensure_account(&org, &registry, &config, &second, "exec-2")
         .await
         .expect("the second waits");
-    assert_eq!(
-        queued,
-        AccountProgress::Queued {
-            creating: vec!["payments".into()]
-        }
+    let AccountProgress::Queued {
+        creating,
+        retry_after_seconds,
+    } = queued
+    else {
+        panic!("queued: {queued:?}");
+    };
+    assert_eq!(creating, ["payments"]);
+    assert!(
+        (30..46).contains(&retry_after_seconds),
+        "{retry_after_seconds}"
+    );
+    let again = ensure_account::ensure_account(&org, &registry, &config, &second, "exec-2")
+        .await
+        .expect("still waits");
+    assert!(
+        matches!(again, AccountProgress::Queued { retry_after_seconds: r, .. } if r >= 60),
+        "it waits longer each time: {again:?}"
     );
     assert_eq!(
         org.count("CreateAccount"),

@@ -233,6 +233,7 @@ pub async fn run(opts: LocalArgs) -> Result<ExitCode> {
         strict: !opts.lenient,
         template: None,
         mirror_history: false,
+        ..LocalOptions::default()
     };
     let local = Local::start(config, options, observer(main.clone())).await?;
     let seeded = &local.seeded;

@@ -47,7 +47,7 @@ pub const STATE_MACHINE: &str = "tenant-vending";
 /// definition's waits pass in milliseconds, yet in proportion to each other, so an execution
 /// queued for an account-creation slot waits while the slot holders' AWS calls go on, instead
 /// of spinning through its whole timeout in an instant.
-pub const WAIT_PACE: Duration = Duration::from_millis(2);
+pub const WAIT_PACE: Duration = Duration::from_millis(10);
 
 /// How long a local execution may take in real time before a wait gives up.
 pub const EXECUTION_LIMIT: Duration = Duration::from_secs(120);
@@ -243,6 +243,8 @@ pub struct LocalOptions {
     /// Send each execution's history to the sandbox as it grows, so Step Functions'
     /// GetExecutionHistory (and `GET /tenants/{id}`) shows where a running one is.
     pub mirror_history: bool,
+    /// The real time each virtual second of a wait takes (`WAIT_PACE`).
+    pub wait_pace: Duration,
 }
 
 impl Default for LocalOptions {
@@ -252,6 +254,7 @@ impl Default for LocalOptions {
             strict: true,
             template: None,
             mirror_history: false,
+            wait_pace: WAIT_PACE,
         }
     }
 }
@@ -276,6 +279,8 @@ pub struct Local {
     pub executor: Executor,
     /// The vending state machine.
     pub state_machine_arn: String,
+    /// The real time each virtual second of a wait takes.
+    pub wait_pace: Duration,
     /// Scratch space: the git destination's cache, and its repository unless the config
     /// names a `file://` one.
     pub scratch: tempfile::TempDir,
@@ -469,7 +474,7 @@ impl Local {
         let executor = Executor::new(ExecutorConfig {
             region: config.region.clone(),
             account_id: account_id.clone(),
-            time: asl_executor::TimeMode::Paced(WAIT_PACE),
+            time: asl_executor::TimeMode::Paced(options.wait_pace),
             ..ExecutorConfig::default()
         });
         let state_machine_arn = executor.state_machine_arn(STATE_MACHINE);
@@ -556,6 +561,7 @@ impl Local {
             credentials,
             executor,
             state_machine_arn,
+            wait_pace: options.wait_pace,
             scratch,
             service,
         })

@@ -43,12 +43,27 @@ pub enum AccountProgress {
     Queued {
         /// The tenants creating accounts now.
         creating: Vec<String>,
+        /// How long the workflow waits before asking again (`queued_wait`).
+        retry_after_seconds: u64,
     },
     /// Another execution is vending this tenant (a duplicate delivery): this one stops.
     Duplicate {
         /// That execution.
         held_by: String,
     },
+}
+
+/// How long a tenant queued for an account-creation slot waits before asking again, the
+/// `answers`-th time it is told to wait: 30 s, doubling to at most 4 minutes, plus up to 15 s
+/// that depend on the tenant, so queued tenants do not all ask at the same moment. In AWS the
+/// asking costs little; the backoff keeps a long queue from asking many times a minute each.
+pub fn queued_wait(answers: u32, tenant: &crate::TenantId) -> u64 {
+    let spread = tenant
+        .as_str()
+        .bytes()
+        .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
+        % 16;
+    (30u64 << answers.saturating_sub(1).min(3)) + spread
 }
 
 impl AccountProgress {
@@ -204,8 +219,9 @@ mod tests {
             (
                 AccountProgress::Queued {
                     creating: vec!["a".into(), "b".into()],
+                    retry_after_seconds: 30,
                 },
-                json!({"state": "QUEUED", "creating": ["a", "b"]}),
+                json!({"state": "QUEUED", "creating": ["a", "b"], "retryAfterSeconds": 30}),
             ),
             (
                 AccountProgress::duplicate("other"),
