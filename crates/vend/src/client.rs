@@ -166,7 +166,7 @@ impl ApiClient {
         let response = tokio::time::timeout(CALL_TIMEOUT, self.http.request(request))
             .await
             .map_err(|_| unreachable(format!("no answer in {} s", CALL_TIMEOUT.as_secs())))?
-            .map_err(|e| unreachable(error_chain(&e)))?;
+            .map_err(|e| unreachable(vending_domain::error::source_chain(&e)))?;
         let status = response.status().as_u16();
         let text = response
             .into_body()
@@ -203,7 +203,7 @@ impl ApiClient {
         let credentials = provider
             .provide_credentials()
             .await
-            .map_err(|e| ClientError::Signing(error_chain(&e)))?;
+            .map_err(|e| ClientError::Signing(vending_domain::error::source_chain(&e)))?;
         let identity = credentials.into();
         let params = aws_sigv4::sign::v4::SigningParams::builder()
             .identity(&identity)
@@ -233,18 +233,6 @@ impl ApiClient {
         instructions.apply_to_request_http1x(request);
         Ok(())
     }
-}
-
-/// An error and its sources, in one line.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]

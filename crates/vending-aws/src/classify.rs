@@ -90,7 +90,10 @@ where
             SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_)
         ) =>
         {
-            StepError::Unavailable(format!("{operation}: {}", aws_smithy_error_text(err)))
+            StepError::Unavailable(format!(
+                "{operation}: {}",
+                vending_domain::error::source_chain(err)
+            ))
         }
         _ => StepError::Internal(detail),
     }
@@ -145,19 +148,6 @@ where
 /// ([`crate::clients::SDK_ATTEMPTS`]), which only a throttled answer uses.
 pub(crate) fn throttled_create_retries() -> aws_config::retry::RetryConfig {
     aws_config::retry::RetryConfig::standard().with_max_attempts(crate::clients::SDK_ATTEMPTS)
-}
-
-fn aws_smithy_error_text<E: std::error::Error + 'static>(
-    err: &SdkError<E, HttpResponse>,
-) -> String {
-    let mut text = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]

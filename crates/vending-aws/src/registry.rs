@@ -191,6 +191,38 @@ impl DynamoRegistry {
             .map_err(|e| classify("GetItem", &e))
     }
 
+    /// Deletes the row `key` if its `attribute` is `holder`; a row held by another, or gone, is
+    /// left as it is.
+    async fn delete_if_held(
+        &self,
+        key: AttributeValue,
+        attribute: &str,
+        holder: &str,
+    ) -> Result<(), StepError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", key)
+            .condition_expression("#held = :me")
+            .expression_attribute_names("#held", attribute)
+            .expression_attribute_values(":me", s(holder))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(DeleteItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(classify("DeleteItem", &e)),
+        }
+    }
+
     /// The account-creation slot rows that exist, by slot number: one consistent read of all.
     async fn slot_rows(
         &self,
@@ -353,28 +385,9 @@ impl Registry for DynamoRegistry {
     }
 
     async fn release(&self, tenant: &TenantId, execution: &str) -> Result<(), StepError> {
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", lease_key(tenant))
-            .condition_expression("execution = :me")
-            .expression_attribute_values(":me", s(execution))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Not ours (or already gone): nothing to give back.
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(DeleteItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(classify("DeleteItem", &e)),
-        }
+        // Not ours (or already gone): nothing to give back.
+        self.delete_if_held(lease_key(tenant), "execution", execution)
+            .await
     }
 
     async fn get(&self, tenant: &TenantId) -> Result<Option<RegistryEntry>, StepError> {
@@ -770,28 +783,9 @@ impl Registry for DynamoRegistry {
     }
 
     async fn release_creation_slot(&self, tenant: &TenantId, slot: u32) -> Result<(), StepError> {
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", slot_key(slot))
-            .condition_expression("holder = :me")
-            .expression_attribute_values(":me", s(tenant.as_str()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Not the tenant's any more (lapsed and taken, or given back already).
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(DeleteItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(classify("DeleteItem", &e)),
-        }
+        // Not the tenant's any more (lapsed and taken, or given back already): nothing to do.
+        self.delete_if_held(slot_key(slot), "holder", tenant.as_str())
+            .await
     }
 
     async fn next_attempt(&self, request_id: &str, from: u32) -> Result<bool, StepError> {

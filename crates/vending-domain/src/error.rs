@@ -30,6 +30,19 @@ impl fmt::Display for ValidationError {
     }
 }
 
+/// An error and its sources, in one line (`a: b: c`): what an SDK's or a client's error says
+/// only in its chain (a connection refused under a dispatch failure, say).
+pub fn source_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
 /// Every problem found in one input, so a user can fix them all at once.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("{}", .errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]

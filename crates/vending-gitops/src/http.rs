@@ -281,7 +281,7 @@ impl Stream {
                         format!(
                             "the request to {} {kind}: {}",
                             redact(&url),
-                            source_chain(&e)
+                            vending_domain::error::source_chain(&e)
                         ),
                     )
                 })?;
@@ -462,17 +462,6 @@ fn redact(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
-}
-
-fn source_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 fn http_error(message: &str) -> Error {
