@@ -226,15 +226,20 @@ def test_a_cancelled_transaction_leaves_every_item_as_it_was(sandbox, range_key)
     assert items == {"kept": "1", "new": "3"}
 
 
-def test_an_executions_recorded_history_is_served_as_step_functions_serves_it(sandbox):
-    # The dispatcher records what the local executor did; GetExecutionHistory answers with it.
+def started_execution(sandbox):
+    """moto's Step Functions with one execution started (and never run): its client and ARN."""
     sfn = sandbox.client("stepfunctions")
     machine = sfn.create_state_machine(
         name="m",
         definition=json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}),
         roleArn="arn:aws:iam::123456789012:role/r",
     )["stateMachineArn"]
-    arn = sfn.start_execution(stateMachineArn=machine, name="e1")["executionArn"]
+    return sfn, sfn.start_execution(stateMachineArn=machine, name="e1")["executionArn"]
+
+
+def test_an_executions_recorded_history_is_served_as_step_functions_serves_it(sandbox):
+    # The dispatcher records what the local executor did; GetExecutionHistory answers with it.
+    sfn, arn = started_execution(sandbox)
     events = [
         {
             "timestamp": "2026-12-02T10:00:00.000Z",
@@ -263,13 +268,7 @@ def test_an_executions_recorded_history_is_served_as_step_functions_serves_it(sa
 
 
 def test_an_execution_without_recorded_history_has_none_rather_than_motos_canned_one(sandbox):
-    sfn = sandbox.client("stepfunctions")
-    machine = sfn.create_state_machine(
-        name="m",
-        definition=json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}),
-        roleArn="arn:aws:iam::123456789012:role/r",
-    )["stateMachineArn"]
-    arn = sfn.start_execution(stateMachineArn=machine, name="e1")["executionArn"]
+    sfn, arn = started_execution(sandbox)
     assert sfn.get_execution_history(executionArn=arn)["events"] == []
     with pytest.raises(ClientError) as missing:
         sfn.get_execution_history(executionArn=arn.replace(":e1", ":nope"))

@@ -471,16 +471,13 @@ pub fn list_target(
     labels: &[String],
     next: Option<&str>,
 ) -> String {
-    let enc = |s: &str| -> String {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect()
-    };
+    // Everything but RFC 3986's unreserved characters is escaped.
+    const ESCAPED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    let enc = |s: &str| percent_encoding::utf8_percent_encode(s, ESCAPED).to_string();
     let mut params = Vec::new();
     if let Some(e) = environment {
         params.push(format!("environment={}", enc(e)));

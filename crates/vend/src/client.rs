@@ -111,6 +111,11 @@ pub struct Reply {
 pub struct ApiClient {
     endpoint: Endpoint,
     http: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+    /// The signing credentials' provider, loaded from the profile once (it caches what it
+    /// resolves), not for every request a `--watch` or a listing's pages make.
+    credentials: std::sync::Arc<
+        tokio::sync::OnceCell<aws_credential_types::provider::SharedCredentialsProvider>,
+    >,
 }
 
 /// How long one call may take.
@@ -131,6 +136,7 @@ impl ApiClient {
         Ok(ApiClient {
             endpoint,
             http: Client::builder(TokioExecutor::new()).build(https),
+            credentials: std::sync::Arc::default(),
         })
     }
 
@@ -192,14 +198,18 @@ impl ApiClient {
         body: &[u8],
     ) -> Result<(), ClientError> {
         use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(profile) = &self.endpoint.profile {
-            loader = loader.profile_name(profile);
-        }
-        let sdk = loader.load().await;
-        let provider = sdk
-            .credentials_provider()
-            .ok_or_else(|| ClientError::Signing("no AWS credentials are configured".into()))?;
+        let provider =
+            self.credentials
+                .get_or_try_init(|| async {
+                    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+                    if let Some(profile) = &self.endpoint.profile {
+                        loader = loader.profile_name(profile);
+                    }
+                    loader.load().await.credentials_provider().ok_or_else(|| {
+                        ClientError::Signing("no AWS credentials are configured".into())
+                    })
+                })
+                .await?;
         let credentials = provider
             .provide_credentials()
             .await

@@ -33,13 +33,7 @@ pub fn event(
     caller: &str,
 ) -> Value {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let route = vending_domain::api::ROUTES
-        .iter()
-        .find(|r| r.method == method && matches_pattern(r.path, path))
-        .map_or_else(
-            || "$default".to_owned(),
-            |r| format!("{} {}", r.method, r.path),
-        );
+    let route = vending_domain::api::route(method, path).map_or("$default", |e| e.route_key());
     let header_map: serde_json::Map<String, Value> = headers
         .iter()
         .map(|(k, v)| (k.to_ascii_lowercase(), json!(v)))
@@ -75,16 +69,6 @@ pub fn event(
         "body": body,
         "isBase64Encoded": false,
     })
-}
-
-/// Whether a concrete path fits a route's path (`/tenants/{tenantId}`).
-fn matches_pattern(pattern: &str, path: &str) -> bool {
-    let p: Vec<&str> = pattern.trim_matches('/').split('/').collect();
-    let a: Vec<&str> = path.trim_matches('/').split('/').collect();
-    p.len() == a.len()
-        && p.iter()
-            .zip(&a)
-            .all(|(p, a)| p == a || (p.starts_with('{') && !a.is_empty()))
 }
 
 /// A function's HTTP API answer (`statusCode`, `headers`, `body`) as an HTTP response.

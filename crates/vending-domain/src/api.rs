@@ -65,6 +65,18 @@ pub enum Endpoint {
     Rerun(String),
 }
 
+impl Endpoint {
+    /// The route it matched, as API Gateway writes its `routeKey` (`GET /tenants/{tenantId}`).
+    pub fn route_key(&self) -> &'static str {
+        match self {
+            Endpoint::Request => "POST /tenants",
+            Endpoint::List => "GET /tenants",
+            Endpoint::Get(_) => "GET /tenants/{tenantId}",
+            Endpoint::Rerun(_) => "POST /tenants/{tenantId}/rerun",
+        }
+    }
+}
+
 /// Why a request matched no route.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Unrouted {
@@ -99,29 +111,13 @@ pub fn route(method: &str, path: &str) -> Result<Endpoint, Unrouted> {
     }
 }
 
-/// `%XX` escapes decoded; `None` when an escape is broken or the result is not UTF-8.
+/// `%XX` escapes decoded (and `+` as a space, as forms encode it); `None` when the result is
+/// not UTF-8.
 pub fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = text.get(i + 1..i + 3)?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
+    percent_encoding::percent_decode_str(&text.replace('+', " "))
+        .decode_utf8()
+        .ok()
+        .map(|t| t.into_owned())
 }
 
 /// How many tenants a page holds when the caller does not say.
