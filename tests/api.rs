@@ -374,3 +374,207 @@ async fn every_documented_route_is_served_and_no_bad_input_gets_a_5xx() {
     }
     served.stop().await;
 }
+
+/// The window of the sandbox's call log from `from` on: the calls an IAM principal made (a
+/// function's role), and the mutating calls of anyone but the local dispatcher's polling.
+fn calls_since(local: &Local, from: usize) -> (Vec<Value>, Vec<Value>) {
+    let calls = local.sandbox.calls().expect("the call log");
+    let window = &calls[from.min(calls.len())..];
+    let by_functions = window
+        .iter()
+        .filter(|c| c["root"] == false)
+        .cloned()
+        .collect();
+    let mutating = window
+        .iter()
+        .filter(|c| c["mutating"] == true)
+        .filter(|c| !(c["root"] == true && c["operation"] == "ReceiveMessage"))
+        .cloned()
+        .collect();
+    (by_functions, mutating)
+}
+
+async fn plan_of(client: &ApiClient, body: &Value) -> (Value, vending_domain::plan::Plan) {
+    let ran = run(async |io| cli::plan(client, io, body, None, Format::Json).await).await;
+    assert_eq!(ran.code, exit::OK, "{ran:?}");
+    let value: Value = serde_json::from_str(&ran.out).expect("JSON on stdout");
+    assert_valid("Plan", &value);
+    let plan = serde_json::from_value(value.clone()).expect("a plan");
+    (value, plan)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plan_shows_what_a_request_would_do_and_changes_nothing() {
+    use vending_domain::plan::{AccountAction, FileAction, KNOWN_AFTER, NetworkAction, PlanAction};
+    let served = Served::start().await;
+    let client = &served.client;
+    let local = &served.local;
+    let config = local.config().clone();
+
+    // A new tenant: an account to create, a block to claim, every file to add. Read-only: the
+    // functions' calls in the window are reads, and nobody else changed anything either.
+    let first = body("payments", "req-payments", "prod", "payments");
+    let from = local.sandbox.calls().expect("log").len();
+    let (_, plan) = plan_of(client, &first).await;
+    let (by_functions, mutating) = calls_since(local, from);
+    assert!(
+        !by_functions.is_empty(),
+        "the plan read the registry through the function's role"
+    );
+    assert!(mutating.is_empty(), "a plan changes nothing: {mutating:?}");
+    assert_eq!(plan.action, PlanAction::Create);
+    assert_eq!(plan.status, None);
+    assert_eq!(plan.generation, 1);
+    assert_eq!(plan.account.action, AccountAction::Create);
+    assert_eq!(plan.account.account_id, KNOWN_AFTER);
+    assert!(plan.account.email.is_some());
+    assert_eq!(plan.account.ou_id, config.environments["prod"].ou_id);
+    assert_eq!(plan.account.tags["Team"], "payments");
+    assert_eq!(plan.network.action, NetworkAction::Claim);
+    let promised = plan.network.cidr.expect("a free block");
+    assert_eq!(plan.roles.len(), config.identity.roles.len());
+    for role in &plan.roles {
+        assert!(role.name.starts_with("payments-"), "{role:?}");
+        assert!(
+            role.boundary_arn.contains(":policy/") || role.boundary_arn.contains(":iam::"),
+            "{role:?}"
+        );
+        assert!(!role.trusted.is_empty(), "{role:?}");
+    }
+    assert_eq!(plan.clusters.len(), config.clusters.len());
+    for cluster in &plan.clusters {
+        assert_eq!(cluster.entries.len(), plan.roles.len());
+        assert_eq!(cluster.namespaces, ["payments", "payments-*"]);
+    }
+    assert!(plan.changes.is_empty());
+    assert!(
+        plan.manifests.iter().all(|m| m.action == FileAction::Add
+            && m.diff.contains("+apiVersion")
+            || m.path.ends_with(".json")),
+        "{:?}",
+        plan.manifests
+    );
+    assert!(
+        plan.manifests
+            .iter()
+            .any(|m| m.path.ends_with("records/payments.json"))
+    );
+    assert!(
+        local
+            .platform
+            .registry
+            .get(&vending_domain::TenantId::parse("payments").expect("id"))
+            .await
+            .expect("read")
+            .is_none(),
+        "no entry was made"
+    );
+
+    // Vended, the tenant gets the block the plan promised and the roles it named.
+    let ran = run(async |io| {
+        cli::request(
+            client,
+            io,
+            &first,
+            Some(&config),
+            Format::Json,
+            Some(Duration::from_secs(120)),
+        )
+        .await
+    })
+    .await;
+    assert_eq!(ran.code, exit::OK, "{ran:?}");
+    let view: Value = serde_json::from_str(&ran.out).expect("JSON");
+    assert_eq!(view["cidr"], promised.to_string());
+    let made: Vec<&str> = view["record"]["identity"]["roles"]
+        .as_array()
+        .expect("roles")
+        .iter()
+        .filter_map(|r| r["arn"].as_str())
+        .collect();
+    for (role, arn) in plan.roles.iter().zip(&made) {
+        assert!(arn.ends_with(&format!(":role/{}", role.name)), "{arn}");
+    }
+    local.settle().await.expect("settles");
+
+    // The same request again: nothing to do.
+    let (_, same) = plan_of(client, &first).await;
+    assert_eq!(same.action, PlanAction::Unchanged, "{:?}", same.changes);
+    assert_eq!(same.account.action, AccountAction::Keep);
+    assert_eq!(
+        same.account.account_id,
+        view["accountId"].as_str().expect("id")
+    );
+    assert_eq!(same.network.action, NetworkAction::Keep);
+    assert_eq!(same.network.cidr, Some(promised));
+    assert_eq!(same.generation, 1);
+    assert!(
+        same.manifests
+            .iter()
+            .all(|m| m.action == FileAction::Unchanged && m.diff.is_empty()),
+        "{:?}",
+        same.manifests
+    );
+
+    // A changed request: each record field that changes, and the manifests' diff.
+    let mut changed = first.clone();
+    changed["requestId"] = json!("req-payments-2");
+    changed["displayName"] = json!("Payments and refunds");
+    changed["tags"]["CostCentre"] = json!("cc-42");
+    let from = local.sandbox.calls().expect("log").len();
+    let (_, update) = plan_of(client, &changed).await;
+    let (_, mutating) = calls_since(local, from);
+    assert!(mutating.is_empty(), "a plan changes nothing: {mutating:?}");
+    assert_eq!(update.action, PlanAction::Update);
+    assert_eq!(update.generation, 2);
+    let paths: Vec<&str> = update.changes.iter().map(|c| c.path.as_str()).collect();
+    for field in ["displayName", "requestId", "tags.CostCentre", "generation"] {
+        assert!(paths.contains(&field), "{field} in {paths:?}");
+    }
+    let tenant_yaml = update
+        .manifests
+        .iter()
+        .find(|m| m.path.ends_with("payments/tenant.yaml"))
+        .expect("the Tenant");
+    assert_eq!(tenant_yaml.action, FileAction::Modify);
+    assert!(
+        tenant_yaml
+            .diff
+            .contains("+    tenant-vending.dev/display-name: Payments and refunds"),
+        "{}",
+        tenant_yaml.diff
+    );
+    // The table a person reads says the same.
+    let ran =
+        run(async |io| cli::plan(client, io, &changed, Some(&config), Format::Table).await).await;
+    assert_eq!(ran.code, exit::OK, "{ran:?}");
+    assert!(
+        ran.out
+            .starts_with("tenant payments (prod): update, generation 2\n"),
+        "{}",
+        ran.out
+    );
+    assert!(ran.out.contains("~ displayName: "), "{}", ran.out);
+
+    // What cannot change in place is said, not hidden.
+    let mut moved = changed.clone();
+    moved["network"] = json!({"prefixLength": promised.prefix() + 1});
+    let (_, resized) = plan_of(client, &moved).await;
+    assert!(
+        resized
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("network.prefixLength")),
+        "{:?}",
+        resized.warnings
+    );
+
+    // A bad request is refused with every field named, offline and by the API.
+    let bad = json!({"requestId": "r 1", "tenantId": "Bad", "environment": "moon", "owners": []});
+    for config in [Some(&config), None] {
+        let ran = run(async |io| cli::plan(client, io, &bad, config, Format::Table).await).await;
+        assert_eq!(ran.code, exit::INVALID, "{ran:?}");
+        assert!(ran.err.contains("  tenantId: "), "{ran:?}");
+    }
+    served.stop().await;
+}

@@ -18,6 +18,7 @@ use capsule::{
 use serde::Serialize;
 use std::collections::BTreeMap;
 use vending_domain::kube::{NetworkPolicyProfile, is_label_value};
+use vending_domain::plan::{FileAction, ManifestChange};
 use vending_domain::ports::{ManifestBundle, ManifestFile};
 use vending_domain::{TenantRecord, ValidationErrors};
 
@@ -293,4 +294,62 @@ pub fn network_policies(record: &TenantRecord) -> Option<GlobalTenantResource> {
             }],
         },
     })
+}
+
+/// The files a hand-off of `next` would write, against those the hand-off of `previous` wrote
+/// (none for a new tenant), each with a unified diff: the manifests' part of a plan. Paths are
+/// under `root`, as `bundle` writes them.
+pub fn changes(
+    previous: Option<&TenantRecord>,
+    next: &TenantRecord,
+    root: &str,
+) -> Result<Vec<ManifestChange>, RenderError> {
+    let files = |bundle: ManifestBundle| {
+        let mut files: Vec<ManifestFile> = bundle.manifests;
+        files.push(bundle.record);
+        files
+    };
+    let after = files(bundle(next, root)?);
+    let before = previous
+        .map(|p| bundle(p, root))
+        .transpose()?
+        .map(files)
+        .unwrap_or_default();
+    let text = |f: &ManifestFile| String::from_utf8_lossy(&f.bytes).into_owned();
+    let diff = |path: &str, old: &str, new: &str| {
+        similar::TextDiff::from_lines(old, new)
+            .unified_diff()
+            .context_radius(3)
+            .header(&format!("a/{path}"), &format!("b/{path}"))
+            .to_string()
+    };
+    let mut out = Vec::new();
+    for file in &after {
+        let new = text(file);
+        let (action, old) = match before.iter().find(|b| b.path == file.path) {
+            None => (FileAction::Add, String::new()),
+            Some(b) if b.bytes == file.bytes => (FileAction::Unchanged, new.clone()),
+            Some(b) => (FileAction::Modify, text(b)),
+        };
+        out.push(ManifestChange {
+            path: file.path.clone(),
+            action,
+            diff: if action == FileAction::Unchanged {
+                String::new()
+            } else {
+                diff(&file.path, &old, &new)
+            },
+        });
+    }
+    for gone in before
+        .iter()
+        .filter(|b| after.iter().all(|a| a.path != b.path))
+    {
+        out.push(ManifestChange {
+            path: gone.path.clone(),
+            action: FileAction::Delete,
+            diff: diff(&gone.path, &text(gone), ""),
+        });
+    }
+    Ok(out)
 }

@@ -10,6 +10,7 @@ use serde_json::Value;
 use std::io::Write;
 use std::time::{Duration, Instant};
 use vending_domain::api::{Accepted, ApiError, TenantList, TenantSummary, TenantView};
+use vending_domain::plan::{AccountAction, FileAction, NetworkAction, Plan, PlanAction};
 use vending_domain::ports::TenantStatus;
 use vending_domain::{PlatformConfig, TenantRequest};
 
@@ -194,6 +195,153 @@ pub fn render_view(view: &TenantView, format: Format, color: bool) -> String {
         Format::Name => format!("tenant/{}\n", view.tenant_id),
         _ => data(view, format),
     }
+}
+
+/// A plan, read like Terraform's: what happens to the tenant, its account, network, roles and
+/// access entries, each record field that changes, and each file's diff. Colour marks adds
+/// (green), changes (yellow) and removals (red) when allowed.
+pub fn render_plan(plan: &Plan, format: Format, color: bool) -> String {
+    match format {
+        Format::Table => {}
+        Format::Name => return format!("tenant/{}\n", plan.tenant_id),
+        _ => return data(plan, format),
+    }
+    let paint = |code: &str, text: &str| {
+        if color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    };
+    let mut out = String::new();
+    let action = match plan.action {
+        PlanAction::Create => paint("32", "create"),
+        PlanAction::Update => paint("33", "update"),
+        PlanAction::Unchanged => "no changes".to_owned(),
+    };
+    out.push_str(&format!(
+        "tenant {} ({}): {action}, generation {}\n",
+        plan.tenant_id, plan.environment, plan.generation
+    ));
+    if let Some(status) = plan.status {
+        out.push_str(&format!("  now: {}\n", status.as_str()));
+    }
+    let a = &plan.account;
+    let account_action = match a.action {
+        AccountAction::Create => "create",
+        AccountAction::Adopt => "adopt",
+        AccountAction::Keep => "keep",
+    };
+    out.push_str(&format!("\naccount: {account_action} {}", a.account_id));
+    if let Some(email) = &a.email {
+        out.push_str(&format!(" <{email}>"));
+    }
+    out.push_str(&format!("\n  ou: {}\n  alias: {}\n", a.ou_id, a.alias));
+    for (k, v) in &a.tags {
+        out.push_str(&format!("  tag {k}={v}\n"));
+    }
+    let n = &plan.network;
+    let verb = match n.action {
+        NetworkAction::Claim => "claim",
+        NetworkAction::Keep => "keep",
+    };
+    out.push_str(&format!(
+        "\nnetwork: {verb} {} in {}\n",
+        n.cidr.map_or_else(
+            || format!("no free /{} left", n.prefix_length),
+            |c| c.to_string()
+        ),
+        n.region
+    ));
+    out.push_str("\nroles:\n");
+    for r in &plan.roles {
+        out.push_str(&format!(
+            "  {} ({})\n    boundary: {}\n    trusted: {}\n    group: {}\n",
+            r.name,
+            r.template,
+            r.boundary_arn,
+            r.trusted.join(", "),
+            r.kubernetes_group
+        ));
+    }
+    out.push_str("\nclusters:\n");
+    for c in &plan.clusters {
+        out.push_str(&format!(
+            "  {} ({}), namespaces {}\n",
+            c.name,
+            c.account_id,
+            c.namespaces.join(", ")
+        ));
+        let rows: Vec<Vec<String>> = c
+            .entries
+            .iter()
+            .map(|e| {
+                vec![
+                    format!("    {}", e.principal_arn),
+                    e.kubernetes_groups.join(","),
+                    e.access_policy_arn
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned(),
+                ]
+            })
+            .collect();
+        for line in table(&["    PRINCIPAL", "GROUPS", "POLICY"], &rows).lines() {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    if !plan.changes.is_empty() {
+        out.push_str("\nrecord changes:\n");
+        let shown = |v: &Option<Value>| {
+            v.as_ref()
+                .map_or_else(|| "(none)".to_owned(), Value::to_string)
+        };
+        for c in &plan.changes {
+            out.push_str(&format!(
+                "  {} {}: {} -> {}\n",
+                paint("33", "~"),
+                c.path,
+                shown(&c.from),
+                shown(&c.to)
+            ));
+        }
+    }
+    out.push_str("\nmanifests:\n");
+    for m in &plan.manifests {
+        let (mark, code) = match m.action {
+            FileAction::Add => ("+", "32"),
+            FileAction::Modify => ("~", "33"),
+            FileAction::Delete => ("-", "31"),
+            FileAction::Unchanged => ("=", "0"),
+        };
+        out.push_str(&format!("  {} {}\n", paint(code, mark), m.path));
+    }
+    for m in plan
+        .manifests
+        .iter()
+        .filter(|m| m.action != FileAction::Unchanged && m.action != FileAction::Add)
+    {
+        out.push('\n');
+        for line in m.diff.lines() {
+            let code = match line.as_bytes().first() {
+                Some(b'+') if !line.starts_with("+++") => "32",
+                Some(b'-') if !line.starts_with("---") => "31",
+                _ => "0",
+            };
+            out.push_str(&if code == "0" {
+                line.to_owned()
+            } else {
+                paint(code, line)
+            });
+            out.push('\n');
+        }
+    }
+    for w in &plan.warnings {
+        out.push_str(&format!("\nwarning: {w}\n"));
+    }
+    out
 }
 
 /// A listing.
@@ -569,4 +717,35 @@ pub async fn rerun(
         }
     }
     code
+}
+
+/// `vend plan`: checks the request offline, then asks the API what it would do; changes
+/// nothing.
+pub async fn plan(
+    client: &ApiClient,
+    io: &mut Io<'_>,
+    body: &Value,
+    config: Option<&PlatformConfig>,
+    format: Format,
+) -> u8 {
+    if let Err(code) = check_offline(io, body, config) {
+        return code;
+    }
+    let reply = match client.call("POST", "/plans", Some(body)).await {
+        Ok(r) => r,
+        Err(e) => return unreachable(io, &e),
+    };
+    if reply.status != 200 {
+        return refused(io, &reply);
+    }
+    match serde_json::from_value::<Plan>(reply.body) {
+        Ok(plan) => {
+            let _ = write!(io.out, "{}", render_plan(&plan, format, io.color));
+            exit::OK
+        }
+        Err(e) => {
+            let _ = writeln!(io.err, "error: an answer this vend does not read: {e}");
+            exit::UNAVAILABLE
+        }
+    }
 }

@@ -38,6 +38,10 @@ enum Command {
     Serve(cmd::serve::ServeArgs),
     /// Request a tenant from the portal API: checked offline first, then posted.
     Request(cmd::tenants::RequestArgs),
+    /// What a request would do, changing nothing: the account, OU and tags, the VPC block, the
+    /// roles with boundary and trust, the access entries per cluster, and the record's and
+    /// manifests' changes for a tenant that exists.
+    Plan(cmd::tenants::PlanArgs),
     /// Show a tenant: status, current step, failure, generation.
     Status(cmd::tenants::StatusArgs),
     /// List tenants, by environment, status and tags.
@@ -109,6 +113,7 @@ fn main() -> Result<ExitCode> {
             Command::Local(opts) => cmd::local::run(opts).await,
             Command::Serve(args) => cmd::serve::run(args).await,
             Command::Request(args) => cmd::tenants::request(args).await,
+            Command::Plan(args) => cmd::tenants::plan(args).await,
             Command::Status(args) => cmd::tenants::status(args).await,
             Command::List(args) => cmd::tenants::list(args).await,
             Command::Rerun(args) => cmd::tenants::rerun(args).await,

@@ -99,3 +99,57 @@ fn json_and_yaml_carry_the_apis_fields() {
     let back: serde_json::Value = yaml_serde::from_str(&yaml).expect("YAML");
     assert_eq!(back, value);
 }
+
+/// The plan of the sample request: first for a new tenant, then, once vended, for a changed
+/// request (the domain's own planner on the example config; no sandbox).
+#[test]
+fn a_plan_prints_like_terraforms() {
+    use vending_domain::plan::plan;
+    use vending_domain::ports::{RegistryEntry, TenantStatus};
+    let config = vend::local::example_config().expect("the example config");
+    let event: serde_json::Value = serde_json::from_str(
+        &vend::local::repo_file("events/portal-request.json").expect("sample"),
+    )
+    .expect("JSON");
+    let mut body: serde_json::Value =
+        serde_json::from_str(event["body"].as_str().expect("a body")).expect("JSON");
+    let spec = |body: &serde_json::Value| {
+        vending_domain::TenantRequest::from_value(body)
+            .and_then(|r| r.validate(&config))
+            .expect("valid")
+    };
+    let with_manifests = |planned: vending_domain::plan::Planned| {
+        let mut plan = planned.plan;
+        plan.manifests = tenant_manifests::changes(planned.previous.as_ref(), &planned.record, "")
+            .expect("renders");
+        (plan, planned.record)
+    };
+    let (created, record) = with_manifests(plan(&config, &spec(&body), None, &[]).expect("plans"));
+    golden(
+        "plan-create.txt",
+        &vend::cli::render_plan(&created, Format::Table, false),
+    );
+
+    // As if vended: the record with the ids AWS gave, held by the registry.
+    let mut text = serde_json::to_string(&record).expect("JSON");
+    text = text.replace(vending_domain::plan::KNOWN_AFTER, "222233334444");
+    let held: vending_domain::TenantRecord = serde_json::from_str(&text).expect("a record");
+    let mut entry = RegistryEntry::for_spec(&spec(&body));
+    entry.status = TenantStatus::Ready;
+    entry.account_id = Some("222233334444".into());
+    entry.cidr = Some(held.network.cidr);
+    entry.record = Some(String::from_utf8(held.to_bytes().expect("bytes")).expect("UTF-8"));
+    body["requestId"] = json!("portal-8a1b");
+    body["displayName"] = json!("Payments and refunds");
+    body["tags"]["Team"] = json!("refunds");
+    let (updated, _) =
+        with_manifests(plan(&config, &spec(&body), Some(&entry), &[]).expect("plans"));
+    golden(
+        "plan-update.txt",
+        &vend::cli::render_plan(&updated, Format::Table, false),
+    );
+    assert_eq!(
+        vend::cli::render_plan(&updated, Format::Name, false),
+        "tenant/payments\n"
+    );
+}

@@ -25,7 +25,7 @@ pub struct Route {
 }
 
 /// Every route, in the order the OpenAPI document lists them.
-pub const ROUTES: [Route; 4] = [
+pub const ROUTES: [Route; 5] = [
     Route {
         method: "POST",
         path: "/tenants",
@@ -50,6 +50,12 @@ pub const ROUTES: [Route; 4] = [
         operation: "rerunTenant",
         summary: "Run the tenant's vending again with its last request (every step converges).",
     },
+    Route {
+        method: "POST",
+        path: "/plans",
+        operation: "planTenant",
+        summary: "What a request would do (account, OU, tags, VPC block, roles, access entries, record and manifest changes), changing nothing.",
+    },
 ];
 
 /// What a request is for, once its method and path are matched.
@@ -63,6 +69,8 @@ pub enum Endpoint {
     Get(String),
     /// `POST /tenants/{tenantId}/rerun`.
     Rerun(String),
+    /// `POST /plans`.
+    Plan,
 }
 
 impl Endpoint {
@@ -73,6 +81,7 @@ impl Endpoint {
             Endpoint::List => "GET /tenants",
             Endpoint::Get(_) => "GET /tenants/{tenantId}",
             Endpoint::Rerun(_) => "POST /tenants/{tenantId}/rerun",
+            Endpoint::Plan => "POST /plans",
         }
     }
 }
@@ -91,6 +100,7 @@ pub fn route(method: &str, path: &str) -> Result<Endpoint, Unrouted> {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let (pattern, id) = match segments.as_slice() {
         ["tenants"] => ("/tenants", None),
+        ["plans"] => ("/plans", None),
         ["tenants", id] if !id.is_empty() => ("/tenants/{tenantId}", Some(*id)),
         ["tenants", id, "rerun"] if !id.is_empty() => ("/tenants/{tenantId}/rerun", Some(*id)),
         _ => return Err(Unrouted::NotFound),
@@ -101,6 +111,7 @@ pub fn route(method: &str, path: &str) -> Result<Endpoint, Unrouted> {
         ("GET", "/tenants", None) => Ok(Endpoint::List),
         ("GET", "/tenants/{tenantId}", Some(id)) => Ok(Endpoint::Get(id)),
         ("POST", "/tenants/{tenantId}/rerun", Some(id)) => Ok(Endpoint::Rerun(id)),
+        ("POST", "/plans", None) => Ok(Endpoint::Plan),
         _ => Err(Unrouted::MethodNotAllowed(
             ROUTES
                 .iter()
@@ -459,6 +470,14 @@ pub mod openapi {
                     "404": error("No such tenant.")
                 }
             }),
+            ("POST", "/plans") => json!({
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TenantRequest"}}}},
+                "responses": {
+                    "200": ok("The plan: nothing was recorded, claimed or started.", "Plan"),
+                    "400": error("Invalid: every bad field named."),
+                    "503": error("AWS throttled or failed: try again.")
+                }
+            }),
             _ => json!({
                 "parameters": [tenant_id_parameter()],
                 "requestBody": {"required": false, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RerunRequest"}}}},
@@ -486,6 +505,7 @@ pub mod openapi {
         generator.subschema_for::<TenantView>();
         generator.subschema_for::<TenantList>();
         generator.subschema_for::<RerunRequest>();
+        generator.subschema_for::<crate::plan::Plan>();
         generator.subschema_for::<ApiError>();
         generator.subschema_for::<crate::TenantId>();
         let schemas = generator.take_definitions(true);
@@ -503,7 +523,7 @@ pub mod openapi {
             "info": {
                 "title": "Tenant vending portal API",
                 "version": "1",
-                "description": "Request, follow, list and re-run tenants. Served by the TenantRequest function behind an HTTP API with IAM authorization (requests signed with SigV4, service execute-api), and by `vend serve` on loopback (unsigned). Generated from vending_domain::api; do not edit (UPDATE_GOLDEN=1 cargo nextest run -p e2e --test api rewrites it)."
+                "description": "Request, plan, follow, list and re-run tenants. Served by the TenantRequest function behind an HTTP API with IAM authorization (requests signed with SigV4, service execute-api), and by `vend serve` on loopback (unsigned). Generated from vending_domain::api; do not edit (UPDATE_GOLDEN=1 cargo nextest run -p e2e --test api rewrites it)."
             },
             "servers": [{"url": "http://127.0.0.1:8787", "description": "vend serve"}],
             "paths": paths,

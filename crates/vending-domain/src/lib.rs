@@ -12,6 +12,7 @@ pub mod error;
 pub mod fakes;
 pub mod kube;
 pub mod names;
+pub mod plan;
 pub mod ports;
 pub mod record;
 pub mod registry;

@@ -140,6 +140,68 @@ impl Provenance {
 }
 
 impl TenantRecord {
+    /// The record the steps' results make, at generation 1 (`with_generation_after` sets it):
+    /// what HandOff hands off and what a plan shows.
+    pub fn assemble(
+        config: &crate::PlatformConfig,
+        spec: crate::TenantSpec,
+        account_id: String,
+        network: NetworkRecord,
+        identity: crate::steps::IdentityRecord,
+        access: crate::steps::AccessRecord,
+    ) -> Result<TenantRecord, crate::StepError> {
+        let partition = config.partition();
+        let roles = identity
+            .roles
+            .into_iter()
+            .map(|role| {
+                let template = config.identity.template(&role.template)?;
+                Ok(TenantRole {
+                    template: role.template,
+                    arn: role.arn,
+                    kubernetes_group: role.kubernetes_group,
+                    tenant_owner: template.tenant_owner,
+                    cluster_role: template.cluster_role.clone(),
+                    access_policy_arn: template.access_policy().arn(partition),
+                })
+            })
+            .collect::<Result<Vec<_>, crate::StepError>>()?;
+        Ok(TenantRecord {
+            api_version: RECORD_API_VERSION.into(),
+            kind: RECORD_KIND.into(),
+            account: AccountRecord {
+                id: account_id,
+                ou_id: spec.ou_id.clone(),
+                region: config.region.clone(),
+            },
+            tags: spec.all_tags(),
+            generation: 1,
+            lifecycle: Lifecycle::Active,
+            identity: TenantIdentity {
+                owners: spec.owners,
+                viewers: spec.viewers,
+                roles,
+            },
+            clusters: access
+                .clusters
+                .into_iter()
+                .map(|c| TenantCluster {
+                    name: c.name,
+                    arn: c.arn,
+                    namespaces: c.namespaces,
+                    access_entries: c.access_entries,
+                })
+                .collect(),
+            kubernetes: spec.kubernetes,
+            tenant_id: spec.tenant_id,
+            display_name: spec.display_name,
+            request_id: spec.request_id,
+            environment: spec.environment,
+            network,
+            provenance: Provenance::current(),
+        })
+    }
+
     /// Sets the generation from the previous record of the tenant: the same as before when
     /// nothing else changed, one more when anything did, 1 for a first record.
     pub fn with_generation_after(mut self, previous: Option<&TenantRecord>) -> TenantRecord {

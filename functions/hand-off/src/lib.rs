@@ -9,11 +9,7 @@
 //! least once, as EventBridge delivers them anyway.
 
 use vending_domain::ports::{EventBus, ManifestDestination, Registry, RegistryEntry, TenantStatus};
-use vending_domain::record::{
-    Lifecycle, Provenance, RECORD_API_VERSION, RECORD_KIND, TenantCluster, TenantIdentity,
-    TenantRole,
-};
-use vending_domain::steps::{AccountRecord, HandOffInput, HandedOff};
+use vending_domain::steps::{HandOffInput, HandedOff};
 use vending_domain::{PlatformConfig, StepError, TenantRecord};
 
 /// The record the steps' results make, at generation 1 (`with_generation_after` sets it).
@@ -29,56 +25,7 @@ pub fn tenant_record(
         access,
         ..
     } = input;
-    let partition = config.partition();
-    let roles = identity
-        .roles
-        .into_iter()
-        .map(|role| {
-            let template = config.identity.template(&role.template)?;
-            Ok(TenantRole {
-                template: role.template,
-                arn: role.arn,
-                kubernetes_group: role.kubernetes_group,
-                tenant_owner: template.tenant_owner,
-                cluster_role: template.cluster_role.clone(),
-                access_policy_arn: template.access_policy().arn(partition),
-            })
-        })
-        .collect::<Result<Vec<_>, StepError>>()?;
-    Ok(TenantRecord {
-        api_version: RECORD_API_VERSION.into(),
-        kind: RECORD_KIND.into(),
-        account: AccountRecord {
-            id: account_id,
-            ou_id: spec.ou_id.clone(),
-            region: config.region.clone(),
-        },
-        tags: spec.all_tags(),
-        generation: 1,
-        lifecycle: Lifecycle::Active,
-        identity: TenantIdentity {
-            owners: spec.owners,
-            viewers: spec.viewers,
-            roles,
-        },
-        clusters: access
-            .clusters
-            .into_iter()
-            .map(|c| TenantCluster {
-                name: c.name,
-                arn: c.arn,
-                namespaces: c.namespaces,
-                access_entries: c.access_entries,
-            })
-            .collect(),
-        kubernetes: spec.kubernetes,
-        tenant_id: spec.tenant_id,
-        display_name: spec.display_name,
-        request_id: spec.request_id,
-        environment: spec.environment,
-        network,
-        provenance: Provenance::current(),
-    })
+    TenantRecord::assemble(config, spec, account_id, network, identity, access)
 }
 
 /// The step: generation, render, destination, registry, event, lease.

@@ -5,27 +5,10 @@
 //! in a new account yet is `NotReady`, retried by the workflow within a budget; a principal
 //! IAM says does not exist is an `InvalidRequest` naming the request field that named it.
 
-use vending_domain::ports::{Accounts, Identity, RoleSpec};
+use vending_domain::plan::role_specs;
+use vending_domain::ports::{Accounts, Identity};
 use vending_domain::steps::{AccountInput, IdentityRecord, RoleRecord};
 use vending_domain::{PlatformConfig, StepError, TenantSpec, ValidationErrors};
-
-/// The roles the tenant gets in `account_id`, as the config and the request say.
-pub fn role_specs(config: &PlatformConfig, spec: &TenantSpec, account_id: &str) -> Vec<RoleSpec> {
-    let id = &config.identity;
-    let boundary_arn = id
-        .permissions_boundary
-        .arn_in(config.partition(), account_id);
-    id.roles
-        .iter()
-        .map(|template| RoleSpec {
-            name: spec.role_name(&template.name),
-            boundary_arn: boundary_arn.clone(),
-            trusted: id.trusted_for(template, &spec.owners, &spec.viewers),
-            managed_policy_arns: template.managed_policy_arns.clone(),
-            tags: spec.all_tags(),
-        })
-        .collect()
-}
 
 /// IAM's "this principal does not exist" as the request field that named the principal.
 fn name_the_field(err: StepError, spec: &TenantSpec) -> StepError {

@@ -1,4 +1,4 @@
-//! `vend request`, `status`, `list` and `rerun`: the arguments, and the terminal they run on.
+//! `vend request`, `plan`, `status`, `list` and `rerun`: the arguments, and the terminal they run on.
 //! The work is in `vend::cli`.
 
 use anyhow::{Context as _, Result};
@@ -44,6 +44,20 @@ pub struct RequestArgs {
     timeout: u64,
     /// The platform config the request is checked against before it is sent (when the file
     /// exists; the request's shape is always checked).
+    #[arg(long, default_value = "infra/platform-config.json")]
+    config: PathBuf,
+}
+
+/// The options of `vend plan`.
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+    /// The tenant request (JSON), or `-` for stdin, as `vend request` reads it.
+    #[arg(short, long = "filename")]
+    file: String,
+    /// The platform config the request is checked against before it is sent (when the file
+    /// exists).
     #[arg(long, default_value = "infra/platform-config.json")]
     config: PathBuf,
 }
@@ -118,28 +132,52 @@ where
     Ok(ExitCode::from(f(&mut io).await))
 }
 
-/// `vend request`.
-pub async fn request(args: RequestArgs) -> Result<ExitCode> {
-    let c = &args.client;
-    let text = if args.file == "-" {
+/// A request file (`-` for stdin) and the platform config beside it, if it reads; `Err` is
+/// the exit code of an unreadable request.
+fn request_input(
+    file: &str,
+    config: &std::path::Path,
+) -> Result<Result<(serde_json::Value, Option<vending_domain::PlatformConfig>), ExitCode>> {
+    let text = if file == "-" {
         std::io::read_to_string(std::io::stdin()).context("reading the request from stdin")?
     } else {
-        std::fs::read_to_string(&args.file).with_context(|| format!("reading {}", args.file))?
+        std::fs::read_to_string(file).with_context(|| format!("reading {file}"))?
     };
     let body = match cli::request_body(&text) {
         Ok(body) => body,
         Err(e) => {
-            eprintln!("error: {}: {e}", args.file);
-            return Ok(ExitCode::from(cli::exit::INVALID));
+            eprintln!("error: {file}: {e}");
+            return Ok(Err(ExitCode::from(cli::exit::INVALID)));
         }
     };
-    let config = std::fs::read_to_string(&args.config)
+    let config = std::fs::read_to_string(config)
         .ok()
         .and_then(|t| vending_domain::PlatformConfig::from_json(&t).ok());
+    Ok(Ok((body, config)))
+}
+
+/// `vend request`.
+pub async fn request(args: RequestArgs) -> Result<ExitCode> {
+    let c = &args.client;
+    let (body, config) = match request_input(&args.file, &args.config)? {
+        Ok(read) => read,
+        Err(code) => return Ok(code),
+    };
     let client = client(c)?;
     let wait = args.wait.then(|| Duration::from_secs(args.timeout));
     on_terminal(async |io| cli::request(&client, io, &body, config.as_ref(), c.output, wait).await)
         .await
+}
+
+/// `vend plan`.
+pub async fn plan(args: PlanArgs) -> Result<ExitCode> {
+    let c = &args.client;
+    let (body, config) = match request_input(&args.file, &args.config)? {
+        Ok(read) => read,
+        Err(code) => return Ok(code),
+    };
+    let client = client(c)?;
+    on_terminal(async |io| cli::plan(&client, io, &body, config.as_ref(), c.output).await).await
 }
 
 /// `vend status`.
