@@ -68,12 +68,13 @@ coldstart: build
 	$(VEND) coldstart --build-dir .aws-sam/build
 
 ## lint-workflows: statelint and asl-validator on every definition, with SAM's ${...}
-## substitutions replaced by sample ARNs first (statelint wants URIs), as SAM would deploy them.
+## substitutions (functions, state machines) replaced by sample ARNs first (statelint wants URIs), as SAM would deploy them.
 lint-workflows: setup
 	@mkdir -p target/workflows
 	@for f in workflows/*.asl.json; do \
 	  out=target/workflows/$$(basename $$f); \
-	  sed -E 's/\$$\{([A-Za-z]+)FunctionArn\}/arn:aws:lambda:us-east-1:123456789012:function:\1/g' $$f > $$out; \
+	  sed -E -e 's/\$$\{([A-Za-z]+)FunctionArn\}/arn:aws:lambda:us-east-1:123456789012:function:\1/g' \
+	    -e 's/\$$\{([A-Za-z]+)StateMachineArn\}/arn:aws:states:us-east-1:123456789012:stateMachine:\1/g' $$f > $$out; \
 	  $(VENV)/bin/statelint $$out; \
 	  $(VENV)/node/node_modules/.bin/asl-validator --json-path $$out; \
 	done

@@ -578,3 +578,124 @@ async fn a_plan_shows_what_a_request_would_do_and_changes_nothing() {
     }
     served.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_selector_rerun_is_one_batch_execution_at_its_concurrency() {
+    let served = Served::start().await;
+    let client = &served.client;
+    let local = &served.local;
+    let config = local.config().clone();
+    let prod = ["payments", "ledger", "billing", "refunds"];
+    for id in prod {
+        let b = body(id, &format!("req-{id}"), "prod", "finance");
+        let ran =
+            run(async |io| cli::request(client, io, &b, Some(&config), Format::Name, None).await)
+                .await;
+        assert_eq!(ran.code, exit::OK, "{ran:?}");
+    }
+    let dev = body("sandbox", "req-sandbox", "dev", "finance");
+    let ran =
+        run(async |io| cli::request(client, io, &dev, Some(&config), Format::Name, None).await)
+            .await;
+    assert_eq!(ran.code, exit::OK, "{ran:?}");
+    local.settle().await.expect("settles");
+    let record = async |id: &str| {
+        local
+            .platform
+            .registry
+            .get(&vending_domain::TenantId::parse(id).expect("id"))
+            .await
+            .expect("read")
+            .expect("entry")
+            .record
+    };
+    let before = record("ledger").await;
+
+    // The prod tenants, two at a time: one execution of the batch workflow.
+    let request = cli::batch_request(&[], Some("prod"), Some("ready"), &[], 2, Some("b1"))
+        .expect("a selector");
+    let ran = run(async |io| cli::rerun_batch(client, io, &request, Format::Json).await).await;
+    assert_eq!(ran.code, exit::OK, "{ran:?}");
+    let answer: Value = serde_json::from_str(&ran.out).expect("JSON");
+    assert_valid("BatchAccepted", &answer);
+    let batch = answer["executionArn"].as_str().expect("a batch execution");
+    assert!(
+        batch.ends_with(":execution:tenant-rerun:batch-b1"),
+        "{batch}"
+    );
+    let mut names: Vec<&str> = answer["tenants"]
+        .as_array()
+        .expect("tenants")
+        .iter()
+        .filter_map(|t| t["tenantId"].as_str())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["billing", "ledger", "payments", "refunds"]);
+    let (result, history) = local.wait(batch).await.expect("the batch ends");
+    assert_eq!(result.status.as_str(), "SUCCEEDED", "{result:?}");
+    let results = result.output.as_ref().expect("output")["results"]
+        .as_array()
+        .expect("results")
+        .clone();
+    assert_eq!(results.len(), 4);
+    assert!(
+        results.iter().all(|r| r["status"] == "SUCCEEDED"),
+        "{results:?}"
+    );
+
+    // Never more than two tenants' vending at once, and two at once did happen.
+    let (mut open, mut most) = (0_i32, 0_i32);
+    for event in &history {
+        match event.event_type.as_str() {
+            "MapIterationStarted" => open += 1,
+            "MapIterationSucceeded" | "MapIterationFailed" | "MapIterationAborted" => open -= 1,
+            _ => {}
+        }
+        most = most.max(open);
+    }
+    assert_eq!(most, 2, "MaxConcurrency holds and is used");
+
+    // Each tenant's re-run is a vending execution the platform sees, named by the batch.
+    let started: Vec<String> = local.executions().into_iter().map(|(arn, _)| arn).collect();
+    for id in prod {
+        assert!(
+            started
+                .iter()
+                .any(|arn| arn.ends_with(&format!(":execution:tenant-vending:rerun-b1-{id}"))),
+            "{id} in {started:?}"
+        );
+    }
+    assert!(!started.iter().any(|arn| arn.contains("rerun-b1-sandbox")));
+    assert_eq!(record("ledger").await, before, "a re-run converges");
+
+    // The same batch asked again is the same execution; bad bodies are refused, named.
+    let ran = run(async |io| cli::rerun_batch(client, io, &request, Format::Json).await).await;
+    assert_eq!(ran.code, exit::OK, "{ran:?}");
+    let again: Value = serde_json::from_str(&ran.out).expect("JSON");
+    assert_eq!(again["executionArn"], answer["executionArn"]);
+    for (bad, field) in [
+        (json!({"selector": {}, "concurrency": 0}), "concurrency"),
+        (json!({"selector": {}, "tenants": ["ledger"]}), "selector"),
+        (json!({"tenants": ["ledger", "nobody"]}), "tenants[1]"),
+        (json!({"tenants": ["ledger"], "colour": "red"}), "body"),
+    ] {
+        let reply = client
+            .call("POST", "/reruns", Some(&bad))
+            .await
+            .expect("an answer");
+        assert_eq!(reply.status, 400, "{bad}: {:?}", reply.body);
+        assert_valid("ApiError", &reply.body);
+        assert!(
+            reply.body["errors"]
+                .as_array()
+                .is_some_and(|e| e.iter().any(|e| e["field"] == field)),
+            "{field} named: {}",
+            reply.body
+        );
+    }
+    let none = cli::batch_request(&[], Some("staging"), None, &[], 2, None).expect("selector");
+    let ran = run(async |io| cli::rerun_batch(client, io, &none, Format::Json).await).await;
+    assert_eq!(ran.code, exit::OK, "{ran:?}");
+    assert!(ran.err.contains("nothing to re-run"), "{ran:?}");
+    served.stop().await;
+}

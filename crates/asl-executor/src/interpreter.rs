@@ -10,7 +10,7 @@ use crate::definition::{
     StateMachine, TaskSpec, Transition, WaitFor, parse_timestamp, type_name,
 };
 use crate::env::{Context, Env, Vars};
-use crate::executor::{Callback, ExecutionShared, Inner, Status, TimeMode};
+use crate::executor::{Callback, ExecutionShared, Inner, TimeMode};
 use crate::intrinsic::{IntrinsicError, Resolve};
 use crate::path::Path;
 use crate::task::{
@@ -837,9 +837,18 @@ impl Run {
                     let payload = handler.invoke(request).await.map_err(lambda_failure)?;
                     Ok(lambda_invoke_result(payload, &self.inner.new_request_id()))
                 }
-                ResourceKind::StartExecution { sync } => {
-                    self.start_child(&params, *sync, cur).await
-                }
+                // A host that runs child executions itself (the local platform starts them
+                // through its Step Functions API) registers the resource; else they run here.
+                ResourceKind::StartExecution { sync } => match self.inner.resource(resource) {
+                    Some(handler) => {
+                        request.payload = params;
+                        handler
+                            .invoke(request)
+                            .await
+                            .map_err(|e| Failure::error(e.error_type, Some(e.error_message)))
+                    }
+                    None => self.start_child(&params, *sync, cur).await,
+                },
                 ResourceKind::Other => {
                     let handler = self.inner.resource(resource).ok_or_else(|| {
                         Failure::error(
@@ -893,32 +902,20 @@ impl Run {
             );
         }
         let done = handle.wait().await;
-        let as_text = |v: &Value| {
-            if sync == SyncMode::V2 {
-                v.clone()
-            } else {
-                json!(v.to_string())
-            }
-        };
-        let mut describe = json!({
-            "ExecutionArn": done.execution_arn, "Input": as_text(&input), "InputDetails": {"Included": true},
-            "Name": done.name, "StartDate": done.start.timestamp_millis(), "StateMachineArn": arn,
-            "Status": done.status.as_str(), "StopDate": done.stop.timestamp_millis(),
-        });
-        if let Some(o) = &done.output {
-            describe["Output"] = as_text(o);
-            describe["OutputDetails"] = json!({"Included": true});
+        crate::task::ChildExecution {
+            execution_arn: done.execution_arn,
+            name: done.name,
+            state_machine_arn: arn.to_owned(),
+            status: done.status.as_str().to_owned(),
+            input,
+            output: done.output,
+            error: done.error,
+            cause: done.cause,
+            start_millis: done.start.timestamp_millis(),
+            stop_millis: done.stop.timestamp_millis(),
         }
-        if done.status == Status::Succeeded {
-            Ok(describe)
-        } else {
-            describe["Error"] = json!(done.error);
-            describe["Cause"] = json!(done.cause);
-            Err(Failure::error(
-                "States.TaskFailed",
-                Some(describe.to_string()),
-            ))
-        }
+        .task_result(sync == SyncMode::V2)
+        .map_err(|e| Failure::error(e.error_type, Some(e.error_message)))
     }
 
     async fn await_callback(

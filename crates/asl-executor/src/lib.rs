@@ -39,7 +39,7 @@ pub use executor::{
     Error, ExecutionHandle, ExecutionResult, Executor, ExecutorConfig, Status, TimeMode,
 };
 pub use history::HistoryEvent;
-pub use task::{TaskError, TaskHandler, TaskRequest, handler_fn};
+pub use task::{ChildExecution, TaskError, TaskHandler, TaskRequest, handler_fn};
 
 /// Entry points for fuzzing: parse untrusted text without running anything.
 pub mod fuzzing {

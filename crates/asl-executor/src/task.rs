@@ -80,6 +80,57 @@ where
     Arc::new(FnHandler(f))
 }
 
+/// A child execution that ended, as DescribeExecution tells it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChildExecution {
+    /// Its ARN.
+    pub execution_arn: String,
+    /// Its name.
+    pub name: String,
+    /// Its state machine.
+    pub state_machine_arn: String,
+    /// `SUCCEEDED`, `FAILED`, `TIMED_OUT` or `ABORTED`.
+    pub status: String,
+    /// Its input.
+    pub input: Value,
+    /// Its output, when it succeeded.
+    pub output: Option<Value>,
+    /// Its error, when it did not.
+    pub error: Option<String>,
+    /// Its cause, when it did not.
+    pub cause: Option<String>,
+    /// When it started, in milliseconds since the epoch.
+    pub start_millis: i64,
+    /// When it stopped, in milliseconds since the epoch.
+    pub stop_millis: i64,
+}
+
+impl ChildExecution {
+    /// What a `startExecution.sync` (`v2`: `.sync:2`) task returns for it: DescribeExecution's
+    /// shape, its input and output as JSON (`.sync:2`) or as JSON text (`.sync`); a child that
+    /// did not succeed is `States.TaskFailed` with that shape, plus its error and cause, as the
+    /// cause.
+    pub fn task_result(&self, v2: bool) -> Result<Value, TaskError> {
+        let as_text = |v: &Value| if v2 { v.clone() } else { json!(v.to_string()) };
+        let mut describe = json!({
+            "ExecutionArn": self.execution_arn, "Input": as_text(&self.input), "InputDetails": {"Included": true},
+            "Name": self.name, "StartDate": self.start_millis, "StateMachineArn": self.state_machine_arn,
+            "Status": self.status, "StopDate": self.stop_millis,
+        });
+        if let Some(o) = &self.output {
+            describe["Output"] = as_text(o);
+            describe["OutputDetails"] = json!({"Included": true});
+        }
+        if self.status == "SUCCEEDED" {
+            Ok(describe)
+        } else {
+            describe["Error"] = json!(self.error);
+            describe["Cause"] = json!(self.cause);
+            Err(TaskError::new("States.TaskFailed", describe.to_string()))
+        }
+    }
+}
+
 /// The kinds of resource the executor understands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ResourceKind {

@@ -105,6 +105,12 @@ impl Workflow for Kept {
         Ok(format!("bare:{name}"))
     }
 
+    async fn start_batch(&self, name: &str, _input: &Value) -> Result<String, StepError> {
+        Err(StepError::Internal(format!(
+            "a bare run has no batch workflow (asked for {name})"
+        )))
+    }
+
     async fn progress(&self, _name: &str) -> Result<Option<ExecutionProgress>, StepError> {
         Ok(None)
     }

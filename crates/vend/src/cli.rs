@@ -9,7 +9,9 @@ use serde::Serialize;
 use serde_json::Value;
 use std::io::Write;
 use std::time::{Duration, Instant};
-use vending_domain::api::{Accepted, ApiError, TenantList, TenantSummary, TenantView};
+use vending_domain::api::{
+    Accepted, ApiError, BatchAccepted, BatchRerunRequest, TenantList, TenantSummary, TenantView,
+};
 use vending_domain::plan::{AccountAction, FileAction, NetworkAction, Plan, PlanAction};
 use vending_domain::ports::TenantStatus;
 use vending_domain::{PlatformConfig, TenantRequest};
@@ -194,6 +196,33 @@ pub fn render_view(view: &TenantView, format: Format, color: bool) -> String {
         }
         Format::Name => format!("tenant/{}\n", view.tenant_id),
         _ => data(view, format),
+    }
+}
+
+/// A batch re-run: the tenants it runs (the batch's execution and what it skipped go to
+/// stderr).
+pub fn render_batch(batch: &BatchAccepted, format: Format) -> String {
+    match format {
+        Format::Table => table(
+            &["TENANT", "REQUEST", "EXECUTION"],
+            &batch
+                .tenants
+                .iter()
+                .map(|t| {
+                    vec![
+                        t.tenant_id.to_string(),
+                        t.request_id.clone(),
+                        t.execution_name.clone(),
+                    ]
+                })
+                .collect::<Vec<_>>(),
+        ),
+        Format::Name => batch
+            .tenants
+            .iter()
+            .map(|t| format!("tenant/{}\n", t.tenant_id))
+            .collect(),
+        _ => data(batch, format),
     }
 }
 
@@ -748,4 +777,89 @@ pub async fn plan(
             exit::UNAVAILABLE
         }
     }
+}
+
+/// `vend rerun --selector ...` (or several tenants): one batch re-run through the API, which
+/// starts one execution of the batch workflow; prints the tenants it runs.
+pub async fn rerun_batch(
+    client: &ApiClient,
+    io: &mut Io<'_>,
+    request: &BatchRerunRequest,
+    format: Format,
+) -> u8 {
+    let body = serde_json::to_value(request).unwrap_or_default();
+    let reply = match client.call("POST", "/reruns", Some(&body)).await {
+        Ok(r) => r,
+        Err(e) => return unreachable(io, &e),
+    };
+    if reply.status != 202 && reply.status != 200 {
+        return refused(io, &reply);
+    }
+    let batch: BatchAccepted = match serde_json::from_value(reply.body) {
+        Ok(b) => b,
+        Err(e) => {
+            let _ = writeln!(io.err, "error: an answer this vend does not read: {e}");
+            return exit::UNAVAILABLE;
+        }
+    };
+    for s in &batch.skipped {
+        let _ = writeln!(io.err, "skipped {}: {}", s.tenant_id, s.reason);
+    }
+    match &batch.execution_arn {
+        Some(arn) => {
+            let _ = writeln!(
+                io.err,
+                "batch {arn}: {} tenant(s), {} at a time",
+                batch.tenants.len(),
+                batch.concurrency
+            );
+        }
+        None => {
+            let _ = writeln!(io.err, "nothing to re-run");
+        }
+    }
+    let _ = write!(io.out, "{}", render_batch(&batch, format));
+    exit::OK
+}
+
+/// The body of a batch re-run from the command line: the tenants named, or a selector from
+/// `--env`, `--status` and `-l key=value`; every bad part named.
+pub fn batch_request(
+    tenants: &[String],
+    environment: Option<&str>,
+    status: Option<&str>,
+    labels: &[String],
+    concurrency: u32,
+    rerun_id: Option<&str>,
+) -> Result<BatchRerunRequest, vending_domain::ValidationErrors> {
+    let mut errs = vending_domain::ValidationErrors::default();
+    let mut request = BatchRerunRequest {
+        concurrency: Some(concurrency),
+        rerun_id: rerun_id.map(str::to_owned),
+        ..BatchRerunRequest::default()
+    };
+    if tenants.is_empty() {
+        let mut selector = vending_domain::api::Selector {
+            environment: environment.map(str::to_owned),
+            ..Default::default()
+        };
+        if let Some(text) = status {
+            match TenantStatus::parse(text) {
+                Some(s) => selector.status = Some(s),
+                None => errs.push("status", format!("'{text}' is not a status")),
+            }
+        }
+        for label in labels {
+            match label.split_once('=') {
+                Some((k, v)) if !k.is_empty() => {
+                    selector.tags.insert(k.to_owned(), v.to_owned());
+                }
+                _ => errs.push("selector", format!("'{label}' is not key=value")),
+            }
+        }
+        request.selector = Some(selector);
+    } else {
+        request.tenants = Some(tenants.to_vec());
+    }
+    errs.into_result(request)
 }

@@ -12,11 +12,20 @@ use vending_domain::ports::{ExecutionProgress, Workflow};
 /// `StateEntered` is well within them.
 const RECENT_EVENTS: i32 = 20;
 
-/// The `Workflow` port on the vending state machine.
+/// The ARN an execution called `name` of `machine` has.
+fn execution_arn(machine: &str, name: &str) -> String {
+    format!(
+        "{}:{name}",
+        machine.replacen(":stateMachine:", ":execution:", 1)
+    )
+}
+
+/// The `Workflow` port on the vending state machine (and the batch re-run one).
 #[derive(Debug, Clone)]
 pub struct StepFunctionsWorkflow {
     client: Client,
     state_machine_arn: String,
+    batch_state_machine_arn: Option<String>,
 }
 
 impl StepFunctionsWorkflow {
@@ -25,25 +34,27 @@ impl StepFunctionsWorkflow {
         StepFunctionsWorkflow {
             client,
             state_machine_arn: state_machine_arn.into(),
+            batch_state_machine_arn: None,
         }
     }
 
-    /// The ARN an execution called `name` of the state machine has.
-    pub fn execution_arn(&self, name: &str) -> String {
-        format!(
-            "{}:{name}",
-            self.state_machine_arn
-                .replacen(":stateMachine:", ":execution:", 1)
-        )
+    /// Starts batch re-runs as executions of `arn`.
+    pub fn with_batch(mut self, arn: impl Into<String>) -> StepFunctionsWorkflow {
+        self.batch_state_machine_arn = Some(arn.into());
+        self
     }
-}
 
-impl Workflow for StepFunctionsWorkflow {
-    async fn start(&self, name: &str, input: &serde_json::Value) -> Result<String, StepError> {
+    /// Starts execution `name` of `machine`; one of that name that exists counts as started.
+    async fn start_on(
+        &self,
+        machine: &str,
+        name: &str,
+        input: &serde_json::Value,
+    ) -> Result<String, StepError> {
         let result = self
             .client
             .start_execution()
-            .state_machine_arn(&self.state_machine_arn)
+            .state_machine_arn(machine)
             .name(name)
             .input(input.to_string())
             .send()
@@ -57,10 +68,34 @@ impl Workflow for StepFunctionsWorkflow {
                     Some(StartExecutionError::ExecutionAlreadyExists(_))
                 ) =>
             {
-                Ok(self.execution_arn(name))
+                Ok(execution_arn(machine, name))
             }
             Err(e) => Err(classify("StartExecution", &e)),
         }
+    }
+
+    /// The ARN an execution called `name` of the vending state machine has.
+    pub fn execution_arn(&self, name: &str) -> String {
+        execution_arn(&self.state_machine_arn, name)
+    }
+}
+
+impl Workflow for StepFunctionsWorkflow {
+    async fn start(&self, name: &str, input: &serde_json::Value) -> Result<String, StepError> {
+        self.start_on(&self.state_machine_arn, name, input).await
+    }
+
+    async fn start_batch(
+        &self,
+        name: &str,
+        input: &serde_json::Value,
+    ) -> Result<String, StepError> {
+        let machine = self.batch_state_machine_arn.as_deref().ok_or_else(|| {
+            StepError::Internal(
+                "no batch re-run state machine is configured (RERUN_STATE_MACHINE_ARN)".into(),
+            )
+        })?;
+        self.start_on(machine, name, input).await
     }
 
     async fn progress(&self, name: &str) -> Result<Option<ExecutionProgress>, StepError> {

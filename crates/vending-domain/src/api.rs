@@ -25,7 +25,7 @@ pub struct Route {
 }
 
 /// Every route, in the order the OpenAPI document lists them.
-pub const ROUTES: [Route; 5] = [
+pub const ROUTES: [Route; 6] = [
     Route {
         method: "POST",
         path: "/tenants",
@@ -52,6 +52,12 @@ pub const ROUTES: [Route; 5] = [
     },
     Route {
         method: "POST",
+        path: "/reruns",
+        operation: "rerunTenants",
+        summary: "Run the vending of every tenant a selector (or a list) names again: one execution of the batch workflow, at most `concurrency` tenants at a time.",
+    },
+    Route {
+        method: "POST",
         path: "/plans",
         operation: "planTenant",
         summary: "What a request would do (account, OU, tags, VPC block, roles, access entries, record and manifest changes), changing nothing.",
@@ -71,6 +77,8 @@ pub enum Endpoint {
     Rerun(String),
     /// `POST /plans`.
     Plan,
+    /// `POST /reruns`.
+    Reruns,
 }
 
 impl Endpoint {
@@ -82,6 +90,7 @@ impl Endpoint {
             Endpoint::Get(_) => "GET /tenants/{tenantId}",
             Endpoint::Rerun(_) => "POST /tenants/{tenantId}/rerun",
             Endpoint::Plan => "POST /plans",
+            Endpoint::Reruns => "POST /reruns",
         }
     }
 }
@@ -101,6 +110,7 @@ pub fn route(method: &str, path: &str) -> Result<Endpoint, Unrouted> {
     let (pattern, id) = match segments.as_slice() {
         ["tenants"] => ("/tenants", None),
         ["plans"] => ("/plans", None),
+        ["reruns"] => ("/reruns", None),
         ["tenants", id] if !id.is_empty() => ("/tenants/{tenantId}", Some(*id)),
         ["tenants", id, "rerun"] if !id.is_empty() => ("/tenants/{tenantId}/rerun", Some(*id)),
         _ => return Err(Unrouted::NotFound),
@@ -112,6 +122,7 @@ pub fn route(method: &str, path: &str) -> Result<Endpoint, Unrouted> {
         ("GET", "/tenants/{tenantId}", Some(id)) => Ok(Endpoint::Get(id)),
         ("POST", "/tenants/{tenantId}/rerun", Some(id)) => Ok(Endpoint::Rerun(id)),
         ("POST", "/plans", None) => Ok(Endpoint::Plan),
+        ("POST", "/reruns", None) => Ok(Endpoint::Reruns),
         _ => Err(Unrouted::MethodNotAllowed(
             ROUTES
                 .iter()
@@ -338,6 +349,97 @@ pub struct RerunRequest {
     pub rerun_id: Option<String>,
 }
 
+/// Which tenants a batch re-run takes: every field given must match (tags: each of them).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Selector {
+    /// Only this environment's tenants.
+    #[serde(default)]
+    pub environment: Option<String>,
+    /// Only tenants with this status.
+    #[serde(default)]
+    pub status: Option<TenantStatus>,
+    /// Only tenants with each of these tags.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// The most tenants one batch re-run takes (a Map's items travel in the execution's input,
+/// which Step Functions caps at 256 KiB; each carries its recorded request).
+pub const MAX_BATCH: usize = 100;
+/// The most vending executions a batch runs at once unless it says otherwise.
+pub const DEFAULT_BATCH_CONCURRENCY: u32 = 5;
+/// The most it may ask for (a Map's inline iterations run 40 at a time at most).
+pub const MAX_BATCH_CONCURRENCY: u32 = 40;
+
+/// The body of `POST /reruns`: a selector or a list of tenants (one of them).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BatchRerunRequest {
+    /// Re-run the tenants it selects.
+    #[serde(default)]
+    pub selector: Option<Selector>,
+    /// Re-run these tenants.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<Vec<TenantId>>"))]
+    #[serde(default)]
+    pub tenants: Option<Vec<String>>,
+    /// At most this many tenants' vending at once (1 to 40; 5 unless given). The account
+    /// creation cap holds across every execution whatever this says.
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = 40)))]
+    #[serde(default)]
+    pub concurrency: Option<u32>,
+    /// The caller's key for this batch: the same key starts nothing new.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "Option<crate::schema::RequestId>")
+    )]
+    #[serde(default)]
+    pub rerun_id: Option<String>,
+}
+
+/// One tenant a batch re-runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct BatchItem {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// The request re-run.
+    pub request_id: String,
+    /// The name its vending execution gets.
+    pub execution_name: String,
+}
+
+/// A tenant a batch leaves out, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Skipped {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// Why.
+    pub reason: String,
+}
+
+/// The answer to `POST /reruns`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct BatchAccepted {
+    /// The batch workflow's execution; absent when there was nothing to start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub execution_arn: Option<String>,
+    /// How many tenants it runs at once.
+    pub concurrency: u32,
+    /// The tenants it re-runs.
+    pub tenants: Vec<BatchItem>,
+    /// The tenants it leaves out.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub skipped: Vec<Skipped>,
+}
+
 /// Every refusal's body: a message, and for bad input every bad field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -401,7 +503,10 @@ mod tests {
 /// `docs/openapi.yaml`; a test keeps it current).
 #[cfg(feature = "schema")]
 pub mod openapi {
-    use super::{Accepted, ApiError, ROUTES, RerunRequest, TenantList, TenantView};
+    use super::{
+        Accepted, ApiError, BatchAccepted, BatchRerunRequest, ROUTES, RerunRequest, TenantList,
+        TenantView,
+    };
     use crate::request::TenantRequest;
     use schemars::generate::SchemaSettings;
     use serde_json::{Map, Value, json};
@@ -478,6 +583,15 @@ pub mod openapi {
                     "503": error("AWS throttled or failed: try again.")
                 }
             }),
+            ("POST", "/reruns") => json!({
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchRerunRequest"}}}},
+                "responses": {
+                    "202": ok("Accepted: the batch execution and the tenants it re-runs.", "BatchAccepted"),
+                    "200": ok("Nothing to start: no tenant matched, or every match was skipped (each with why).", "BatchAccepted"),
+                    "400": error("A bad selector, list or concurrency, named."),
+                    "503": error("AWS throttled or failed: try again.")
+                }
+            }),
             _ => json!({
                 "parameters": [tenant_id_parameter()],
                 "requestBody": {"required": false, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RerunRequest"}}}},
@@ -506,6 +620,8 @@ pub mod openapi {
         generator.subschema_for::<TenantList>();
         generator.subschema_for::<RerunRequest>();
         generator.subschema_for::<crate::plan::Plan>();
+        generator.subschema_for::<BatchRerunRequest>();
+        generator.subschema_for::<BatchAccepted>();
         generator.subschema_for::<ApiError>();
         generator.subschema_for::<crate::TenantId>();
         let schemas = generator.take_definitions(true);

@@ -386,6 +386,13 @@ pub trait Workflow: Send + Sync {
         name: &str,
         input: &serde_json::Value,
     ) -> impl Future<Output = Result<String, StepError>> + Send;
+    /// Starts the batch re-run workflow (`workflows/tenant-rerun.asl.json`) as execution `name`
+    /// with `input`; returns the execution's ARN. A double start counts as started.
+    fn start_batch(
+        &self,
+        name: &str,
+        input: &serde_json::Value,
+    ) -> impl Future<Output = Result<String, StepError>> + Send;
     /// Where execution `name` of the vending workflow stands, or `None` when there is none.
     fn progress(
         &self,

@@ -11,6 +11,8 @@ pub const REGISTRY_TABLE: &str = "REGISTRY_TABLE";
 pub const EVENT_BUS_NAME: &str = "EVENT_BUS_NAME";
 /// `STATE_MACHINE_ARN`: the vending workflow the portal starts.
 pub const STATE_MACHINE_ARN: &str = "STATE_MACHINE_ARN";
+/// `RERUN_STATE_MACHINE_ARN`: the batch re-run workflow the portal starts (`POST /reruns`).
+pub const RERUN_STATE_MACHINE_ARN: &str = "RERUN_STATE_MACHINE_ARN";
 /// `PLATFORM_CONFIG_PARAMETER`: the SSM parameter holding the platform config (deployed).
 pub const PLATFORM_CONFIG_PARAMETER: &str = "PLATFORM_CONFIG_PARAMETER";
 /// `PLATFORM_CONFIG_FILE`: a file holding the platform config (locally).
@@ -35,6 +37,8 @@ pub struct FunctionEnv {
     /// Where the platform config is.
     pub config: ConfigSource,
     state_machine_arn: Option<String>,
+    /// The batch re-run workflow, for the function that starts it.
+    pub rerun_state_machine_arn: Option<String>,
 }
 
 impl FunctionEnv {
@@ -77,6 +81,7 @@ impl FunctionEnv {
             event_bus_name,
             config,
             state_machine_arn: get(STATE_MACHINE_ARN),
+            rerun_state_machine_arn: get(RERUN_STATE_MACHINE_ARN),
         })
     }
 

@@ -1,7 +1,7 @@
 //! The portal's function behind every route of the HTTP API (IAM authorization; a Backstage
 //! software template and `vend` call it): `POST /tenants` (`submit`), `GET /tenants` and
-//! `GET /tenants/{tenantId}` (`read`), `POST /tenants/{tenantId}/rerun` (`rerun`), `POST /plans`
-//! (`plan`, read-only). The routes
+//! `GET /tenants/{tenantId}` (`read`), `POST /tenants/{tenantId}/rerun` (`rerun`), `POST /reruns`
+//! (`reruns`, a batch workflow), `POST /plans` (`plan`, read-only). The routes
 //! are `vending_domain::api::ROUTES`; an unknown path is a 404 and a known path with another
 //! method a 405, and no bad input gets a 5xx.
 //!
@@ -17,6 +17,7 @@ pub mod http;
 mod plan;
 mod read;
 mod rerun;
+mod reruns;
 mod submit;
 
 use http::{Answer, refusal};
@@ -72,6 +73,7 @@ async fn serve<R: Registry, W: Workflow>(
         Endpoint::Get(id) => read::get(registry, workflow, &id).await,
         Endpoint::Rerun(id) => rerun::rerun(registry, workflow, &id, &request.json(true)?).await,
         Endpoint::Plan => plan::plan(registry, config, &request.json(false)?).await,
+        Endpoint::Reruns => reruns::reruns(registry, workflow, &request.json(false)?).await,
     }
 }
 

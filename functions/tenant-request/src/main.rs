@@ -11,8 +11,12 @@ async fn main() -> Result<(), Error> {
     let clients = Clients::from_env();
     let config = &vending_runtime::load_config(&clients.config, &env.config).await?;
     let registry = &DynamoRegistry::new(clients.dynamodb.clone(), env.registry_table.clone());
-    let workflow =
-        &StepFunctionsWorkflow::new(clients.stepfunctions.clone(), env.state_machine_arn()?);
+    let mut workflow =
+        StepFunctionsWorkflow::new(clients.stepfunctions.clone(), env.state_machine_arn()?);
+    if let Some(batch) = env.rerun_state_machine_arn.clone() {
+        workflow = workflow.with_batch(batch);
+    }
+    let workflow = &workflow;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         Ok::<Value, Error>(tenant_request::handle(registry, workflow, config, event.payload).await)
     }))

@@ -9,13 +9,8 @@ use vending_domain::api::{Accepted, RerunRequest};
 use vending_domain::ports::{Registry, Workflow};
 use vending_domain::{StepError, TenantId};
 
-/// The execution name of a re-run: the caller's key when given (so a retried call starts
-/// nothing new), else the tenant and the time in milliseconds (base 36). At most 63
-/// characters, within Step Functions' 80.
-fn rerun_name(tenant: &TenantId, key: Option<&str>) -> String {
-    if let Some(key) = key {
-        return format!("rerun-{key}");
-    }
+/// The time in milliseconds, in base 36: what names a re-run without a caller's key.
+pub(crate) fn stamp() -> String {
     let mut millis = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis());
@@ -28,11 +23,20 @@ fn rerun_name(tenant: &TenantId, key: Option<&str>) -> String {
             break;
         }
     }
-    let stamp: String = digits.into_iter().rev().collect();
-    format!("rerun-{tenant}-{stamp}")
+    digits.into_iter().rev().collect()
 }
 
-fn check_key(key: &str) -> Result<(), StepError> {
+/// The execution name of a re-run: the caller's key when given (so a retried call starts
+/// nothing new), else the tenant and the time in milliseconds (base 36). At most 63
+/// characters, within Step Functions' 80.
+fn rerun_name(tenant: &TenantId, key: Option<&str>) -> String {
+    match key {
+        Some(key) => format!("rerun-{key}"),
+        None => format!("rerun-{tenant}-{}", stamp()),
+    }
+}
+
+pub(crate) fn check_key(key: &str) -> Result<(), StepError> {
     if key.is_empty()
         || key.len() > 64
         || !key

@@ -98,10 +98,22 @@ pub struct ListArgs {
 pub struct RerunArgs {
     #[command(flatten)]
     client: ClientArgs,
-    /// The tenants to run again.
-    #[arg(required = true)]
+    /// The tenants to run again: one is re-run directly, several as one batch.
+    #[arg(required_unless_present_any = ["labels", "environment", "status"])]
     tenants: Vec<String>,
-    /// A key for this re-run: the same key starts nothing new (one tenant).
+    /// Re-run every tenant with this tag (`key=value`; repeat for several), as one batch.
+    #[arg(short = 'l', long = "selector", conflicts_with = "tenants")]
+    labels: Vec<String>,
+    /// With a selector: only this environment's tenants.
+    #[arg(long = "env", conflicts_with = "tenants")]
+    environment: Option<String>,
+    /// With a selector: only tenants with this status (requested, provisioning, ready, failed).
+    #[arg(long, conflicts_with = "tenants")]
+    status: Option<String>,
+    /// A batch runs at most this many tenants' vending at once (1 to 40).
+    #[arg(long, default_value_t = vending_domain::api::DEFAULT_BATCH_CONCURRENCY)]
+    concurrency: u32,
+    /// A key for this re-run: the same key starts nothing new.
     #[arg(long)]
     rerun_id: Option<String>,
 }
@@ -210,15 +222,35 @@ pub async fn list(args: ListArgs) -> Result<ExitCode> {
 pub async fn rerun(args: RerunArgs) -> Result<ExitCode> {
     let c = &args.client;
     let client = client(c)?;
-    on_terminal(async |io| {
-        cli::rerun(
-            &client,
-            io,
-            &args.tenants,
-            args.rerun_id.as_deref(),
-            c.output,
-        )
-        .await
-    })
-    .await
+    if let [tenant] = args.tenants.as_slice() {
+        return on_terminal(async |io| {
+            cli::rerun(
+                &client,
+                io,
+                std::slice::from_ref(tenant),
+                args.rerun_id.as_deref(),
+                c.output,
+            )
+            .await
+        })
+        .await;
+    }
+    let request = match cli::batch_request(
+        &args.tenants,
+        args.environment.as_deref(),
+        args.status.as_deref(),
+        &args.labels,
+        args.concurrency,
+        args.rerun_id.as_deref(),
+    ) {
+        Ok(request) => request,
+        Err(errors) => {
+            eprintln!("error: invalid selector");
+            for e in &errors.errors {
+                eprintln!("  {}: {}", e.field, e.reason);
+            }
+            return Ok(ExitCode::from(cli::exit::INVALID));
+        }
+    };
+    on_terminal(async |io| cli::rerun_batch(&client, io, &request, c.output).await).await
 }

@@ -43,6 +43,8 @@ pub const REGISTRY_TABLE: &str = "tenant-registry";
 pub const EVENT_BUS: &str = "tenant-vending";
 /// The name of the vending state machine.
 pub const STATE_MACHINE: &str = "tenant-vending";
+/// The name of the batch re-run state machine.
+pub const RERUN_STATE_MACHINE: &str = "tenant-rerun";
 /// The real time each virtual second of a Wait or a retry interval takes locally: the
 /// definition's waits pass in milliseconds, yet in proportion to each other, so an execution
 /// queued for an account-creation slot waits while the slot holders' AWS calls go on, instead
@@ -95,14 +97,20 @@ pub struct Platform {
 }
 
 impl Platform {
-    fn new(config: PlatformConfig, sdk: SdkConfig, state_machine_arn: &str) -> Platform {
+    fn new(
+        config: PlatformConfig,
+        sdk: SdkConfig,
+        state_machine_arn: &str,
+        rerun_state_machine_arn: &str,
+    ) -> Platform {
         let clients = Clients::from_config(sdk.clone());
         Platform {
             org: OrganizationsAdapter::new(clients.organizations.clone()),
             registry: DynamoRegistry::new(clients.dynamodb.clone(), REGISTRY_TABLE),
             bus: EventBridgeBus::new(clients.eventbridge.clone(), EVENT_BUS),
             accounts: MemberAccounts::new(sdk.clone(), &config.member_role_name),
-            workflow: StepFunctionsWorkflow::new(clients.stepfunctions.clone(), state_machine_arn),
+            workflow: StepFunctionsWorkflow::new(clients.stepfunctions.clone(), state_machine_arn)
+                .with_batch(rerun_state_machine_arn),
             destination: None,
             config,
             sdk,
@@ -478,6 +486,7 @@ impl Local {
             ..ExecutorConfig::default()
         });
         let state_machine_arn = executor.state_machine_arn(STATE_MACHINE);
+        let rerun_state_machine_arn = executor.state_machine_arn(RERUN_STATE_MACHINE);
         let template_text = match &options.template {
             Some(t) => t.clone(),
             None => repo_file("infra/template.yaml")?,
@@ -488,6 +497,7 @@ impl Local {
             table: REGISTRY_TABLE.into(),
             bus: EVENT_BUS.into(),
             state_machine_arn: state_machine_arn.clone(),
+            rerun_state_machine_arn: rerun_state_machine_arn.clone(),
             dead_letter_queue_arn: format!(
                 "arn:aws:sqs:{}:{account_id}:tenant-vending-trigger-dlq",
                 config.region
@@ -513,7 +523,12 @@ impl Local {
                 Some(c) => strict::config_with(&sdk, c),
                 None => sdk.clone(),
             };
-            let mut platform = Platform::new(config.clone(), fn_sdk.clone(), &state_machine_arn);
+            let mut platform = Platform::new(
+                config.clone(),
+                fn_sdk.clone(),
+                &state_machine_arn,
+                &rerun_state_machine_arn,
+            );
             if logical == "HandOffFunction" {
                 platform.destination = Some(
                     vending_gitops::Destination::from_config(
@@ -535,9 +550,33 @@ impl Local {
         let subs = register(&executor, &functions);
         let definition = definition()?;
         executor.create_state_machine(STATE_MACHINE, &definition, &subs)?;
+        let rerun_definition: Value =
+            serde_json::from_str(&repo_file("workflows/tenant-rerun.asl.json")?)
+                .map_err(|e| LocalError::File(format!("workflows/tenant-rerun.asl.json: {e}")))?;
+        let rerun_subs = HashMap::from([(
+            "VendingStateMachineArn".to_owned(),
+            state_machine_arn.clone(),
+        )]);
+        executor.register_resource(
+            "arn:aws:states:::states:startExecution.sync:2",
+            service::child_executions(&sdk),
+        );
+        executor.create_state_machine(RERUN_STATE_MACHINE, &rerun_definition, &rerun_subs)?;
         let rules = crate::template::state_machine_rules(&template, &deployment)
             .map_err(|e| setup(e.to_string()))?;
-        let (_, queue_url, _) = service::prepare(&sdk, &definition, &subs, &rules, &account_id)
+        let machines = [
+            service::Machine {
+                name: STATE_MACHINE,
+                definition: &definition,
+                substitutions: &subs,
+            },
+            service::Machine {
+                name: RERUN_STATE_MACHINE,
+                definition: &rerun_definition,
+                substitutions: &rerun_subs,
+            },
+        ];
+        let (_, queue_url, _) = service::prepare(&sdk, &machines, &rules, &account_id)
             .await
             .map_err(setup)?;
         if options.strict {
@@ -547,11 +586,16 @@ impl Local {
             &sdk,
             executor.clone(),
             sandbox.control(),
-            state_machine_arn.clone(),
+            vec![state_machine_arn.clone(), rerun_state_machine_arn.clone()],
             queue_url,
             options.mirror_history,
         );
-        let platform = Arc::new(Platform::new(config, sdk.clone(), &state_machine_arn));
+        let platform = Arc::new(Platform::new(
+            config,
+            sdk.clone(),
+            &state_machine_arn,
+            &rerun_state_machine_arn,
+        ));
         Ok(Local {
             sandbox,
             sdk,

@@ -18,6 +18,17 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// A state machine the sandbox holds and the dispatcher runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Machine<'a> {
+    /// Its name.
+    pub name: &'a str,
+    /// Its definition, with `${...}` where SAM substitutes.
+    pub definition: &'a Value,
+    /// What SAM would substitute.
+    pub substitutions: &'a std::collections::HashMap<String, String>,
+}
+
 /// The queue the template's rules deliver to.
 pub const TRIGGER_QUEUE: &str = "tenant-vending-triggers";
 
@@ -48,6 +59,7 @@ pub struct Service {
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
     state_machine_arn: String,
+    machines: Vec<String>,
 }
 
 impl Drop for Service {
@@ -59,28 +71,37 @@ impl Drop for Service {
 /// Sets up the sandbox's side: the state machine, the trigger queue and the rules.
 pub async fn prepare(
     root: &SdkConfig,
-    definition: &Value,
-    substitutions: &std::collections::HashMap<String, String>,
+    machines: &[Machine<'_>],
     rules: &[Rule],
     account_id: &str,
-) -> Result<(String, String, String), String> {
+) -> Result<(Vec<String>, String, String), String> {
     let sfn = aws_sdk_sfn::Client::new(root);
     let sqs = aws_sdk_sqs::Client::new(root);
     let events = aws_sdk_eventbridge::Client::new(root);
-    let mut text = definition.to_string();
-    for (k, v) in substitutions {
-        text = text.replace(&format!("${{{k}}}"), v);
+    let mut arns = Vec::new();
+    for machine in machines {
+        let mut text = machine.definition.to_string();
+        for (k, v) in machine.substitutions {
+            text = text.replace(&format!("${{{k}}}"), v);
+        }
+        let made = sfn
+            .create_state_machine()
+            .name(machine.name)
+            .definition(text)
+            .role_arn(format!(
+                "arn:aws:iam::{account_id}:role/{}-workflow",
+                machine.name
+            ))
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "creating the state machine {} in the sandbox: {e:?}",
+                    machine.name
+                )
+            })?;
+        arns.push(made.state_machine_arn().to_owned());
     }
-    let machine = sfn
-        .create_state_machine()
-        .name(super::STATE_MACHINE)
-        .definition(text)
-        .role_arn(format!(
-            "arn:aws:iam::{account_id}:role/tenant-vending-workflow"
-        ))
-        .send()
-        .await
-        .map_err(|e| format!("creating the state machine in the sandbox: {e:?}"))?;
     let queue_url = sqs
         .create_queue()
         .queue_name(TRIGGER_QUEUE)
@@ -134,20 +155,22 @@ pub async fn prepare(
             .await
             .map_err(|e| format!("targeting the rule {}: {e:?}", rule.name))?;
     }
-    Ok((machine.state_machine_arn().to_owned(), queue_url, queue_arn))
+    Ok((arns, queue_url, queue_arn))
 }
 
 impl Service {
-    /// Starts the dispatcher; with `mirror_history`, each execution's history reaches the
+    /// Starts the dispatcher for `machines` (the first is the vending workflow, which events
+    /// and the console start); with `mirror_history`, each execution's history reaches the
     /// sandbox as it grows (so GetExecutionHistory shows a running execution's state).
     pub fn start(
         root: &SdkConfig,
         executor: Executor,
         control: SandboxControl,
-        state_machine_arn: String,
+        machines: Vec<String>,
         queue_url: String,
         mirror_history: bool,
     ) -> Service {
+        let state_machine_arn = machines.first().cloned().unwrap_or_default();
         let ledger = Arc::new(Mutex::new(Ledger::default()));
         let sfn = aws_sdk_sfn::Client::new(root);
         let sqs = aws_sdk_sqs::Client::new(root);
@@ -157,6 +180,7 @@ impl Service {
             executor,
             control,
             state_machine_arn: state_machine_arn.clone(),
+            machines: machines.clone(),
             queue_url: queue_url.clone(),
             ledger: ledger.clone(),
             mirror_history,
@@ -168,6 +192,7 @@ impl Service {
             sqs,
             queue_url,
             state_machine_arn,
+            machines,
         }
     }
 
@@ -241,11 +266,17 @@ impl Service {
     }
 
     async fn unseen_running(&self) -> Result<bool, String> {
-        let running = running_executions(&self.sfn, &self.state_machine_arn).await?;
-        let l = lock(&self.ledger);
-        Ok(running
-            .iter()
-            .any(|arn| !l.started.iter().any(|(s, _)| s == arn)))
+        for machine in &self.machines {
+            let running = running_executions(&self.sfn, machine).await?;
+            let l = lock(&self.ledger);
+            if running
+                .iter()
+                .any(|arn| !l.started.iter().any(|(s, _)| s == arn))
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 }
 
@@ -278,6 +309,7 @@ struct Dispatcher {
     executor: Executor,
     control: SandboxControl,
     state_machine_arn: String,
+    machines: Vec<String>,
     queue_url: String,
     ledger: Arc<Mutex<Ledger>>,
     mirror_history: bool,
@@ -292,6 +324,7 @@ async fn dispatch(d: Dispatcher) {
         executor,
         control,
         state_machine_arn,
+        machines,
         queue_url,
         ledger,
         mirror_history,
@@ -325,7 +358,10 @@ async fn dispatch(d: Dispatcher) {
                 lock(&ledger).in_flight -= 1;
             }
         }
-        if let Ok(running) = running_executions(&sfn, &state_machine_arn).await {
+        for machine in &machines {
+            let Ok(running) = running_executions(&sfn, machine).await else {
+                continue;
+            };
             for arn in running {
                 if lock(&ledger).started.iter().any(|(s, _)| *s == arn) {
                     continue;
@@ -337,11 +373,7 @@ async fn dispatch(d: Dispatcher) {
                 let input: Value = serde_json::from_str(described.input().unwrap_or("null"))
                     .unwrap_or(Value::Null);
                 let name = described.name().unwrap_or_default().to_owned();
-                let handle = match executor.start_execution(
-                    &state_machine_arn,
-                    Some(&name),
-                    input.clone(),
-                ) {
+                let handle = match executor.start_execution(machine, Some(&name), input.clone()) {
                     Ok(h) => h,
                     Err(e) => {
                         let report = json!({"executionArn": arn, "status": "FAILED", "error": "States.Runtime", "cause": e.to_string()});
@@ -432,5 +464,103 @@ pub async fn wait(
             return Err(format!("execution {arn} was never dispatched"));
         }
         tokio::time::sleep(TICK).await;
+    }
+}
+
+/// How often a `.sync` child's end is looked for.
+const CHILD_POLL: Duration = Duration::from_millis(100);
+
+/// The `startExecution.sync:2` integration as Step Functions runs it for a parent on the local
+/// platform: the child is started through the sandbox's Step Functions API (so the dispatcher
+/// runs it like any other execution, and the registry, `GET /tenants/{id}` and the console see
+/// it), then followed with DescribeExecution until it ends. A child of that name that exists
+/// already is followed rather than started (a retried parent). The dispatcher acts as the
+/// service here, with the sandbox's root credentials.
+pub fn child_executions(root: &SdkConfig) -> Arc<dyn asl_executor::TaskHandler> {
+    let sfn = aws_sdk_sfn::Client::new(root);
+    asl_executor::handler_fn(move |request: asl_executor::TaskRequest| {
+        let sfn = sfn.clone();
+        async move { start_and_follow(&sfn, &request.payload).await }
+    })
+}
+
+async fn start_and_follow(
+    sfn: &aws_sdk_sfn::Client,
+    params: &Value,
+) -> Result<Value, asl_executor::TaskError> {
+    use asl_executor::TaskError;
+    use aws_sdk_sfn::error::ProvideErrorMetadata as _;
+    let machine = params["StateMachineArn"].as_str().ok_or_else(|| {
+        TaskError::new(
+            "StepFunctions.InvalidArnException",
+            "The parameter StateMachineArn is required.",
+        )
+    })?;
+    let input = match &params["Input"] {
+        Value::Null => json!({}),
+        Value::String(text) => serde_json::from_str(text).map_err(|e| {
+            TaskError::new(
+                "StepFunctions.InvalidExecutionInputException",
+                format!("Invalid execution input: {e}"),
+            )
+        })?,
+        other => other.clone(),
+    };
+    let name = params["Name"].as_str().map(str::to_owned);
+    let started = sfn
+        .start_execution()
+        .state_machine_arn(machine)
+        .set_name(name.clone())
+        .input(input.to_string())
+        .send()
+        .await;
+    let arn = match started {
+        Ok(out) => out.execution_arn().to_owned(),
+        Err(e) if e.code() == Some("ExecutionAlreadyExists") => format!(
+            "{}:{}",
+            machine.replacen(":stateMachine:", ":execution:", 1),
+            name.unwrap_or_default()
+        ),
+        Err(e) => {
+            return Err(TaskError::new(
+                format!("StepFunctions.{}", e.code().unwrap_or("SdkClientException")),
+                e.message().unwrap_or("StartExecution failed").to_owned(),
+            ));
+        }
+    };
+    loop {
+        let described = sfn
+            .describe_execution()
+            .execution_arn(&arn)
+            .send()
+            .await
+            .map_err(|e| {
+                TaskError::new(
+                    format!("StepFunctions.{}", e.code().unwrap_or("SdkClientException")),
+                    e.message().unwrap_or("DescribeExecution failed").to_owned(),
+                )
+            })?;
+        let status = described.status().as_str().to_owned();
+        if status == "RUNNING" {
+            tokio::time::sleep(CHILD_POLL).await;
+            continue;
+        }
+        let json_of = |text: Option<&str>| text.and_then(|t| serde_json::from_str(t).ok());
+        let millis = |d: Option<&aws_sdk_sfn::primitives::DateTime>| {
+            d.and_then(|d| d.to_millis().ok()).unwrap_or_default()
+        };
+        return asl_executor::ChildExecution {
+            execution_arn: arn.clone(),
+            name: described.name().unwrap_or_default().to_owned(),
+            state_machine_arn: machine.to_owned(),
+            status,
+            input: input.clone(),
+            output: json_of(described.output()),
+            error: described.error().map(str::to_owned),
+            cause: described.cause().map(str::to_owned),
+            start_millis: millis(Some(described.start_date())),
+            stop_millis: millis(described.stop_date()),
+        }
+        .task_result(true);
     }
 }

@@ -30,6 +30,8 @@ pub struct LocalNames {
     pub bus: String,
     /// The vending state machine's ARN.
     pub state_machine_arn: String,
+    /// The batch re-run state machine's ARN.
+    pub rerun_state_machine_arn: String,
     /// The triggers' dead-letter queue's ARN.
     pub dead_letter_queue_arn: String,
 }
@@ -51,6 +53,16 @@ pub fn deployment(config: &PlatformConfig, names: &LocalNames) -> Deployment {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), v.clone()))
             .collect()
+    };
+    let machine = |arn: &String| {
+        resource(&[
+            ("Ref", arn.clone()),
+            ("Arn", arn.clone()),
+            (
+                "Name",
+                arn.rsplit(':').next().unwrap_or_default().to_owned(),
+            ),
+        ])
     };
     Deployment {
         region: names.region.clone(),
@@ -96,19 +108,11 @@ pub fn deployment(config: &PlatformConfig, names: &LocalNames) -> Deployment {
             ),
             (
                 "VendingStateMachine".to_owned(),
-                resource(&[
-                    ("Ref", names.state_machine_arn.clone()),
-                    ("Arn", names.state_machine_arn.clone()),
-                    (
-                        "Name",
-                        names
-                            .state_machine_arn
-                            .rsplit(':')
-                            .next()
-                            .unwrap_or_default()
-                            .to_owned(),
-                    ),
-                ]),
+                machine(&names.state_machine_arn),
+            ),
+            (
+                "RerunStateMachine".to_owned(),
+                machine(&names.rerun_state_machine_arn),
             ),
             (
                 "TriggerDeadLetterQueue".to_owned(),

@@ -15,6 +15,7 @@ use std::sync::Mutex;
 pub struct FakeWorkflow {
     started: Mutex<BTreeMap<String, serde_json::Value>>,
     states: Mutex<BTreeMap<String, String>>,
+    batches: Mutex<BTreeMap<String, serde_json::Value>>,
 }
 
 fn fake_arn(name: &str) -> String {
@@ -32,6 +33,11 @@ impl FakeWorkflow {
     pub fn started(&self) -> BTreeMap<String, serde_json::Value> {
         lock(&self.started).clone()
     }
+
+    /// The batch re-runs started, by name, with their input.
+    pub fn batches(&self) -> BTreeMap<String, serde_json::Value> {
+        lock(&self.batches).clone()
+    }
 }
 
 impl Workflow for FakeWorkflow {
@@ -40,6 +46,19 @@ impl Workflow for FakeWorkflow {
             .entry(name.to_owned())
             .or_insert_with(|| input.clone());
         Ok(fake_arn(name))
+    }
+
+    async fn start_batch(
+        &self,
+        name: &str,
+        input: &serde_json::Value,
+    ) -> Result<String, StepError> {
+        lock(&self.batches)
+            .entry(name.to_owned())
+            .or_insert_with(|| input.clone());
+        Ok(format!(
+            "arn:aws:states:eu-west-1:000000000000:execution:tenant-rerun:{name}"
+        ))
     }
 
     async fn progress(&self, name: &str) -> Result<Option<ExecutionProgress>, StepError> {
