@@ -16,7 +16,7 @@ INFRA_REQUIREMENTS := infra/requirements.txt
 SAM_BIN := $(VENV)/sam/bin
 SAM := PATH="$(CURDIR)/$(SAM_BIN):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_BIN)/sam
 
-.PHONY: api-fuzz demo test lint lint-workflows lint-infra unit sandbox-test conformance fuzz bench bench-vend coldstart build setup sam-build proof
+.PHONY: backstage-test api-fuzz demo test lint lint-workflows lint-infra unit sandbox-test conformance fuzz bench bench-vend coldstart build setup sam-build proof
 
 ## setup: the project-local virtualenvs: the sandbox (moto) and the workflow linters, and the
 ## deploy-time tools. Re-run when the pins change.
@@ -88,7 +88,7 @@ demo: setup build
 
 ## test: formatting, lints (code, sandbox, workflows, template), every unit and integration
 ## test, the sandbox's own tests, and the AWS conformance cases.
-test: setup lint lint-workflows lint-infra sandbox-test unit conformance api-fuzz
+test: setup lint lint-workflows lint-infra sandbox-test backstage-test unit conformance api-fuzz
 
 ## lint: rustfmt and clippy on the workspace, ruff on the sandbox (crates/sandbox).
 lint: setup
@@ -99,6 +99,18 @@ lint: setup
 
 ## sandbox-test: the sandbox's own tests (pytest, boto3 against an in-process front): each
 ## strict behaviour refusing as AWS does, and each protocol's error shape.
+## backstage-test: the Backstage template and its signing action (backstage/), offline: the
+## TypeScript compiles, and jest runs the action on Backstage's mock context and validates the
+## template (entity, form schema, rendered request). Node packages come from the committed
+## lockfile (`npm ci`); `tests/api.rs` takes the rendered request through `vend serve`.
+BACKSTAGE := backstage
+$(BACKSTAGE)/node_modules/.installed: $(BACKSTAGE)/package-lock.json
+	npm ci --silent --no-audit --no-fund --prefix $(BACKSTAGE)
+	touch $@
+
+backstage-test: $(BACKSTAGE)/node_modules/.installed
+	cd $(BACKSTAGE) && npx --no-install tsc --noEmit -p tsconfig.json && npx --no-install jest --ci
+
 sandbox-test: setup
 	cd $(SANDBOX) && ../../$(VENV)/bin/python -m pytest
 

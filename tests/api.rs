@@ -699,3 +699,27 @@ async fn a_selector_rerun_is_one_batch_execution_at_its_concurrency() {
     assert!(ran.err.contains("nothing to re-run"), "{ran:?}");
     served.stop().await;
 }
+
+/// The body the Backstage template renders (`backstage/examples/request-body.json`, which the
+/// template's own test keeps equal to its rendering with Backstage's rules) is a request the
+/// domain, the published schema and `vend serve` all take.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_backstage_templates_request_is_taken_by_the_domain_the_schema_and_vend_serve() {
+    let body: Value =
+        serde_json::from_str(&repo("backstage/examples/request-body.json")).expect("JSON");
+    assert_valid("TenantRequest", &body);
+    let served = Served::start().await;
+    let config = served.local.config().clone();
+    let spec = vending_domain::TenantRequest::from_value(&body)
+        .and_then(|r| r.validate(&config))
+        .expect("the domain takes it");
+    assert_eq!(spec.tenant_id.as_str(), "checkout");
+    let reply = served
+        .client
+        .call("POST", "/tenants", Some(&body))
+        .await
+        .expect("an answer");
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    assert_valid("Accepted", &reply.body);
+    served.stop().await;
+}
