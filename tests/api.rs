@@ -678,6 +678,8 @@ async fn a_selector_rerun_is_one_batch_execution_at_its_concurrency() {
         (json!({"selector": {}, "tenants": ["ledger"]}), "selector"),
         (json!({"tenants": ["ledger", "nobody"]}), "tenants[1]"),
         (json!({"tenants": ["ledger"], "colour": "red"}), "body"),
+        (json!({"selector": [null, null]}), "selector"),
+        (json!([{"tenants": ["ledger"]}]), "body"),
     ] {
         let reply = client
             .call("POST", "/reruns", Some(&bad))

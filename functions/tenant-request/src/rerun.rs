@@ -58,6 +58,9 @@ pub async fn rerun<R: Registry, W: Workflow>(
     raw: &str,
     body: &Value,
 ) -> Result<Answer, StepError> {
+    if !body.is_object() {
+        return Err(invalid("body", "must be a JSON object"));
+    }
     let asked: RerunRequest =
         serde_json::from_value(body.clone()).map_err(|e| invalid("body", e.to_string()))?;
     if let Some(key) = &asked.rerun_id {

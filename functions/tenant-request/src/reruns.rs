@@ -92,6 +92,19 @@ pub async fn reruns<R: Registry, W: Workflow>(
     workflow: &W,
     body: &Value,
 ) -> Result<Answer, StepError> {
+    // serde reads a struct from an array too; the API takes objects only.
+    if !body.is_object() {
+        return Err(invalid("body", "must be a JSON object"));
+    }
+    if body
+        .get("selector")
+        .is_some_and(|s| !s.is_null() && !s.is_object())
+    {
+        return Err(invalid(
+            "selector",
+            "must be an object: {environment, status, tags}",
+        ));
+    }
     let asked: BatchRerunRequest =
         serde_json::from_value(body.clone()).map_err(|e| invalid("body", e.to_string()))?;
     let concurrency = asked.concurrency.unwrap_or(DEFAULT_BATCH_CONCURRENCY);
