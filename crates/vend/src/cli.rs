@@ -429,6 +429,29 @@ fn unreachable(io: &mut Io<'_>, e: &ClientError) -> u8 {
     exit::UNAVAILABLE
 }
 
+/// Calls the API and reads its answer as `T` when the status is one of `ok`; otherwise says
+/// why on stderr and gives the exit code (unreachable, refused, or an answer it cannot read).
+async fn call<T: serde::de::DeserializeOwned>(
+    client: &ApiClient,
+    io: &mut Io<'_>,
+    method: &str,
+    target: &str,
+    body: Option<&Value>,
+    ok: &[u16],
+) -> Result<T, u8> {
+    let reply = client
+        .call(method, target, body)
+        .await
+        .map_err(|e| unreachable(io, &e))?;
+    if !ok.contains(&reply.status) {
+        return Err(refused(io, &reply));
+    }
+    serde_json::from_value(reply.body).map_err(|e| {
+        let _ = writeln!(io.err, "error: an answer this vend does not read: {e}");
+        exit::UNAVAILABLE
+    })
+}
+
 /// A tenant request read from a file: the request itself, or an API Gateway event that
 /// carries it (as `events/portal-request.json` does).
 pub fn request_body(text: &str) -> Result<Value, String> {
@@ -477,20 +500,9 @@ pub async fn request(
     if let Err(code) = check_offline(io, body, config) {
         return code;
     }
-    let reply = match client.call("POST", "/tenants", Some(body)).await {
-        Ok(r) => r,
-        Err(e) => return unreachable(io, &e),
-    };
-    if reply.status != 202 {
-        return refused(io, &reply);
-    }
-    let Ok(accepted) = serde_json::from_value::<Accepted>(reply.body.clone()) else {
-        let _ = writeln!(
-            io.err,
-            "error: an answer this vend does not read: {}",
-            reply.body
-        );
-        return exit::UNAVAILABLE;
+    let accepted: Accepted = match call(client, io, "POST", "/tenants", Some(body), &[202]).await {
+        Ok(a) => a,
+        Err(code) => return code,
     };
     if let Some(message) = &accepted.message {
         let _ = writeln!(io.err, "{message}");
@@ -685,19 +697,9 @@ pub async fn list(
     let mut next: Option<String> = None;
     loop {
         let target = list_target(environment, status, labels, next.as_deref());
-        let reply = match client.call("GET", &target, None).await {
-            Ok(r) => r,
-            Err(e) => return unreachable(io, &e),
-        };
-        if reply.status != 200 {
-            return refused(io, &reply);
-        }
-        let page: TenantList = match serde_json::from_value(reply.body) {
+        let page: TenantList = match call(client, io, "GET", &target, None, &[200]).await {
             Ok(p) => p,
-            Err(e) => {
-                let _ = writeln!(io.err, "error: an answer this vend does not read: {e}");
-                return exit::UNAVAILABLE;
-            }
+            Err(code) => return code,
         };
         tenants.extend(page.tenants);
         match page.next_token {
@@ -760,22 +762,12 @@ pub async fn plan(
     if let Err(code) = check_offline(io, body, config) {
         return code;
     }
-    let reply = match client.call("POST", "/plans", Some(body)).await {
-        Ok(r) => r,
-        Err(e) => return unreachable(io, &e),
-    };
-    if reply.status != 200 {
-        return refused(io, &reply);
-    }
-    match serde_json::from_value::<Plan>(reply.body) {
+    match call::<Plan>(client, io, "POST", "/plans", Some(body), &[200]).await {
         Ok(plan) => {
             let _ = write!(io.out, "{}", render_plan(&plan, format, io.color));
             exit::OK
         }
-        Err(e) => {
-            let _ = writeln!(io.err, "error: an answer this vend does not read: {e}");
-            exit::UNAVAILABLE
-        }
+        Err(code) => code,
     }
 }
 
@@ -788,20 +780,11 @@ pub async fn rerun_batch(
     format: Format,
 ) -> u8 {
     let body = serde_json::to_value(request).unwrap_or_default();
-    let reply = match client.call("POST", "/reruns", Some(&body)).await {
-        Ok(r) => r,
-        Err(e) => return unreachable(io, &e),
-    };
-    if reply.status != 202 && reply.status != 200 {
-        return refused(io, &reply);
-    }
-    let batch: BatchAccepted = match serde_json::from_value(reply.body) {
-        Ok(b) => b,
-        Err(e) => {
-            let _ = writeln!(io.err, "error: an answer this vend does not read: {e}");
-            return exit::UNAVAILABLE;
-        }
-    };
+    let batch: BatchAccepted =
+        match call(client, io, "POST", "/reruns", Some(&body), &[200, 202]).await {
+            Ok(b) => b,
+            Err(code) => return code,
+        };
     for s in &batch.skipped {
         let _ = writeln!(io.err, "skipped {}: {}", s.tenant_id, s.reason);
     }
