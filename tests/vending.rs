@@ -981,3 +981,134 @@ async fn a_failed_execution_is_completed_by_a_new_execution_with_the_same_input(
     assert_eq!(again.status, Status::Succeeded, "{:?}", again.cause);
     assert_eq!(entry(&local, "payments").await.status, TenantStatus::Ready);
 }
+
+/// The files at the head of the local GitOps repository, and the head commit.
+fn gitops_head(local: &Local) -> (String, Vec<String>) {
+    let vending_domain::config::GitOpsConfig::Git(git) = &local.config().gitops else {
+        panic!("the local platform commits to git");
+    };
+    let path = git.url.strip_prefix("file://").expect("a local repository");
+    let head = vending_gitops::head(std::path::Path::new(path), &git.branch)
+        .expect("readable")
+        .expect("a commit");
+    (head.commit, head.files)
+}
+
+async fn role_of(local: &Local, account: &str, name: &str) -> (Value, BTreeSet<String>) {
+    let iam = aws_sdk_iam::Client::new(&member(local, account).await);
+    let role = iam
+        .get_role()
+        .role_name(name)
+        .send()
+        .await
+        .expect("the role");
+    let role = role.role().expect("a role").clone();
+    let trust: Value = serde_json::from_str(
+        &percent_encoding::percent_decode_str(role.assume_role_policy_document().unwrap_or(""))
+            .decode_utf8_lossy(),
+    )
+    .expect("a policy");
+    let tags = role
+        .tags()
+        .iter()
+        .map(|t| format!("{}={}", t.key(), t.value()))
+        .collect();
+    (trust, tags)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_updated_request_converges_the_tenant_and_what_cannot_change_is_refused() {
+    let local = vending(1).await;
+    let mut body = portal_body();
+    let (answer, result) = request(&local, &body).await;
+    assert_eq!(
+        result.map(|r| r.status),
+        Some(Status::Succeeded),
+        "{answer}"
+    );
+    let account = entry(&local, "payments")
+        .await
+        .account_id
+        .expect("an account");
+    let (first_commit, _) = gitops_head(&local);
+
+    // Owners, viewers, tags, display name, quota and isolation change: one new generation.
+    let auditors = "arn:aws:iam::123456789012:role/finance-auditors";
+    body["requestId"] = json!("portal-update-1");
+    body["displayName"] = json!("Payments and refunds");
+    body["owners"] = json!(["arn:aws:iam::123456789012:role/payments-leads", auditors]);
+    body["viewers"] = json!([]);
+    body["tags"]["Team"] = json!("refunds");
+    body["tags"]["Tier"] = json!("gold");
+    body["kubernetes"] = json!({"namespaceQuota": 7, "networkPolicyProfile": "open"});
+    let (answer, result) = request(&local, &body).await;
+    assert_eq!(
+        result.map(|r| r.status),
+        Some(Status::Succeeded),
+        "{answer}"
+    );
+    let updated = entry(&local, "payments").await;
+    assert_eq!(updated.account_id.as_deref(), Some(account.as_str()));
+    let record: Value = serde_json::from_str(&updated.record.expect("a record")).expect("JSON");
+    assert_eq!(record["generation"], 2);
+    assert_eq!(record["displayName"], "Payments and refunds");
+    assert_eq!(record["identity"]["owners"][0], auditors);
+    assert_eq!(record["kubernetes"]["namespaceQuota"], 7);
+    let (trust, tags) = role_of(&local, &account, "payments-admin").await;
+    assert!(trust.to_string().contains(auditors), "{trust}");
+    assert!(
+        tags.contains("Team=refunds") && tags.contains("Tier=gold"),
+        "{tags:?}"
+    );
+    let (commit, files) = gitops_head(&local);
+    assert_ne!(commit, first_commit, "one commit for the update");
+    assert!(
+        !files
+            .iter()
+            .any(|f| f.ends_with("payments/network-policies.yaml")),
+        "an open tenant has no isolation policies: {files:?}"
+    );
+
+    // A tag taken away goes from the tenant's resources too.
+    body["requestId"] = json!("portal-update-2");
+    body["tags"].as_object_mut().expect("tags").remove("Tier");
+    let (answer, result) = request(&local, &body).await;
+    assert_eq!(
+        result.map(|r| r.status),
+        Some(Status::Succeeded),
+        "{answer}"
+    );
+    let (_, tags) = role_of(&local, &account, "payments-admin").await;
+    assert!(!tags.iter().any(|t| t.starts_with("Tier=")), "{tags:?}");
+    assert!(tags.contains("vending:request=portal-update-2"), "{tags:?}");
+
+    // What does not change in place is refused, named, before anything starts.
+    for (change, field) in [
+        (json!({"environment": "dev"}), "environment"),
+        (
+            json!({"network": {"prefixLength": 22}}),
+            "network.prefixLength",
+        ),
+        (json!({"accountId": "111122223333"}), "accountId"),
+    ] {
+        let mut moved = body.clone();
+        moved["requestId"] = json!(format!("portal-move-{field}").replace('.', "-"));
+        for (k, v) in change.as_object().expect("object") {
+            moved[k] = v.clone();
+        }
+        let (answer, result) = request(&local, &moved).await;
+        assert!(result.is_none(), "nothing started: {answer}");
+        assert_eq!(answer["statusCode"], 400, "{answer}");
+        assert!(
+            answer["body"]["errors"]
+                .as_array()
+                .is_some_and(|e| e.iter().any(|e| e["field"] == field)),
+            "{field}: {answer}"
+        );
+    }
+    assert_eq!(
+        entry(&local, "payments").await.request_id,
+        "portal-update-2",
+        "the refused requests changed nothing"
+    );
+}

@@ -91,25 +91,44 @@ impl EksAccess {
                     s.r#type() == Some(&AccessScopeType::Namespace) && ns == wanted
                 })
         });
-        if present {
-            return Ok(false);
+        if !present {
+            // AssociateAccessPolicy replaces the scope of an association that exists.
+            self.client
+                .associate_access_policy()
+                .cluster_name(&spec.cluster)
+                .principal_arn(&spec.principal_arn)
+                .policy_arn(&spec.access_policy_arn)
+                .access_scope(
+                    AccessScope::builder()
+                        .r#type(AccessScopeType::Namespace)
+                        .set_namespaces(Some(wanted))
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| classify("AssociateAccessPolicy", &e))?;
         }
-        // AssociateAccessPolicy replaces the scope of an association that exists.
-        self.client
-            .associate_access_policy()
-            .cluster_name(&spec.cluster)
-            .principal_arn(&spec.principal_arn)
-            .policy_arn(&spec.access_policy_arn)
-            .access_scope(
-                AccessScope::builder()
-                    .r#type(AccessScopeType::Namespace)
-                    .set_namespaces(Some(wanted))
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| classify("AssociateAccessPolicy", &e))?;
-        Ok(true)
+        // Any other policy on the tenant's entry goes (a template's policy was narrowed, say
+        // from edit to view): the entry grants exactly its template's, after the new one is in
+        // place so access never lapses.
+        let stale: Vec<&str> = out
+            .associated_access_policies()
+            .iter()
+            .filter_map(|p| p.policy_arn())
+            .filter(|arn| *arn != spec.access_policy_arn)
+            .collect();
+        for arn in &stale {
+            self.client
+                .disassociate_access_policy()
+                .cluster_name(&spec.cluster)
+                .principal_arn(&spec.principal_arn)
+                .policy_arn(*arn)
+                .send()
+                .await
+                .map_err(|e| classify("DisassociateAccessPolicy", &e))?;
+            tracing::info!(cluster = %spec.cluster, principal = %spec.principal_arn, policy = %arn, "removed an access policy the template no longer grants");
+        }
+        Ok(!present || !stale.is_empty())
     }
 }
 
@@ -235,6 +254,56 @@ mod tests {
             Ok(false),
             "adopted the concurrent run's entry"
         );
+    }
+
+    #[tokio::test]
+    async fn a_policy_the_template_no_longer_grants_is_removed_after_the_new_one_is_in_place() {
+        let found = mock!(Client::describe_access_entry).then_output(|| {
+            DescribeAccessEntryOutput::builder()
+                .access_entry(entry("team-a"))
+                .build()
+        });
+        let admin = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminPolicy";
+        let policies = mock!(Client::list_associated_access_policies).then_output(move || {
+            ListAssociatedAccessPoliciesOutput::builder()
+                .associated_access_policies(
+                    AssociatedAccessPolicy::builder()
+                        .policy_arn(admin)
+                        .access_scope(
+                            AccessScope::builder()
+                                .r#type(AccessScopeType::Namespace)
+                                .namespaces("team-a")
+                                .namespaces("team-a-*")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
+        let associate = mock!(Client::associate_access_policy)
+            .match_requests(|r| {
+                r.policy_arn()
+                    == Some("arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy")
+            })
+            .then_output(|| {
+                aws_sdk_eks::operation::associate_access_policy::AssociateAccessPolicyOutput::builder()
+                    .build()
+            });
+        let disassociate = mock!(Client::disassociate_access_policy)
+            .match_requests(move |r| r.policy_arn() == Some(admin))
+            .then_output(|| {
+                aws_sdk_eks::operation::disassociate_access_policy::DisassociateAccessPolicyOutput::builder()
+                    .build()
+            });
+        let client = mock_client!(
+            aws_sdk_eks,
+            RuleMode::Sequential,
+            [&found, &policies, &associate, &disassociate]
+        );
+        let got = EksAccess::new(client).ensure_access_entry(&spec()).await;
+        assert!(got.is_ok(), "{got:?}");
+        assert_eq!(associate.num_calls(), 1);
+        assert_eq!(disassociate.num_calls(), 1, "the admin policy is gone");
     }
 
     #[tokio::test]

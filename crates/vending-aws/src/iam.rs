@@ -185,6 +185,22 @@ impl IamIdentity {
                 .await
                 .map_err(|e| classify("TagRole", &e))?;
         }
+        // The role is the tenant's and ours: a tag the request no longer asks for goes.
+        let stale: Vec<String> = tags
+            .keys()
+            .filter(|k| !spec.tags.contains_key(*k))
+            .cloned()
+            .collect();
+        if !stale.is_empty() {
+            self.client
+                .untag_role()
+                .role_name(name)
+                .set_tag_keys(Some(stale.clone()))
+                .send()
+                .await
+                .map_err(|e| classify("UntagRole", &e))?;
+            tracing::info!(role = %name, tags = ?stale, "removed tags no longer asked for");
+        }
         Ok(())
     }
 
@@ -214,6 +230,21 @@ impl IamIdentity {
                     .await
                     .map_err(|e| classify("AttachRolePolicy", &e))?;
             }
+        }
+        // A policy the role's template no longer names is detached: the role has exactly
+        // the template's permissions (under its boundary).
+        for arn in attached
+            .iter()
+            .filter(|a| !spec.managed_policy_arns.contains(a))
+        {
+            self.client
+                .detach_role_policy()
+                .role_name(&spec.name)
+                .policy_arn(arn)
+                .send()
+                .await
+                .map_err(|e| classify("DetachRolePolicy", &e))?;
+            tracing::info!(role = %spec.name, policy = %arn, "detached a policy the template no longer names");
         }
         Ok(())
     }

@@ -11,7 +11,7 @@
 
 use crate::PlatformConfig;
 use crate::cidr::Ipv4Cidr;
-use crate::error::StepError;
+use crate::error::{StepError, ValidationErrors};
 use crate::names::TenantId;
 use crate::ports::RoleSpec;
 use crate::record::TenantRecord;
@@ -257,6 +257,51 @@ pub fn role_specs(config: &PlatformConfig, spec: &TenantSpec, account_id: &str) 
         .collect()
 }
 
+/// What `spec` asks of an existing tenant that does not change in place, as the request field
+/// and why: its account once it has one (and so the environment whose OU holds it), and its
+/// VPC's size once its block is claimed. Empty for a new tenant. `POST /tenants` refuses such a
+/// request (a 400 naming each field) before anything starts; a plan says it would.
+pub fn immovable(spec: &TenantSpec, entry: Option<&RegistryEntry>) -> ValidationErrors {
+    let mut errs = ValidationErrors::default();
+    let Some(entry) = entry else {
+        return errs;
+    };
+    if let Some(id) = &entry.account_id {
+        if let AccountTarget::Adopt { account_id, .. } = &spec.account
+            && account_id != id
+        {
+            errs.push(
+                "accountId",
+                format!(
+                    "the tenant's account is {id}: a tenant's account does not change in place"
+                ),
+            );
+        }
+        if let Some(env) = &entry.environment
+            && *env != spec.environment
+        {
+            errs.push(
+                "environment",
+                format!(
+                    "the tenant is in '{env}', whose OU holds its account: an environment does not change in place"
+                ),
+            );
+        }
+    }
+    if let Some(cidr) = entry.cidr
+        && cidr.prefix() != spec.prefix_length
+    {
+        errs.push(
+            "network.prefixLength",
+            format!(
+                "the tenant's VPC is {cidr}: a VPC's size does not change in place (it stays /{})",
+                cidr.prefix()
+            ),
+        );
+    }
+    errs
+}
+
 fn known_after() -> String {
     KNOWN_AFTER.to_owned()
 }
@@ -270,12 +315,6 @@ fn account(
 ) -> AccountPlan {
     let held = entry.and_then(|e| e.account_id.clone());
     let (action, account_id, email) = match (&held, &spec.account) {
-        (Some(id), AccountTarget::Adopt { account_id, .. }) if account_id != id => {
-            warnings.push(format!(
-                "account: the request names {account_id}, but the tenant has {id}: a tenant's account does not change in place, so it keeps {id}"
-            ));
-            (AccountAction::Keep, id.clone(), None)
-        }
         (Some(id), _) => (AccountAction::Keep, id.clone(), None),
         (None, AccountTarget::Create { email }) => (
             AccountAction::Create,
@@ -320,15 +359,7 @@ fn network(
             .map(|(cidr, _)| *cidr)
     });
     let (action, cidr) = match held {
-        Some(cidr) => {
-            if cidr.prefix() != spec.prefix_length {
-                warnings.push(format!(
-                    "network.prefixLength: the tenant's VPC is {cidr}; a VPC's size does not change in place, so it keeps /{}",
-                    cidr.prefix()
-                ));
-            }
-            (NetworkAction::Keep, Some(cidr))
-        }
+        Some(cidr) => (NetworkAction::Keep, Some(cidr)),
         None => {
             let taken: Vec<Ipv4Cidr> = claimed
                 .iter()
@@ -442,7 +473,11 @@ pub fn plan(
     entry: Option<&RegistryEntry>,
     claimed: &[(Ipv4Cidr, TenantId)],
 ) -> Result<Planned, StepError> {
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<String> = immovable(spec, entry)
+        .errors
+        .into_iter()
+        .map(|e| format!("{}: {} (the request would be refused)", e.field, e.reason))
+        .collect();
     let previous = entry
         .and_then(|e| e.record.as_deref())
         .map(|text| {
@@ -454,14 +489,6 @@ pub fn plan(
             })
         })
         .transpose()?;
-    if let Some(prev) = &previous
-        && prev.environment != spec.environment
-    {
-        warnings.push(format!(
-            "environment: the tenant is in '{}'; an environment does not change in place (its account, OU and network stay), so the request would be vended as '{}' over the same resources",
-            prev.environment, spec.environment
-        ));
-    }
     let account = account(config, spec, entry, &mut warnings);
     let network = network(
         config,
@@ -591,4 +618,62 @@ pub fn plan(
         record,
         previous,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn config() -> PlatformConfig {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../infra/platform-config.json"
+        );
+        PlatformConfig::from_json(&std::fs::read_to_string(path).expect("the example config"))
+            .expect("valid")
+    }
+
+    fn spec(change: serde_json::Value) -> TenantSpec {
+        let mut body = json!({
+            "requestId": "r-1", "tenantId": "payments", "environment": "prod",
+            "owners": ["arn:aws:iam::123456789012:role/payments-leads"],
+            "tags": {"CostCenter": "cc-1"}, "network": {"prefixLength": 20}
+        });
+        for (k, v) in change.as_object().expect("an object") {
+            body[k] = v.clone();
+        }
+        crate::TenantRequest::from_value(&body)
+            .and_then(|r| r.validate(&config()))
+            .expect("valid")
+    }
+
+    fn fields(errs: &ValidationErrors) -> Vec<&str> {
+        errs.errors.iter().map(|e| e.field.as_str()).collect()
+    }
+
+    #[test]
+    fn what_does_not_change_in_place_is_named_once_it_exists() {
+        let first = spec(json!({}));
+        assert!(immovable(&first, None).errors.is_empty(), "a new tenant");
+        let mut entry = RegistryEntry::for_spec(&first);
+        let moved = spec(
+            json!({"environment": "dev", "network": {"prefixLength": 22},
+                                "accountId": "111122223333"}),
+        );
+        assert!(
+            immovable(&moved, Some(&entry)).errors.is_empty(),
+            "before an account and a block, a tenant may still move"
+        );
+        entry.account_id = Some("222233334444".into());
+        entry.cidr = Some("10.64.0.0/20".parse().expect("a block"));
+        assert_eq!(
+            fields(&immovable(&moved, Some(&entry))),
+            ["accountId", "environment", "network.prefixLength"]
+        );
+        assert!(
+            immovable(&first, Some(&entry)).errors.is_empty(),
+            "the same wish"
+        );
+    }
 }

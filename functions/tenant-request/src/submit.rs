@@ -87,6 +87,8 @@ pub async fn submit<R: Registry, W: Workflow>(
     body: &Value,
 ) -> Result<Answer, StepError> {
     let spec = TenantRequest::from_value(body)?.validate(config)?;
+    let existing = registry.get(&spec.tenant_id).await?;
+    vending_domain::plan::immovable(&spec, existing.as_ref()).into_result(())?;
     let text = serde_json::to_string(&spec)
         .map_err(|e| StepError::Internal(format!("encoding the spec: {e}")))?;
     let held = registry.get_request(&spec.request_id).await?;

@@ -391,3 +391,58 @@ async fn a_tenant_whose_namespaces_overlap_anothers_is_refused_with_the_field() 
     }
     assert_eq!(workflow.started().len(), 1);
 }
+
+#[tokio::test]
+async fn a_batch_rerun_starts_one_batch_execution_and_keeps_execution_names_within_80() {
+    let (registry, workflow, config) = (FakeRegistry::default(), FakeWorkflow::default(), config());
+    let long = format!("p{}", "a".repeat(39));
+    let mut body = sample_body();
+    body["tenantId"] = json!(long);
+    let answer = tenant_request::handle(&registry, &workflow, &config, with_body(body)).await;
+    assert_eq!(answer["statusCode"], 202, "{answer}");
+
+    // rerun-<key>-<tenant> would pass Step Functions' 80 characters: refused, named.
+    let key = "k".repeat(34);
+    let answer = tenant_request::handle(
+        &registry,
+        &workflow,
+        &config,
+        call(
+            "POST",
+            "/reruns",
+            Some(json!({"tenants": [long], "rerunId": key})),
+        ),
+    )
+    .await;
+    assert_eq!(answer["statusCode"], 400, "{answer}");
+    assert_eq!(body_of(&answer)["errors"][0]["field"], "rerunId");
+    assert!(workflow.batches().is_empty(), "nothing started");
+
+    // Within it (and once the tenant's vending ended): one batch execution, whose input
+    // carries the tenant's recorded request.
+    let id = vending_domain::TenantId::parse(&long).expect("id");
+    let mut entry = registry.entry(&id).expect("recorded");
+    entry.status = TenantStatus::Ready;
+    vending_domain::ports::Registry::put(&registry, &entry)
+        .await
+        .expect("put");
+    let key = "k".repeat(33);
+    let answer = tenant_request::handle(
+        &registry,
+        &workflow,
+        &config,
+        call(
+            "POST",
+            "/reruns",
+            Some(json!({"tenants": [long], "rerunId": key, "concurrency": 3})),
+        ),
+    )
+    .await;
+    assert_eq!(answer["statusCode"], 202, "{answer}");
+    let batches = workflow.batches();
+    let input = &batches[&format!("batch-{key}")];
+    assert_eq!(input["concurrency"], 3);
+    let name = input["tenants"][0]["name"].as_str().expect("a name");
+    assert_eq!(name.len(), 80);
+    assert_eq!(input["tenants"][0]["input"]["tenantId"], long);
+}
