@@ -634,7 +634,7 @@ mod tests {
             .expect("valid")
     }
 
-    fn spec(change: serde_json::Value) -> TenantSpec {
+    fn spec(change: Value) -> TenantSpec {
         let mut body = json!({
             "requestId": "r-1", "tenantId": "payments", "environment": "prod",
             "owners": ["arn:aws:iam::123456789012:role/payments-leads"],
