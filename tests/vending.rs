@@ -1069,6 +1069,22 @@ async fn an_updated_request_converges_the_tenant_and_what_cannot_change_is_refus
         "an open tenant has no isolation policies: {files:?}"
     );
 
+    // An access entry of a role the tenant no longer has (a template the platform dropped)
+    // goes on the next run; one of the tenant's account not made for the tenant stays.
+    let eks = aws_sdk_eks::Client::new(&member(&local, &local.seeded.platform_account_id).await);
+    let cluster = local.platform.config.clusters[0].name.clone();
+    let legacy = format!("arn:aws:iam::{account}:role/payments-legacy");
+    let break_glass = format!("arn:aws:iam::{account}:role/break-glass");
+    for (principal, tenant) in [(&legacy, "payments"), (&break_glass, "platform")] {
+        eks.create_access_entry()
+            .cluster_name(&cluster)
+            .principal_arn(principal)
+            .tags("vending:tenant", tenant)
+            .send()
+            .await
+            .expect("an entry made behind the service's back");
+    }
+
     // A tag taken away goes from the tenant's resources too.
     body["requestId"] = json!("portal-update-2");
     body["tags"].as_object_mut().expect("tags").remove("Tier");
@@ -1081,6 +1097,19 @@ async fn an_updated_request_converges_the_tenant_and_what_cannot_change_is_refus
     let (_, tags) = role_of(&local, &account, "payments-admin").await;
     assert!(!tags.iter().any(|t| t.starts_with("Tier=")), "{tags:?}");
     assert!(tags.contains("vending:request=portal-update-2"), "{tags:?}");
+    let entries = eks
+        .list_access_entries()
+        .cluster_name(&cluster)
+        .send()
+        .await
+        .expect("access entries");
+    let entries = entries.access_entries();
+    assert!(!entries.contains(&legacy), "{entries:?}");
+    assert!(entries.contains(&break_glass), "{entries:?}");
+    assert!(
+        entries.contains(&format!("arn:aws:iam::{account}:role/payments-admin")),
+        "{entries:?}"
+    );
 
     // What does not change in place is refused, named, before anything starts.
     for (change, field) in [

@@ -4,10 +4,12 @@
 use crate::classify::classify;
 use aws_sdk_eks::Client;
 use aws_sdk_eks::operation::create_access_entry::CreateAccessEntryError;
+use aws_sdk_eks::operation::delete_access_entry::DeleteAccessEntryError;
 use aws_sdk_eks::operation::describe_access_entry::DescribeAccessEntryError;
 use aws_sdk_eks::types::{AccessEntry, AccessScope, AccessScopeType};
+use std::collections::BTreeMap;
 use vending_domain::StepError;
-use vending_domain::ports::{AccessEntrySpec, ClusterAccess, Ensured};
+use vending_domain::ports::{AccessEntrySpec, AccessEntryState, ClusterAccess, Ensured};
 use vending_domain::request::TENANT_TAG;
 
 /// The `ClusterAccess` port on an EKS client of the clusters' account.
@@ -178,6 +180,99 @@ impl ClusterAccess for EksAccess {
             id: entry.access_entry_arn().unwrap_or_default().to_owned(),
             created,
         })
+    }
+
+    async fn access_entries(
+        &self,
+        cluster: &str,
+        account_id: &str,
+    ) -> Result<Vec<AccessEntryState>, StepError> {
+        let principals: Vec<String> = self
+            .client
+            .list_access_entries()
+            .cluster_name(cluster)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| classify("ListAccessEntries", &e))?;
+        let mut entries = Vec::new();
+        // An ARN's fifth field is its account: `arn:aws:iam::<account>:role/...`.
+        for principal in principals
+            .into_iter()
+            .filter(|p| p.split(':').nth(4) == Some(account_id))
+        {
+            let spec = AccessEntrySpec {
+                cluster: cluster.to_owned(),
+                principal_arn: principal.clone(),
+                kubernetes_groups: Vec::new(),
+                access_policy_arn: String::new(),
+                namespaces: Vec::new(),
+                tags: BTreeMap::new(),
+            };
+            // Gone between the listing and now: not there.
+            let Some(entry) = self.describe(&spec).await? else {
+                continue;
+            };
+            let policies = self
+                .client
+                .list_associated_access_policies()
+                .cluster_name(cluster)
+                .principal_arn(&principal)
+                .into_paginator()
+                .send()
+                .collect::<Result<Vec<_>, _>>()
+                .await
+                .map_err(|e| classify("ListAssociatedAccessPolicies", &e))?;
+            entries.push(AccessEntryState {
+                principal_arn: principal,
+                kubernetes_groups: entry.kubernetes_groups().to_vec(),
+                policies: policies
+                    .iter()
+                    .flat_map(|page| page.associated_access_policies())
+                    .filter_map(|p| {
+                        let namespaces = p
+                            .access_scope()
+                            .map(|s| s.namespaces().to_vec())
+                            .unwrap_or_default();
+                        Some((p.policy_arn()?.to_owned(), namespaces))
+                    })
+                    .collect(),
+                tags: entry
+                    .tags()
+                    .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    .unwrap_or_default(),
+            });
+        }
+        Ok(entries)
+    }
+
+    async fn remove_access_entry(
+        &self,
+        cluster: &str,
+        principal_arn: &str,
+    ) -> Result<(), StepError> {
+        // Deleting an entry deletes its policy associations with it.
+        match self
+            .client
+            .delete_access_entry()
+            .cluster_name(cluster)
+            .principal_arn(principal_arn)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(DeleteAccessEntryError::ResourceNotFoundException(_))
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(classify("DeleteAccessEntry", &e)),
+        }
     }
 }
 

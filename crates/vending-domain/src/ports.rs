@@ -334,6 +334,35 @@ pub trait ClusterAccess: Send + Sync {
         &self,
         spec: &AccessEntrySpec,
     ) -> impl Future<Output = Result<Ensured, StepError>> + Send;
+
+    /// The access entries on `cluster` whose principal is in `account_id`, as they are.
+    fn access_entries(
+        &self,
+        cluster: &str,
+        account_id: &str,
+    ) -> impl Future<Output = Result<Vec<AccessEntryState>, StepError>> + Send;
+
+    /// Deletes the access entry of `principal_arn` on `cluster` with its policies (one that is
+    /// gone already is done).
+    fn remove_access_entry(
+        &self,
+        cluster: &str,
+        principal_arn: &str,
+    ) -> impl Future<Output = Result<(), StepError>> + Send;
+}
+
+/// An EKS access entry as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessEntryState {
+    /// The IAM principal.
+    pub principal_arn: String,
+    /// Its Kubernetes groups.
+    pub kubernetes_groups: Vec<String>,
+    /// Its associated access policies, each with the namespaces it is scoped to (none: the
+    /// cluster).
+    pub policies: BTreeMap<String, Vec<String>>,
+    /// Its tags.
+    pub tags: BTreeMap<String, String>,
 }
 
 /// Reaches other accounts: each call assumes the configured member role in `account_id`,

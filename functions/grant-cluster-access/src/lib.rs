@@ -3,7 +3,9 @@
 //! viewers, never more than the role's Kubernetes binding) scoped to the tenant's namespaces,
 //! which no other tenant's overlap.
 
+use std::collections::BTreeSet;
 use vending_domain::ports::{AccessEntrySpec, Accounts, ClusterAccess};
+use vending_domain::request::TENANT_TAG;
 use vending_domain::steps::{AccessRecord, ClusterRecord, GrantInput, IdentityRecord};
 use vending_domain::{PlatformConfig, StepError, TenantSpec};
 
@@ -37,7 +39,8 @@ pub async fn grant_cluster_access<A: Accounts>(
                 .await?;
             entries.push(entry.id);
         }
-        tracing::info!(tenant = %spec.tenant_id, cluster = %cluster.name, entries = entries.len(), "cluster access granted");
+        let removed = remove_stale_entries(&eks, &cluster.name, spec, identity).await?;
+        tracing::info!(tenant = %spec.tenant_id, cluster = %cluster.name, entries = entries.len(), removed, "cluster access granted");
         clusters.push(ClusterRecord {
             name: cluster.name.clone(),
             arn: format!(
@@ -49,6 +52,36 @@ pub async fn grant_cluster_access<A: Accounts>(
         });
     }
     Ok(AccessRecord { clusters })
+}
+
+/// Deletes the tenant's access entries on `cluster` of roles it no longer has (a role template
+/// the platform config dropped): entries of principals in the tenant's account, tagged for
+/// the tenant, that are not among `identity`'s roles. Entries not tagged for the tenant (a
+/// cluster admin's break-glass role, say) are left alone. Runs after the wanted entries are in
+/// place; returns how many went.
+async fn remove_stale_entries<C: ClusterAccess>(
+    eks: &C,
+    cluster: &str,
+    spec: &TenantSpec,
+    identity: &IdentityRecord,
+) -> Result<usize, StepError> {
+    // Every role is in the tenant's account; its ARN's fifth field names it.
+    let Some(account) = identity.roles.first().and_then(|r| r.arn.split(':').nth(4)) else {
+        return Ok(0);
+    };
+    let wanted: BTreeSet<&str> = identity.roles.iter().map(|r| r.arn.as_str()).collect();
+    let mut removed = 0;
+    for entry in eks.access_entries(cluster, account).await? {
+        let tenant_tagged =
+            entry.tags.get(TENANT_TAG).map(String::as_str) == Some(spec.tenant_id.as_str());
+        if tenant_tagged && !wanted.contains(entry.principal_arn.as_str()) {
+            eks.remove_access_entry(cluster, &entry.principal_arn)
+                .await?;
+            tracing::info!(tenant = %spec.tenant_id, %cluster, principal = %entry.principal_arn, "removed the access entry of a role the tenant no longer has");
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 /// The step on its typed input (`vending_domain::steps::GrantClusterAccess`).

@@ -4,7 +4,9 @@
 use super::network::{FakeHub, FakeNetwork};
 use super::{Calls, lock};
 use crate::error::StepError;
-use crate::ports::{AccessEntrySpec, Accounts, ClusterAccess, Ensured, Identity, RoleSpec};
+use crate::ports::{
+    AccessEntrySpec, AccessEntryState, Accounts, ClusterAccess, Ensured, Identity, RoleSpec,
+};
 use crate::request::TENANT_TAG;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -129,6 +131,46 @@ impl ClusterAccess for FakeClusters {
             ),
             created,
         })
+    }
+
+    async fn access_entries(
+        &self,
+        cluster: &str,
+        account_id: &str,
+    ) -> Result<Vec<AccessEntryState>, StepError> {
+        self.calls.enter("ListAccessEntries")?;
+        Ok(lock(&self.entries)
+            .iter()
+            .filter(|((c, principal), _)| {
+                c == cluster && principal.split(':').nth(4) == Some(account_id)
+            })
+            .map(|((_, principal), spec)| AccessEntryState {
+                principal_arn: principal.clone(),
+                kubernetes_groups: spec.kubernetes_groups.clone(),
+                policies: BTreeMap::from([(
+                    spec.access_policy_arn.clone(),
+                    spec.namespaces.clone(),
+                )]),
+                tags: spec.tags.clone(),
+            })
+            .collect())
+    }
+
+    async fn remove_access_entry(
+        &self,
+        cluster: &str,
+        principal_arn: &str,
+    ) -> Result<(), StepError> {
+        self.calls.enter("DeleteAccessEntry")?;
+        lock(&self.entries).remove(&(cluster.to_owned(), principal_arn.to_owned()));
+        Ok(())
+    }
+}
+
+impl FakeClusters {
+    /// Makes an access entry behind the service's back (as a cluster admin would).
+    pub fn insert(&self, spec: AccessEntrySpec) {
+        lock(&self.entries).insert((spec.cluster.clone(), spec.principal_arn.clone()), spec);
     }
 }
 
