@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
-use vend::cli::{self, Format, Io, exit};
+use vend::cli::{self, Format, Io, Review, exit};
 use vend::client::{ApiClient, Endpoint};
 use vend::local::Local;
 use vending_domain::ports::Registry as _;
@@ -177,15 +177,31 @@ async fn the_cli_requests_follows_lists_and_reruns_tenants_through_vend_serve() 
 
     // A request followed to READY: the steps show on stderr as the tenant moves through them.
     let first = body("payments", "req-payments", "prod", "payments");
-    let ran =
-        run(async |io| cli::request(client, io, &first, Some(&config), Format::Json, wait).await)
-            .await;
+    let ran = run(async |io| {
+        cli::request(
+            client,
+            io,
+            &first,
+            Some(&config),
+            Format::Json,
+            wait,
+            Review::Show,
+        )
+        .await
+    })
+    .await;
     assert_eq!(ran.code, exit::OK, "{ran:?}");
     let view: Value = serde_json::from_str(&ran.out).expect("JSON on stdout");
     assert_valid("TenantView", &view);
     assert_eq!(view["status"], "READY");
     assert_eq!(view["generation"], 1);
     assert_eq!(view["record"]["tenantId"], "payments");
+    assert!(
+        ran.err
+            .starts_with("tenant payments (prod): create, generation 1\n"),
+        "the plan first, on stderr: {}",
+        ran.err
+    );
     let seen: Vec<&str> = ran.err.lines().collect();
     assert!(
         seen.iter().any(|l| l.contains("PROVISIONING")),
@@ -200,18 +216,38 @@ async fn the_cli_requests_follows_lists_and_reruns_tenants_through_vend_serve() 
 
     // Two more, in other environments and teams; one started without waiting.
     let second = body("ledger", "req-ledger", "dev", "finance");
-    let ran =
-        run(async |io| cli::request(client, io, &second, Some(&config), Format::Name, None).await)
-            .await;
+    let ran = run(async |io| {
+        cli::request(
+            client,
+            io,
+            &second,
+            Some(&config),
+            Format::Name,
+            None,
+            Review::Show,
+        )
+        .await
+    })
+    .await;
     assert_eq!(
         (ran.code, ran.out.as_str()),
         (exit::OK, "tenant/ledger\n"),
         "{ran:?}"
     );
     let third = body("billing", "req-billing", "prod", "finance");
-    let ran =
-        run(async |io| cli::request(client, io, &third, Some(&config), Format::Json, wait).await)
-            .await;
+    let ran = run(async |io| {
+        cli::request(
+            client,
+            io,
+            &third,
+            Some(&config),
+            Format::Json,
+            wait,
+            Review::Show,
+        )
+        .await
+    })
+    .await;
     assert_eq!(ran.code, exit::OK, "{ran:?}");
     let ran = run(async |io| cli::status(client, io, "ledger", Format::Json, wait).await).await;
     assert_eq!(ran.code, exit::OK, "{ran:?}");
@@ -296,9 +332,19 @@ async fn the_cli_requests_follows_lists_and_reruns_tenants_through_vend_serve() 
 
     // Exit codes: invalid input (offline and by the API), no such tenant, a conflict.
     let bad = json!({"requestId": "r 1", "tenantId": "Bad", "environment": "moon", "owners": []});
-    let ran =
-        run(async |io| cli::request(client, io, &bad, Some(&config), Format::Table, None).await)
-            .await;
+    let ran = run(async |io| {
+        cli::request(
+            client,
+            io,
+            &bad,
+            Some(&config),
+            Format::Table,
+            None,
+            Review::Show,
+        )
+        .await
+    })
+    .await;
     assert_eq!(ran.code, exit::INVALID, "{ran:?}");
     for field in ["requestId", "tenantId", "environment", "owners"] {
         assert!(
@@ -308,16 +354,49 @@ async fn the_cli_requests_follows_lists_and_reruns_tenants_through_vend_serve() 
         );
     }
     assert!(ran.out.is_empty(), "nothing on stdout: {ran:?}");
-    let ran = run(async |io| cli::request(client, io, &bad, None, Format::Table, None).await).await;
+    let ran = run(async |io| {
+        cli::request(client, io, &bad, None, Format::Table, None, Review::Show).await
+    })
+    .await;
     assert_eq!(ran.code, exit::INVALID, "refused by the API too: {ran:?}");
     assert!(ran.err.contains("(400)"), "{ran:?}");
     let ran = run(async |io| cli::status(client, io, "nobody", Format::Table, None).await).await;
     assert_eq!(ran.code, exit::NOT_FOUND, "{ran:?}");
+    // Shown its plan and told no, `vend request` sends nothing.
+    let declined = body("nobody", "req-nobody", "dev", "nobody");
+    let mut no = || false;
+    let ran = run(async |io| {
+        cli::request(
+            client,
+            io,
+            &declined,
+            Some(&config),
+            Format::Table,
+            None,
+            Review::Ask(&mut no),
+        )
+        .await
+    })
+    .await;
+    assert_eq!(ran.code, exit::DECLINED, "{ran:?}");
+    assert!(ran.err.contains("tenant nobody (dev): create"), "{ran:?}");
+    let ran = run(async |io| cli::status(client, io, "nobody", Format::Table, None).await).await;
+    assert_eq!(ran.code, exit::NOT_FOUND, "not sent: {ran:?}");
     let mut reused = first.clone();
     reused["displayName"] = json!("Another request under the same id");
-    let ran =
-        run(async |io| cli::request(client, io, &reused, Some(&config), Format::Table, None).await)
-            .await;
+    let ran = run(async |io| {
+        cli::request(
+            client,
+            io,
+            &reused,
+            Some(&config),
+            Format::Table,
+            None,
+            Review::Show,
+        )
+        .await
+    })
+    .await;
     assert_eq!(ran.code, exit::REFUSED, "{ran:?}");
     let ran =
         run(async |io| cli::list(client, io, None, Some("done"), &[], Format::Table).await).await;
@@ -479,6 +558,7 @@ async fn a_plan_shows_what_a_request_would_do_and_changes_nothing() {
             Some(&config),
             Format::Json,
             Some(Duration::from_secs(120)),
+            Review::Skip,
         )
         .await
     })
@@ -588,15 +668,35 @@ async fn a_selector_rerun_is_one_batch_execution_at_its_concurrency() {
     let prod = ["payments", "ledger", "billing", "refunds"];
     for id in prod {
         let b = body(id, &format!("req-{id}"), "prod", "finance");
-        let ran =
-            run(async |io| cli::request(client, io, &b, Some(&config), Format::Name, None).await)
-                .await;
+        let ran = run(async |io| {
+            cli::request(
+                client,
+                io,
+                &b,
+                Some(&config),
+                Format::Name,
+                None,
+                Review::Show,
+            )
+            .await
+        })
+        .await;
         assert_eq!(ran.code, exit::OK, "{ran:?}");
     }
     let dev = body("sandbox", "req-sandbox", "dev", "finance");
-    let ran =
-        run(async |io| cli::request(client, io, &dev, Some(&config), Format::Name, None).await)
-            .await;
+    let ran = run(async |io| {
+        cli::request(
+            client,
+            io,
+            &dev,
+            Some(&config),
+            Format::Name,
+            None,
+            Review::Show,
+        )
+        .await
+    })
+    .await;
     assert_eq!(ran.code, exit::OK, "{ran:?}");
     local.settle().await.expect("settles");
     let record = async |id: &str| {

@@ -33,6 +33,28 @@ pub mod exit {
     pub const UNAVAILABLE: u8 = 5;
     /// `--wait`/`--watch` gave up before the tenant was READY or FAILED.
     pub const TIMED_OUT: u8 = 6;
+    /// `vend request` showed its plan and was told not to send it.
+    pub const DECLINED: u8 = 7;
+}
+
+/// What `vend request` does with the request's plan before it sends the request.
+pub enum Review<'a> {
+    /// Sends it without a plan (`--no-plan`).
+    Skip,
+    /// Shows the plan on stderr, then sends it (not on a terminal, or `--yes`).
+    Show,
+    /// Shows the plan and sends the request only if the answer is yes (a terminal).
+    Ask(&'a mut dyn FnMut() -> bool),
+}
+
+impl std::fmt::Debug for Review<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Review::Skip => "Skip",
+            Review::Show => "Show",
+            Review::Ask(_) => "Ask",
+        })
+    }
 }
 
 /// How data is printed.
@@ -488,7 +510,8 @@ pub fn check_offline(
     }
 }
 
-/// `vend request`: checks, sends, and with `wait` follows the tenant to READY or FAILED.
+/// `vend request`: checks, shows what it would do (`review`: the API's plan on stderr, and
+/// on a terminal a question), sends, and with `wait` follows the tenant to READY or FAILED.
 pub async fn request(
     client: &ApiClient,
     io: &mut Io<'_>,
@@ -496,9 +519,29 @@ pub async fn request(
     config: Option<&PlatformConfig>,
     format: Format,
     wait: Option<Duration>,
+    review: Review<'_>,
 ) -> u8 {
     if let Err(code) = check_offline(io, body, config) {
         return code;
+    }
+    if !matches!(review, Review::Skip) {
+        let plan = match call::<Plan>(client, io, "POST", "/plans", Some(body), &[200]).await {
+            Ok(plan) => plan,
+            Err(code) => return code,
+        };
+        let _ = write!(
+            io.err,
+            "{}",
+            render_plan(&plan, Format::Table, io.live && color_allowed())
+        );
+        if let Review::Ask(confirm) = review {
+            let _ = write!(io.err, "Send this request? Only 'yes' sends it: ");
+            let _ = io.err.flush();
+            if !confirm() {
+                let _ = writeln!(io.err, "not sent");
+                return exit::DECLINED;
+            }
+        }
     }
     let accepted: Accepted = match call(client, io, "POST", "/tenants", Some(body), &[202]).await {
         Ok(a) => a,

@@ -42,6 +42,13 @@ pub struct RequestArgs {
     /// How long `--wait` follows it, in seconds.
     #[arg(long, default_value_t = 600)]
     timeout: u64,
+    /// Send it after showing its plan, without asking (the question is only asked on a
+    /// terminal, and never when the request comes from stdin).
+    #[arg(short, long)]
+    yes: bool,
+    /// Send it without asking the API for its plan first.
+    #[arg(long)]
+    no_plan: bool,
     /// The platform config the request is checked against before it is sent (when the file
     /// exists; the request's shape is always checked).
     #[arg(long, default_value = "infra/platform-config.json")]
@@ -177,8 +184,23 @@ pub async fn request(args: RequestArgs) -> Result<ExitCode> {
     };
     let client = client(c)?;
     let wait = args.wait.then(|| Duration::from_secs(args.timeout));
-    on_terminal(async |io| cli::request(&client, io, &body, config.as_ref(), c.output, wait).await)
-        .await
+    let interactive =
+        args.file != "-" && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let mut answer = || {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).is_ok() && line.trim() == "yes"
+    };
+    let review = if args.no_plan {
+        cli::Review::Skip
+    } else if interactive && !args.yes {
+        cli::Review::Ask(&mut answer)
+    } else {
+        cli::Review::Show
+    };
+    on_terminal(async |io| {
+        cli::request(&client, io, &body, config.as_ref(), c.output, wait, review).await
+    })
+    .await
 }
 
 /// `vend plan`.
