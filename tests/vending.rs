@@ -1097,6 +1097,54 @@ async fn an_updated_request_converges_the_tenant_and_what_cannot_change_is_refus
     let (_, tags) = role_of(&local, &account, "payments-admin").await;
     assert!(!tags.iter().any(|t| t.starts_with("Tier=")), "{tags:?}");
     assert!(tags.contains("vending:request=portal-update-2"), "{tags:?}");
+    // The tenant's network resources follow its tags too.
+    let ec2 = aws_sdk_ec2::Client::new(&member(&local, &account).await);
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:vending:tenant")
+                .values("payments")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("VPCs");
+    let vpc = vpcs.vpcs().first().expect("the tenant's VPC");
+    let subnets = ec2
+        .describe_subnets()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("vpc-id")
+                .values(vpc.vpc_id().unwrap_or_default())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("subnets");
+    let tagged: Vec<BTreeSet<String>> = std::iter::once(vpc.tags())
+        .chain(subnets.subnets().iter().map(|s| s.tags()))
+        .map(|tags| {
+            tags.iter()
+                .map(|t| {
+                    format!(
+                        "{}={}",
+                        t.key().unwrap_or_default(),
+                        t.value().unwrap_or_default()
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    assert!(tagged.len() > 1, "the VPC and its subnets");
+    for tags in &tagged {
+        assert!(
+            tags.contains("Team=refunds")
+                && tags.contains("vending:request=portal-update-2")
+                && !tags.iter().any(|t| t.starts_with("Tier=")),
+            "{tags:?}"
+        );
+    }
     let entries = eks
         .list_access_entries()
         .cluster_name(&cluster)

@@ -124,6 +124,56 @@ impl Ec2Network {
             .map(str::to_owned)
             .ok_or_else(|| StepError::NotReady(format!("VPC {vpc_id} has no main route table yet")))
     }
+
+    /// Brings an existing resource's tags to `wanted`: adds and changes with CreateTags,
+    /// removes what is no longer asked for with DeleteTags (never `aws:` tags, which are AWS's
+    /// own and refused). A tenant's resources carry only the service's tags, so a tag the
+    /// request dropped goes from them as from its roles.
+    async fn retag(
+        &self,
+        resource_id: &str,
+        current: &[Tag],
+        wanted: &BTreeMap<String, String>,
+    ) -> Result<(), StepError> {
+        let held: BTreeMap<&str, &str> = current
+            .iter()
+            .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default())))
+            .collect();
+        let set: Vec<Tag> = wanted
+            .iter()
+            .filter(|(k, v)| held.get(k.as_str()) != Some(&v.as_str()))
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        let unset: Vec<Tag> = held
+            .keys()
+            .filter(|k| !wanted.contains_key(**k) && !k.starts_with("aws:"))
+            .map(|k| Tag::builder().key(*k).build())
+            .collect();
+        if !set.is_empty() {
+            self.client
+                .create_tags()
+                .resources(resource_id)
+                .set_tags(Some(set))
+                .send()
+                .await
+                .map_err(|e| classify("CreateTags", &e))?;
+        }
+        if !unset.is_empty() {
+            tracing::info!(
+                resource = resource_id,
+                removed = unset.len(),
+                "removed tags the request no longer asks for"
+            );
+            self.client
+                .delete_tags()
+                .resources(resource_id)
+                .set_tags(Some(unset))
+                .send()
+                .await
+                .map_err(|e| classify("DeleteTags", &e))?;
+        }
+        Ok(())
+    }
 }
 
 impl TenantNetwork for Ec2Network {
@@ -140,6 +190,8 @@ impl TenantNetwork for Ec2Network {
             .send()
             .await
             .map_err(|e| classify("DescribeVpcs", &e))?;
+        let mut named = tags.clone();
+        named.insert("Name".into(), tenant.to_owned());
         if let Some(vpc) = out.vpcs().first() {
             let id = vpc.vpc_id().unwrap_or_default().to_owned();
             let existing = parse_cidr(vpc.cidr_block(), &id)?;
@@ -148,6 +200,7 @@ impl TenantNetwork for Ec2Network {
                     "VPC {id} of tenant {tenant} has {existing}, but the registry claimed {cidr}"
                 )));
             }
+            self.retag(&id, vpc.tags(), &named).await?;
             let main_route_table_id = self.main_route_table(&id).await?;
             return Ok(VpcInfo {
                 id,
@@ -156,8 +209,6 @@ impl TenantNetwork for Ec2Network {
                 created: false,
             });
         }
-        let mut named = tags.clone();
-        named.insert("Name".into(), tenant.to_owned());
         let out = self
             .client
             .create_vpc()
@@ -211,6 +262,8 @@ impl TenantNetwork for Ec2Network {
         tags: &BTreeMap<String, String>,
     ) -> Result<Ensured, StepError> {
         let block = cidr.to_string();
+        let mut named = tags.clone();
+        named.insert("Name".into(), format!("{}-{zone}", tenant_of(tags)?));
         let out = self
             .client
             .describe_subnets()
@@ -227,10 +280,9 @@ impl TenantNetwork for Ec2Network {
                     subnet.availability_zone().unwrap_or("no zone")
                 )));
             }
+            self.retag(&id, subnet.tags(), &named).await?;
             return Ok(Ensured { id, created: false });
         }
-        let mut named = tags.clone();
-        named.insert("Name".into(), format!("{}-{zone}", tenant_of(tags)?));
         let out = self
             .client
             .create_subnet()
@@ -276,13 +328,11 @@ impl TenantNetwork for Ec2Network {
             .await
             .map_err(|e| classify("DescribeTransitGatewayVpcAttachments", &e))?;
         let (id, state, created) = match out.transit_gateway_vpc_attachments().first() {
-            Some(a) => (
-                a.transit_gateway_attachment_id()
-                    .unwrap_or_default()
-                    .to_owned(),
-                a.state().cloned(),
-                false,
-            ),
+            Some(a) => {
+                let id = a.transit_gateway_attachment_id().unwrap_or_default();
+                self.retag(id, a.tags(), tags).await?;
+                (id.to_owned(), a.state().cloned(), false)
+            }
             None => {
                 let out = self
                     .client
