@@ -5,6 +5,7 @@
 //! and Catch match.
 
 pub mod env;
+pub mod http;
 
 pub use env::{ConfigSource, FunctionEnv};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};

@@ -13,18 +13,17 @@
 //! the workflow. Submitting the same request twice starts nothing new; submitting it again
 //! after its run FAILED starts a new attempt (`portal-<requestId>-<attempt>`) and says so.
 
-pub mod http;
 mod plan;
 mod read;
 mod rerun;
 mod reruns;
 mod submit;
 
-use http::{Answer, refusal};
 use serde_json::Value;
 use vending_domain::api::{Endpoint, Unrouted, route};
 use vending_domain::ports::{Registry, Workflow};
 use vending_domain::{PlatformConfig, StepError};
+use vending_runtime::http::{self, Answer, refusal};
 
 /// The execution name of a request's attempt: its id (already restricted to letters, digits,
 /// `-` and `_`, at most 64 characters) under a fixed prefix, and the attempt after the first.
@@ -74,6 +73,11 @@ async fn serve<R: Registry, W: Workflow>(
         Endpoint::Rerun(id) => rerun::rerun(registry, workflow, &id, &request.json(true)?).await,
         Endpoint::Plan => plan::plan(registry, config, &request.json(false)?).await,
         Endpoint::Reruns => reruns::reruns(registry, workflow, &request.json(false)?).await,
+        // API Gateway routes drift to InspectTenant; this function never holds what it reads.
+        Endpoint::Drift(_) => Ok(Answer::refusal(
+            404,
+            "GET /tenants/{tenantId}/drift is served by the InspectTenant function",
+        )),
     }
 }
 

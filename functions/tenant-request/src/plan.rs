@@ -4,10 +4,10 @@
 //! hand-off committed. It reads the tenant's registry entry and the claimed VPC blocks, and
 //! writes nothing: no request is recorded, no scope claimed, no execution started.
 
-use crate::http::Answer;
 use serde_json::Value;
 use vending_domain::ports::Registry;
 use vending_domain::{PlatformConfig, StepError, TenantRequest};
+use vending_runtime::http::Answer;
 
 /// Plans a request (the body of `POST /plans`).
 pub async fn plan<R: Registry>(

@@ -1,10 +1,10 @@
 //! `GET /tenants/{tenantId}` and `GET /tenants`: what the registry holds, and where a running
 //! execution is.
 
-use crate::http::{Answer, invalid};
 use vending_domain::api::{TenantList, TenantSummary, TenantView, list_query};
 use vending_domain::ports::{ExecutionProgress, Registry, RegistryEntry, TenantStatus, Workflow};
 use vending_domain::{StepError, TenantId};
+use vending_runtime::http::{Answer, invalid};
 
 /// A tenant id from a path, validated.
 pub fn tenant_id(raw: &str) -> Result<TenantId, StepError> {

@@ -2,12 +2,12 @@
 //! last changed it. Every step converges, so a re-run repairs what drifted or failed and
 //! changes nothing else; it is refused while an execution works on the tenant.
 
-use crate::http::{Answer, invalid};
 use crate::read::{entry, execution};
 use serde_json::Value;
 use vending_domain::api::{Accepted, RerunRequest};
 use vending_domain::ports::{Registry, Workflow};
 use vending_domain::{StepError, TenantId};
+use vending_runtime::http::{Answer, invalid};
 
 /// The time in milliseconds, in base 36: what names a re-run without a caller's key.
 pub(crate) fn stamp() -> String {

@@ -8,7 +8,6 @@
 //! /tenants/{tenantId}/rerun` does; a tenant vended from an account-created event (no recorded
 //! request) or with an execution running on it is skipped, and the answer says why.
 
-use crate::http::{Answer, invalid};
 use crate::read::{execution, tenant_id};
 use crate::rerun::{check_key, stamp};
 use serde_json::{Value, json};
@@ -19,6 +18,7 @@ use vending_domain::api::{
 use vending_domain::ports::{Registry, RegistryEntry, TenantQuery, Workflow};
 use vending_domain::registry::MAX_PAGE;
 use vending_domain::{StepError, ValidationErrors};
+use vending_runtime::http::{Answer, invalid};
 
 /// Step Functions' longest execution name.
 const MAX_EXECUTION_NAME: usize = 80;

@@ -1,12 +1,12 @@
 //! `POST /tenants`: a portal request, validated, recorded by its id, and its vending started.
 
-use crate::http::{Answer, invalid};
 use serde_json::Value;
 use vending_domain::api::Accepted;
 use vending_domain::ports::{
     Registry, RegistryEntry, RequestRecord, ScopeClaim, TenantStatus, Workflow,
 };
 use vending_domain::{PlatformConfig, StepError, TenantRequest, TenantSpec};
+use vending_runtime::http::{Answer, invalid};
 
 /// The refusal of a request id used for another request.
 fn reused(spec: &TenantSpec, held: &RequestRecord) -> StepError {

@@ -1,4 +1,5 @@
-//! The HTTP side of the function: the API Gateway v2 event read into a method, path, query and
+//! The HTTP side of the portal API's functions (TenantRequest, InspectTenant): the API
+//! Gateway v2 event read into a method, path, query and
 //! body, and answers (JSON, with a status) written back as API Gateway v2 responses.
 
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
