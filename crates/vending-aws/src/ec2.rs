@@ -16,7 +16,7 @@ use aws_sdk_ec2::types::{
 };
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use vending_domain::ports::{Ensured, TenantNetwork, TransitGatewayHub, VpcInfo};
+use vending_domain::ports::{Ensured, TenantNetwork, TransitGatewayHub, VpcInfo, VpcState};
 use vending_domain::request::TENANT_TAG;
 use vending_domain::{Ipv4Cidr, StepError};
 
@@ -234,6 +234,59 @@ impl TenantNetwork for Ec2Network {
             main_route_table_id,
             created: true,
         })
+    }
+
+    async fn tenant_vpc(&self, tenant: &str) -> Result<Option<VpcState>, StepError> {
+        let out = self
+            .client
+            .describe_vpcs()
+            .filters(filter(&format!("tag:{TENANT_TAG}"), &[tenant]))
+            .send()
+            .await
+            .map_err(|e| classify("DescribeVpcs", &e))?;
+        let Some(vpc) = out.vpcs().first() else {
+            return Ok(None);
+        };
+        let id = vpc.vpc_id().unwrap_or_default().to_owned();
+        let attachments = self
+            .client
+            .describe_transit_gateway_vpc_attachments()
+            .filters(filter("vpc-id", &[&id]))
+            .filters(filter("state", LIVE_ATTACHMENT))
+            .send()
+            .await
+            .map_err(|e| classify("DescribeTransitGatewayVpcAttachments", &e))?;
+        let tables = self
+            .client
+            .describe_route_tables()
+            .filters(filter("vpc-id", &[&id]))
+            .filters(filter("association.main", &["true"]))
+            .send()
+            .await
+            .map_err(|e| classify("DescribeRouteTables", &e))?;
+        Ok(Some(VpcState {
+            cidr: vpc.cidr_block().unwrap_or_default().to_owned(),
+            attachments: attachments
+                .transit_gateway_vpc_attachments()
+                .iter()
+                .map(|a| {
+                    (
+                        a.transit_gateway_attachment_id()
+                            .unwrap_or_default()
+                            .to_owned(),
+                        a.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                    )
+                })
+                .collect(),
+            routes_to_transit_gateway: tables
+                .route_tables()
+                .iter()
+                .flat_map(|t| t.routes())
+                .filter(|r| r.transit_gateway_id().is_some())
+                .filter_map(|r| r.destination_cidr_block().map(str::to_owned))
+                .collect(),
+            id,
+        }))
     }
 
     async fn availability_zones(&self) -> Result<Vec<String>, StepError> {

@@ -79,28 +79,31 @@ fn read_policy(text: &str) -> Option<Value> {
     })
 }
 
-/// IAM may write a single principal as a string instead of a list; compare them as sets.
-fn same_trust(current: &Value, wanted: &Value) -> bool {
-    let principals = |doc: &Value| -> Option<Vec<String>> {
-        let statements = doc.get("Statement")?.as_array()?;
-        if statements.len() != 1 {
-            return None;
-        }
-        let s = &statements[0];
-        if s.get("Effect")? != "Allow" || s.get("Action")? != "sts:AssumeRole" {
-            return None;
-        }
-        let mut list: Vec<String> = match s.get("Principal")?.get("AWS")? {
-            Value::String(p) => vec![p.clone()],
-            Value::Array(ps) => ps
-                .iter()
-                .filter_map(|p| p.as_str().map(str::to_owned))
-                .collect(),
-            _ => return None,
-        };
-        list.sort();
-        Some(list)
+/// The principals a trust policy of ours lets assume the role, sorted; `None` for a policy
+/// of any other shape. IAM may write a single principal as a string instead of a list.
+fn principals(doc: &Value) -> Option<Vec<String>> {
+    let statements = doc.get("Statement")?.as_array()?;
+    if statements.len() != 1 {
+        return None;
+    }
+    let s = &statements[0];
+    if s.get("Effect")? != "Allow" || s.get("Action")? != "sts:AssumeRole" {
+        return None;
+    }
+    let mut list: Vec<String> = match s.get("Principal")?.get("AWS")? {
+        Value::String(p) => vec![p.clone()],
+        Value::Array(ps) => ps
+            .iter()
+            .filter_map(|p| p.as_str().map(str::to_owned))
+            .collect(),
+        _ => return None,
     };
+    list.sort();
+    Some(list)
+}
+
+/// Compares trust policies by their principals, as sets.
+fn same_trust(current: &Value, wanted: &Value) -> bool {
     principals(current).is_some_and(|c| Some(c) == principals(wanted))
 }
 
@@ -204,12 +207,12 @@ impl IamIdentity {
         Ok(())
     }
 
-    async fn attach_policies(&self, spec: &RoleSpec) -> Result<(), StepError> {
+    async fn attached_policies(&self, role: &str) -> Result<Vec<String>, StepError> {
         let mut attached = Vec::new();
         let mut pages = self
             .client
             .list_attached_role_policies()
-            .role_name(&spec.name)
+            .role_name(role)
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
@@ -220,6 +223,11 @@ impl IamIdentity {
                     .filter_map(|p| p.policy_arn().map(str::to_owned)),
             );
         }
+        Ok(attached)
+    }
+
+    async fn attach_policies(&self, spec: &RoleSpec) -> Result<(), StepError> {
+        let attached = self.attached_policies(&spec.name).await?;
         for arn in &spec.managed_policy_arns {
             if !attached.contains(arn) {
                 self.client
@@ -311,6 +319,31 @@ impl Identity for IamIdentity {
             id: role.arn().to_owned(),
             created,
         })
+    }
+
+    async fn role(&self, name: &str) -> Result<Option<RoleSpec>, StepError> {
+        let Some(role) = self.get_role(name).await? else {
+            return Ok(None);
+        };
+        let trust = role
+            .assume_role_policy_document()
+            .and_then(read_policy)
+            .as_ref()
+            .and_then(principals)
+            .unwrap_or_default();
+        let mut managed_policy_arns = self.attached_policies(name).await?;
+        managed_policy_arns.sort();
+        Ok(Some(RoleSpec {
+            name: name.to_owned(),
+            boundary_arn: role
+                .permissions_boundary()
+                .and_then(|b| b.permissions_boundary_arn())
+                .unwrap_or_default()
+                .to_owned(),
+            trusted: trust,
+            managed_policy_arns,
+            tags: role_tags(&role),
+        }))
     }
 
     async fn ensure_account_alias(&self, alias: &str) -> Result<String, StepError> {

@@ -8,7 +8,7 @@ use crate::classify::classify;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use vending_domain::StepError;
 use vending_domain::ports::{
     ManifestBundle, ManifestDestination, ManifestFile, Publication, stale, stored_generation,
@@ -53,8 +53,8 @@ impl S3Manifests {
         S3Manifests::new(path_style_client(sdk), bucket)
     }
 
-    /// The generation of the record at `key`, if the bucket has one.
-    async fn held_generation(&self, key: &str) -> Result<Option<u64>, StepError> {
+    /// The object at `key`, if the bucket has one.
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StepError> {
         match self
             .client
             .get_object()
@@ -67,11 +67,16 @@ impl S3Manifests {
                 let body = out.body.collect().await.map_err(|e| {
                     StepError::Unavailable(format!("GetObject {key}: reading the body: {e}"))
                 })?;
-                Ok(stored_generation(&body.into_bytes()))
+                Ok(Some(body.into_bytes().to_vec()))
             }
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
             Err(e) => Err(classify("GetObject", &e)),
         }
+    }
+
+    /// The generation of the record at `key`, if the bucket has one.
+    async fn held_generation(&self, key: &str) -> Result<Option<u64>, StepError> {
+        Ok(self.get(key).await?.and_then(|b| stored_generation(&b)))
     }
 
     /// True when the object at the file's path already holds its bytes.
@@ -176,6 +181,21 @@ impl ManifestDestination for S3Manifests {
                 revision: written.join(" "),
             })
         }
+    }
+
+    async fn read(
+        &self,
+        tenant_dir: &str,
+        record_path: &str,
+    ) -> Result<BTreeMap<String, Vec<u8>>, StepError> {
+        let mut files = BTreeMap::new();
+        let keys = self.tenant_keys(tenant_dir).await?;
+        for key in keys.iter().map(String::as_str).chain([record_path]) {
+            if let Some(bytes) = self.get(key).await? {
+                files.insert(key.to_owned(), bytes);
+            }
+        }
+        Ok(files)
     }
 }
 

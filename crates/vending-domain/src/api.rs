@@ -1,5 +1,6 @@
 //! The portal API (an HTTP API in AWS, `vend serve` locally): its routes, what each answers,
-//! and how a listing's query string reads. The TenantRequest function serves every route; the
+//! and how a listing's query string reads. The TenantRequest function serves every route but
+//! drift, which InspectTenant serves (it reads the tenant's resources in their accounts); the
 //! published OpenAPI document (`docs/openapi.yaml`) is generated from these types, and the
 //! SAM template and `vend serve` are checked against `ROUTES`.
 
@@ -22,45 +23,65 @@ pub struct Route {
     pub operation: &'static str,
     /// What it does, in a line.
     pub summary: &'static str,
+    /// The function that serves it (its logical id in `infra/template.yaml`).
+    pub function: &'static str,
 }
 
+/// The function behind every route but drift.
+pub const TENANT_REQUEST: &str = "TenantRequestFunction";
+/// The function behind `GET /tenants/{tenantId}/drift`.
+pub const INSPECT_TENANT: &str = "InspectTenantFunction";
+
 /// Every route, in the order the OpenAPI document lists them.
-pub const ROUTES: [Route; 6] = [
+pub const ROUTES: [Route; 7] = [
     Route {
         method: "POST",
         path: "/tenants",
         operation: "requestTenant",
         summary: "Request a tenant: validated, recorded, and its vending started (once per requestId).",
+        function: TENANT_REQUEST,
     },
     Route {
         method: "GET",
         path: "/tenants",
         operation: "listTenants",
         summary: "List tenants, filtered by environment, status and tags, a page at a time.",
+        function: TENANT_REQUEST,
     },
     Route {
         method: "GET",
         path: "/tenants/{tenantId}",
         operation: "getTenant",
         summary: "A tenant: its status, the step it is at, its failure, and its record once ready.",
+        function: TENANT_REQUEST,
     },
     Route {
         method: "POST",
         path: "/tenants/{tenantId}/rerun",
         operation: "rerunTenant",
         summary: "Run the tenant's vending again with its last request (every step converges).",
+        function: TENANT_REQUEST,
     },
     Route {
         method: "POST",
         path: "/reruns",
         operation: "rerunTenants",
         summary: "Run the vending of every tenant a selector (or a list) names again: one execution of the batch workflow, at most `concurrency` tenants at a time.",
+        function: TENANT_REQUEST,
     },
     Route {
         method: "POST",
         path: "/plans",
         operation: "planTenant",
         summary: "What a request would do (account, OU, tags, VPC block, roles, access entries, record and manifest changes), changing nothing.",
+        function: TENANT_REQUEST,
+    },
+    Route {
+        method: "GET",
+        path: "/tenants/{tenantId}/drift",
+        operation: "getTenantDrift",
+        summary: "What the tenant's roles, trust, access entries, VPC, attachment, routes and manifests are, against its record: each difference named (a re-run repairs them).",
+        function: INSPECT_TENANT,
     },
 ];
 
@@ -79,6 +100,8 @@ pub enum Endpoint {
     Plan,
     /// `POST /reruns`.
     Reruns,
+    /// `GET /tenants/{tenantId}/drift`, with the id as given.
+    Drift(String),
 }
 
 impl Endpoint {
@@ -91,6 +114,7 @@ impl Endpoint {
             Endpoint::Rerun(_) => "POST /tenants/{tenantId}/rerun",
             Endpoint::Plan => "POST /plans",
             Endpoint::Reruns => "POST /reruns",
+            Endpoint::Drift(_) => "GET /tenants/{tenantId}/drift",
         }
     }
 }
@@ -113,6 +137,7 @@ pub fn route(method: &str, path: &str) -> Result<Endpoint, Unrouted> {
         ["reruns"] => ("/reruns", None),
         ["tenants", id] if !id.is_empty() => ("/tenants/{tenantId}", Some(*id)),
         ["tenants", id, "rerun"] if !id.is_empty() => ("/tenants/{tenantId}/rerun", Some(*id)),
+        ["tenants", id, "drift"] if !id.is_empty() => ("/tenants/{tenantId}/drift", Some(*id)),
         _ => return Err(Unrouted::NotFound),
     };
     let id = id.map(|i| percent_decode(i).unwrap_or_else(|| i.to_owned()));
@@ -123,6 +148,7 @@ pub fn route(method: &str, path: &str) -> Result<Endpoint, Unrouted> {
         ("POST", "/tenants/{tenantId}/rerun", Some(id)) => Ok(Endpoint::Rerun(id)),
         ("POST", "/plans", None) => Ok(Endpoint::Plan),
         ("POST", "/reruns", None) => Ok(Endpoint::Reruns),
+        ("GET", "/tenants/{tenantId}/drift", Some(id)) => Ok(Endpoint::Drift(id)),
         _ => Err(Unrouted::MethodNotAllowed(
             ROUTES
                 .iter()
@@ -575,6 +601,16 @@ pub mod openapi {
                     "404": error("No such tenant.")
                 }
             }),
+            ("GET", "/tenants/{tenantId}/drift") => json!({
+                "parameters": [tenant_id_parameter()],
+                "responses": {
+                    "200": ok("The differences (none: the tenant is as its record says); nothing was changed.", "DriftReport"),
+                    "400": error("The tenant id is not one."),
+                    "404": error("No such tenant."),
+                    "409": error("The tenant has no record yet (it was never READY)."),
+                    "503": error("AWS or the GitOps destination throttled or failed: try again.")
+                }
+            }),
             ("POST", "/plans") => json!({
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TenantRequest"}}}},
                 "responses": {
@@ -620,6 +656,7 @@ pub mod openapi {
         generator.subschema_for::<TenantList>();
         generator.subschema_for::<RerunRequest>();
         generator.subschema_for::<crate::plan::Plan>();
+        generator.subschema_for::<crate::drift::DriftReport>();
         generator.subschema_for::<BatchRerunRequest>();
         generator.subschema_for::<BatchAccepted>();
         generator.subschema_for::<ApiError>();
@@ -639,7 +676,7 @@ pub mod openapi {
             "info": {
                 "title": "Tenant vending portal API",
                 "version": "1",
-                "description": "Request, plan, follow, list and re-run tenants. Served by the TenantRequest function behind an HTTP API with IAM authorization (requests signed with SigV4, service execute-api), and by `vend serve` on loopback (unsigned). Generated from vending_domain::api; do not edit (UPDATE_GOLDEN=1 cargo nextest run -p e2e --test api rewrites it)."
+                "description": "Request, plan, follow, list, re-run and check tenants for drift. Served by the TenantRequest function (drift: InspectTenant) behind an HTTP API with IAM authorization (requests signed with SigV4, service execute-api), and by `vend serve` on loopback (unsigned). Generated from vending_domain::api; do not edit (UPDATE_GOLDEN=1 cargo nextest run -p e2e --test api rewrites it)."
             },
             "servers": [{"url": "http://127.0.0.1:8787", "description": "vend serve"}],
             "paths": paths,

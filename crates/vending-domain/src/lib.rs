@@ -7,6 +7,7 @@
 pub mod api;
 pub mod cidr;
 pub mod config;
+pub mod drift;
 pub mod error;
 #[cfg(feature = "fakes")]
 pub mod fakes;

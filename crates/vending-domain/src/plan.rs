@@ -11,8 +11,9 @@
 
 use crate::PlatformConfig;
 use crate::cidr::Ipv4Cidr;
+use crate::config::RoleTemplate;
 use crate::error::{StepError, ValidationErrors};
-use crate::names::TenantId;
+use crate::names::{PrincipalArn, TenantId};
 use crate::ports::RoleSpec;
 use crate::record::TenantRecord;
 use crate::registry::{RegistryEntry, TenantStatus};
@@ -241,20 +242,46 @@ pub struct Planned {
 /// The roles the tenant gets in `account_id`, as the config and the request say: what
 /// ProvisionIdentity ensures and what a plan shows.
 pub fn role_specs(config: &PlatformConfig, spec: &TenantSpec, account_id: &str) -> Vec<RoleSpec> {
-    let id = &config.identity;
-    let boundary_arn = id
-        .permissions_boundary
-        .arn_in(config.partition(), account_id);
-    id.roles
+    let tags = spec.all_tags();
+    config
+        .identity
+        .roles
         .iter()
-        .map(|template| RoleSpec {
-            name: spec.role_name(&template.name),
-            boundary_arn: boundary_arn.clone(),
-            trusted: id.trusted_for(template, &spec.owners, &spec.viewers),
-            managed_policy_arns: template.managed_policy_arns.clone(),
-            tags: spec.all_tags(),
+        .map(|template| {
+            role_spec(
+                config,
+                template,
+                &spec.role_name(&template.name),
+                &spec.owners,
+                &spec.viewers,
+                &tags,
+                account_id,
+            )
         })
         .collect()
+}
+
+/// One role of `template` named `name` in `account_id`, for these owners, viewers and tags
+/// (also what drift expects of a record's role).
+pub fn role_spec(
+    config: &PlatformConfig,
+    template: &RoleTemplate,
+    name: &str,
+    owners: &[PrincipalArn],
+    viewers: &[PrincipalArn],
+    tags: &BTreeMap<String, String>,
+    account_id: &str,
+) -> RoleSpec {
+    let id = &config.identity;
+    RoleSpec {
+        name: name.to_owned(),
+        boundary_arn: id
+            .permissions_boundary
+            .arn_in(config.partition(), account_id),
+        trusted: id.trusted_for(template, owners, viewers),
+        managed_policy_arns: template.managed_policy_arns.clone(),
+        tags: tags.clone(),
+    }
 }
 
 /// What `spec` asks of an existing tenant that does not change in place, as the request field

@@ -176,6 +176,14 @@ pub trait ManifestDestination: Send + Sync {
         &self,
         bundle: &ManifestBundle,
     ) -> impl Future<Output = Result<Publication, StepError>> + Send;
+
+    /// The files the destination holds under `tenant_dir` and at `record_path`, by path, as
+    /// its head has them (what a bundle would replace).
+    fn read(
+        &self,
+        tenant_dir: &str,
+        record_path: &str,
+    ) -> impl Future<Output = Result<BTreeMap<String, Vec<u8>>, StepError>> + Send;
 }
 
 /// The generation a stored record carries, if it can be read; a record of another version is
@@ -264,6 +272,25 @@ pub trait TenantNetwork: Send + Sync {
     /// Deletes the region's default VPC (its subnets and internet gateway first); returns the
     /// ids of the VPCs deleted (none when there was no default VPC left).
     fn remove_default_vpcs(&self) -> impl Future<Output = Result<Vec<String>, StepError>> + Send;
+
+    /// The tenant's VPC (found by its `vending:tenant` tag) as it is, or `None`.
+    fn tenant_vpc(
+        &self,
+        tenant: &str,
+    ) -> impl Future<Output = Result<Option<VpcState>, StepError>> + Send;
+}
+
+/// A tenant VPC as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VpcState {
+    /// Its id.
+    pub id: String,
+    /// Its primary CIDR block.
+    pub cidr: String,
+    /// Its transit gateway attachments that still exist, as (id, state).
+    pub attachments: Vec<(String, String)>,
+    /// The destinations its main route table sends to a transit gateway.
+    pub routes_to_transit_gateway: Vec<String>,
 }
 
 /// The network account's side of a transit gateway attachment.
@@ -300,6 +327,9 @@ pub trait Identity: Send + Sync {
         &self,
         spec: &RoleSpec,
     ) -> impl Future<Output = Result<Ensured, StepError>> + Send;
+    /// The role as it is (trust principals sorted; a trust policy of another shape reads as
+    /// no principal), or `None` when there is no role of that name.
+    fn role(&self, name: &str) -> impl Future<Output = Result<Option<RoleSpec>, StepError>> + Send;
     /// The account has an alias: `alias` unless it already had one, which it keeps (an adopted
     /// account's owners chose it). Returns the alias in effect. `alias` taken by another AWS
     /// account (aliases are global) is a `Conflict`.

@@ -3,6 +3,7 @@
 //! one `ManifestDestination` port the step writes through.
 
 use crate::{GitCredentials, GitRepository};
+use std::collections::BTreeMap;
 use std::path::Path;
 use vending_aws::S3Manifests;
 use vending_domain::config::GitOpsConfig;
@@ -53,6 +54,17 @@ impl ManifestDestination for Destination {
         match self {
             Destination::Git(git) => git.publish(bundle).await,
             Destination::S3(s3) => s3.publish(bundle).await,
+        }
+    }
+
+    async fn read(
+        &self,
+        tenant_dir: &str,
+        record_path: &str,
+    ) -> Result<BTreeMap<String, Vec<u8>>, StepError> {
+        match self {
+            Destination::Git(git) => git.read(tenant_dir, record_path).await,
+            Destination::S3(s3) => s3.read(tenant_dir, record_path).await,
         }
     }
 }

@@ -21,7 +21,7 @@ use git2::{
     ErrorClass, ErrorCode, FileMode, Oid, PushOptions, RemoteCallbacks, Repository, Signature, Tree,
 };
 use serde::Deserialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use tokio::runtime::Handle;
@@ -170,15 +170,37 @@ impl ManifestDestination for GitRepository {
         let inner = self.inner.clone();
         let bundle = bundle.clone();
         let runtime = Handle::current();
-        tokio::task::spawn_blocking(move || inner.publish(&bundle, &runtime))
-            .await
-            .map_err(|e| StepError::Internal(format!("the git writer stopped: {e}")))?
+        tokio::task::spawn_blocking(move || {
+            inner.with_remote(&runtime, |inner| inner.publish_here(&bundle))
+        })
+        .await
+        .map_err(|e| StepError::Internal(format!("the git writer stopped: {e}")))?
+    }
+
+    async fn read(
+        &self,
+        tenant_dir: &str,
+        record_path: &str,
+    ) -> Result<BTreeMap<String, Vec<u8>>, StepError> {
+        let inner = self.inner.clone();
+        let (dir, record) = (tenant_dir.to_owned(), record_path.to_owned());
+        let runtime = Handle::current();
+        tokio::task::spawn_blocking(move || {
+            inner.with_remote(&runtime, |inner| inner.read_here(&dir, &record))
+        })
+        .await
+        .map_err(|e| StepError::Internal(format!("the git reader stopped: {e}")))?
     }
 }
 
 impl Inner {
-    /// Publishes on a blocking thread of `runtime`, which carries the HTTP requests.
-    fn publish(&self, bundle: &ManifestBundle, runtime: &Handle) -> Result<Publication, StepError> {
+    /// Runs `f` on a blocking thread of `runtime`, which carries the HTTP requests, holding
+    /// the cache's lock.
+    fn with_remote<T>(
+        &self,
+        runtime: &Handle,
+        f: impl FnOnce(&Inner) -> Result<T, StepError>,
+    ) -> Result<T, StepError> {
         let _guard = self
             .lock
             .lock()
@@ -191,7 +213,31 @@ impl Inner {
                 .map(|c| (c.username.as_str(), c.password.as_str()));
             Arc::new(http::Client::new(basic))
         });
-        http::with_client(client, runtime, || self.publish_here(bundle))
+        http::with_client(client, runtime, || f(self))
+    }
+
+    /// The files under `dir` and at `record` in the branch's head, fetched now.
+    fn read_here(&self, dir: &str, record: &str) -> Result<BTreeMap<String, Vec<u8>>, StepError> {
+        let repo = self.open_cache()?;
+        let Some(head) = self.fetch(&repo)? else {
+            return Ok(BTreeMap::new());
+        };
+        let tree = repo
+            .find_commit(head)
+            .and_then(|c| c.tree())
+            .map_err(|e| git_error("reading the branch head", &e))?;
+        let mut files = BTreeMap::new();
+        for path in files_under(&repo, &tree, dir)
+            .into_iter()
+            .chain([record.to_owned()])
+        {
+            if let Ok(entry) = tree.get_path(Path::new(&path))
+                && let Ok(blob) = repo.find_blob(entry.id())
+            {
+                files.insert(path, blob.content().to_vec());
+            }
+        }
+        Ok(files)
     }
 
     fn publish_here(&self, bundle: &ManifestBundle) -> Result<Publication, StepError> {

@@ -17,6 +17,8 @@ struct IdentityState {
     alias: Option<String>,
     /// Policies that exist in the account (customer-managed ARNs); AWS-managed ones always do.
     policies: BTreeSet<String>,
+    /// The account, as role ARNs name it (`000000000000` when not given).
+    account: Option<String>,
 }
 
 /// IAM of one account, in memory. As IAM does, it refuses a boundary that does not exist in
@@ -44,6 +46,13 @@ impl FakeIdentity {
     /// The role, as last written.
     pub fn role(&self, name: &str) -> Option<RoleSpec> {
         lock(&self.state).roles.get(name).cloned()
+    }
+
+    /// Changes a role behind the service's back (an account admin's edit).
+    pub fn edit_role(&self, name: &str, edit: impl FnOnce(&mut RoleSpec)) {
+        if let Some(role) = lock(&self.state).roles.get_mut(name) {
+            edit(role);
+        }
     }
 
     /// The account alias.
@@ -78,9 +87,21 @@ impl Identity for FakeIdentity {
         }
         let created = s.roles.insert(spec.name.clone(), spec.clone()).is_none();
         Ok(Ensured {
-            id: format!("arn:aws:iam::000000000000:role/{}", spec.name),
+            id: format!(
+                "arn:aws:iam::{}:role/{}",
+                s.account.as_deref().unwrap_or("000000000000"),
+                spec.name
+            ),
             created,
         })
+    }
+
+    async fn role(&self, name: &str) -> Result<Option<RoleSpec>, StepError> {
+        self.calls.enter("GetRole")?;
+        Ok(lock(&self.state).roles.get(name).cloned().map(|mut r| {
+            r.trusted.sort();
+            r
+        }))
     }
 
     async fn ensure_account_alias(&self, alias: &str) -> Result<String, StepError> {
@@ -213,7 +234,11 @@ impl FakeAccounts {
         let baseline: Vec<&str> = self.baseline_policies.iter().map(String::as_str).collect();
         lock(&self.identities)
             .entry(account.to_owned())
-            .or_insert_with(|| FakeIdentity::with_policies(&baseline))
+            .or_insert_with(|| {
+                let identity = FakeIdentity::with_policies(&baseline);
+                lock(&identity.state).account = Some(account.to_owned());
+                identity
+            })
             .clone()
     }
 

@@ -3,7 +3,7 @@
 use super::{Calls, lock};
 use crate::cidr::Ipv4Cidr;
 use crate::error::StepError;
-use crate::ports::{Ensured, TenantNetwork, TransitGatewayHub, VpcInfo};
+use crate::ports::{Ensured, TenantNetwork, TransitGatewayHub, VpcInfo, VpcState};
 use crate::request::TENANT_TAG;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -227,6 +227,37 @@ impl TenantNetwork for FakeNetwork {
             .collect();
         s.default_vpcs = 0;
         Ok(removed)
+    }
+
+    async fn tenant_vpc(&self, tenant: &str) -> Result<Option<VpcState>, StepError> {
+        self.calls.enter("DescribeVpcs")?;
+        let s = lock(&self.state);
+        let Some((id, (cidr, _))) = s
+            .vpcs
+            .iter()
+            .find(|(_, (_, t))| t.get(TENANT_TAG).map(String::as_str) == Some(tenant))
+        else {
+            return Ok(None);
+        };
+        let table = format!("rtb-of-{id}");
+        Ok(Some(VpcState {
+            id: id.clone(),
+            cidr: cidr.to_string(),
+            attachments: s
+                .attachments
+                .get(id)
+                .map(|(a, left)| {
+                    let state = if *left > 0 { "pending" } else { "available" };
+                    vec![(a.clone(), state.to_owned())]
+                })
+                .unwrap_or_default(),
+            routes_to_transit_gateway: s
+                .routes
+                .keys()
+                .filter(|(t, _)| *t == table)
+                .map(|(_, d)| d.to_string())
+                .collect(),
+        }))
     }
 }
 

@@ -148,4 +148,23 @@ impl ManifestDestination for FakeDestination {
             revision: format!("fake-{}", lock(&self.writes)),
         })
     }
+
+    async fn read(
+        &self,
+        tenant_dir: &str,
+        record_path: &str,
+    ) -> Result<BTreeMap<String, Vec<u8>>, StepError> {
+        Ok(lock(&self.files)
+            .iter()
+            .filter(|(path, _)| path.starts_with(&format!("{tenant_dir}/")) || *path == record_path)
+            .map(|(p, b)| (p.clone(), b.clone()))
+            .collect())
+    }
+}
+
+impl FakeDestination {
+    /// Writes a file behind the service's back (someone edited the repository by hand).
+    pub fn edit(&self, path: &str, bytes: Vec<u8>) {
+        lock(&self.files).insert(path.to_owned(), bytes);
+    }
 }
