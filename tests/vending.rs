@@ -4,7 +4,7 @@
 
 use asl_executor::Status;
 use aws_sdk_ec2::types::Filter;
-use e2e::{drain, event_queue, member, portal_body, request, vending};
+use e2e::{drain, event_queue, member, portal, portal_body, request, vending};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use vend::local::Local;
@@ -127,7 +127,7 @@ async fn a_portal_request_becomes_an_onboarded_tenant() {
     let local = vending(3).await;
     let queue = event_queue(&local).await;
     // The deployed path: API Gateway's event to TenantRequest, which starts the workflow.
-    let answer = local.request(e2e::portal(&portal_body())).await;
+    let answer = local.request(portal(&portal_body())).await;
     assert_eq!(answer["statusCode"], 202, "{answer}");
     let reply: Value =
         serde_json::from_str(answer["body"].as_str().unwrap_or("null")).expect("JSON");
@@ -1102,7 +1102,7 @@ async fn an_updated_request_converges_the_tenant_and_what_cannot_change_is_refus
     let vpcs = ec2
         .describe_vpcs()
         .filters(
-            aws_sdk_ec2::types::Filter::builder()
+            Filter::builder()
                 .name("tag:vending:tenant")
                 .values("payments")
                 .build(),
@@ -1114,7 +1114,7 @@ async fn an_updated_request_converges_the_tenant_and_what_cannot_change_is_refus
     let subnets = ec2
         .describe_subnets()
         .filters(
-            aws_sdk_ec2::types::Filter::builder()
+            Filter::builder()
                 .name("vpc-id")
                 .values(vpc.vpc_id().unwrap_or_default())
                 .build(),
@@ -1188,4 +1188,194 @@ async fn an_updated_request_converges_the_tenant_and_what_cannot_change_is_refus
         "portal-update-2",
         "the refused requests changed nothing"
     );
+}
+
+/// The portal API's drift check of a tenant, as API Gateway gives it to InspectTenant: the
+/// status and the body.
+async fn drift_of(local: &Local, id: &str) -> (u64, Value) {
+    let mut event = portal(&json!({}));
+    let path = format!("/tenants/{id}/drift");
+    event["rawPath"] = json!(path);
+    event["routeKey"] = json!("GET /tenants/{tenantId}/drift");
+    event["requestContext"]["http"]["method"] = json!("GET");
+    event["requestContext"]["http"]["path"] = json!(path);
+    event["body"] = Value::Null;
+    let answer = local.request(event).await;
+    let body = serde_json::from_str(answer["body"].as_str().unwrap_or("null")).expect("JSON");
+    (answer["statusCode"].as_u64().unwrap_or_default(), body)
+}
+
+/// Runs git in `dir`, or fails the test with its output.
+fn git(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_behind_the_services_back_is_named_and_a_rerun_repairs_it() {
+    let local = vending(1).await;
+    let (answer, result) = request(&local, &portal_body()).await;
+    assert_eq!(
+        result.map(|r| r.status),
+        Some(Status::Succeeded),
+        "{answer}"
+    );
+    let (status, report) = drift_of(&local, "payments").await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        report["differences"],
+        json!([]),
+        "a fresh tenant is as its record says"
+    );
+    let root = local
+        .config()
+        .gitops
+        .root()
+        .trim_end_matches('/')
+        .to_owned();
+    let under = |path: &str| format!("{root}/{path}").trim_start_matches('/').to_owned();
+    let checked: Vec<&str> = report["checked"]
+        .as_array()
+        .expect("checked")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for kind in [
+        "role/".to_owned(),
+        "cluster/".to_owned(),
+        "vpc/payments".to_owned(),
+        format!("file/{}", under("tenants/payments/")),
+        format!("file/{}", under("records/payments.json")),
+    ] {
+        assert!(
+            checked.iter().any(|c| c.starts_with(&kind)),
+            "{kind}: {checked:?}"
+        );
+    }
+
+    // Behind the service's back: a role trusts someone else and is re-tagged, an access entry
+    // is deleted, and a manifest is edited in the repository.
+    let record: Value =
+        serde_json::from_str(&entry(&local, "payments").await.record.expect("a record"))
+            .expect("JSON");
+    let account = record["account"]["id"]
+        .as_str()
+        .expect("account")
+        .to_owned();
+    let roles: Vec<String> = record["identity"]["roles"]
+        .as_array()
+        .expect("roles")
+        .iter()
+        .filter_map(|r| r["arn"].as_str().map(str::to_owned))
+        .collect();
+    let admin = roles[0].rsplit('/').next().expect("a name").to_owned();
+    let intruder = "arn:aws:iam::123456789012:role/finance-auditors";
+    let iam = aws_sdk_iam::Client::new(&member(&local, &account).await);
+    iam.update_assume_role_policy()
+        .role_name(&admin)
+        .policy_document(
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": intruder}, "Action": "sts:AssumeRole"}]})
+                .to_string(),
+        )
+        .send()
+        .await
+        .expect("trust changed");
+    iam.tag_role()
+        .role_name(&admin)
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("Team")
+                .value("someone-else")
+                .build()
+                .expect("tag"),
+        )
+        .send()
+        .await
+        .expect("tagged");
+    let cluster = record["clusters"][0]["name"]
+        .as_str()
+        .expect("cluster")
+        .to_owned();
+    let removed = roles.last().expect("a role").clone();
+    aws_sdk_eks::Client::new(&member(&local, &local.seeded.platform_account_id).await)
+        .delete_access_entry()
+        .cluster_name(&cluster)
+        .principal_arn(&removed)
+        .send()
+        .await
+        .expect("entry deleted");
+    let vending_domain::config::GitOpsConfig::Git(gitops) = &local.config().gitops else {
+        panic!("the local platform commits to git");
+    };
+    let work = tempfile::tempdir().expect("a work tree");
+    git(
+        work.path(),
+        &["clone", "-q", "-b", &gitops.branch, &gitops.url, "."],
+    );
+    let tenant_file = work.path().join(under("tenants/payments/tenant.yaml"));
+    let mut text = std::fs::read_to_string(&tenant_file).expect("the Tenant manifest");
+    text.push_str("# edited by hand\n");
+    std::fs::write(&tenant_file, text).expect("edited");
+    git(
+        work.path(),
+        &[
+            "-c",
+            "user.name=someone",
+            "-c",
+            "user.email=someone@example.com",
+            "commit",
+            "-qam",
+            "edit by hand",
+        ],
+    );
+    git(work.path(), &["push", "-q", "origin", &gitops.branch]);
+
+    let (status, report) = drift_of(&local, "payments").await;
+    assert_eq!(status, 200, "{report}");
+    let found: BTreeSet<(String, String)> = report["differences"]
+        .as_array()
+        .expect("differences")
+        .iter()
+        .map(|d| {
+            (
+                d["resource"].as_str().unwrap_or_default().to_owned(),
+                d["field"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let wanted: BTreeSet<(String, String)> = [
+        (format!("role/{admin}"), "trust".to_owned()),
+        (format!("role/{admin}"), "tags.Team".to_owned()),
+        (
+            format!("access-entry/{cluster}/{removed}"),
+            "exists".to_owned(),
+        ),
+        (
+            format!("file/{}", under("tenants/payments/tenant.yaml")),
+            "content".to_owned(),
+        ),
+    ]
+    .into();
+    assert_eq!(found, wanted, "{report}");
+
+    // A re-run repairs all of it.
+    let mut rerun = portal(&json!({}));
+    rerun["rawPath"] = json!("/tenants/payments/rerun");
+    rerun["routeKey"] = json!("POST /tenants/{tenantId}/rerun");
+    rerun["requestContext"]["http"]["path"] = json!("/tenants/payments/rerun");
+    let answer = local.request(rerun).await;
+    assert_eq!(answer["statusCode"], 202, "{answer}");
+    local.settle().await.expect("the re-run ends");
+    assert_eq!(entry(&local, "payments").await.status, TenantStatus::Ready);
+    let (status, report) = drift_of(&local, "payments").await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["differences"], json!([]), "repaired");
+
+    // No such tenant, a bad id: named refusals, never a 5xx.
+    assert_eq!(drift_of(&local, "nobody").await.0, 404);
+    assert_eq!(drift_of(&local, "Not_An_Id").await.0, 400);
 }

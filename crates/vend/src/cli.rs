@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use vending_domain::api::{
     Accepted, ApiError, BatchAccepted, BatchRerunRequest, TenantList, TenantSummary, TenantView,
 };
+use vending_domain::drift::DriftReport;
 use vending_domain::plan::{AccountAction, FileAction, NetworkAction, Plan, PlanAction};
 use vending_domain::ports::TenantStatus;
 use vending_domain::{PlatformConfig, TenantRequest};
@@ -257,13 +258,7 @@ pub fn render_plan(plan: &Plan, format: Format, color: bool) -> String {
         Format::Name => return format!("tenant/{}\n", plan.tenant_id),
         _ => return data(plan, format),
     }
-    let paint = |code: &str, text: &str| {
-        if color {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_owned()
-        }
-    };
+    let paint = |code: &str, text: &str| paint(color, code, text);
     let mut out = String::new();
     let action = match plan.action {
         PlanAction::Create => paint("32", "create"),
@@ -812,6 +807,72 @@ pub async fn plan(
         }
         Err(code) => code,
     }
+}
+
+/// `vend plan TENANT`: the tenant's drift, from the API (which reads its resources and
+/// changes nothing).
+pub async fn drift(client: &ApiClient, io: &mut Io<'_>, tenant: &str, format: Format) -> u8 {
+    let path = format!("/tenants/{tenant}/drift");
+    match call::<DriftReport>(client, io, "GET", &path, None, &[200]).await {
+        Ok(report) => {
+            let _ = write!(io.out, "{}", render_drift(&report, format, io.color));
+            exit::OK
+        }
+        Err(code) => code,
+    }
+}
+
+/// `text` in the SGR colour `code` when `color`, else as it is.
+fn paint(color: bool, code: &str, text: &str) -> String {
+    if color {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_owned()
+    }
+}
+
+/// A drift report: one block per difference, as a plan shows a change (`-` missing, `+` there
+/// and not in the record, `~` different), with what the record says and what there is.
+pub fn render_drift(report: &DriftReport, format: Format, color: bool) -> String {
+    match format {
+        Format::Table => {}
+        Format::Name => return format!("tenant/{}\n", report.tenant_id),
+        _ => return data(report, format),
+    }
+    let paint = |code: &str, text: &str| paint(color, code, text);
+    let mut out = String::new();
+    let n = report.differences.len();
+    if n == 0 {
+        out.push_str(&format!(
+            "tenant {}, generation {}: no drift ({} resources checked)\n",
+            report.tenant_id,
+            report.generation,
+            report.checked.len()
+        ));
+        return out;
+    }
+    out.push_str(&format!(
+        "tenant {}, generation {}: {n} difference{} in {} resources checked\n",
+        report.tenant_id,
+        report.generation,
+        if n == 1 { "" } else { "s" },
+        report.checked.len()
+    ));
+    for d in &report.differences {
+        let sign = match (d.field.as_str(), d.actual.as_str()) {
+            ("exists", "(missing)") => paint("31", "-"),
+            ("exists", _) => paint("32", "+"),
+            _ => paint("33", "~"),
+        };
+        out.push_str(&format!("  {sign} {}  {}\n", d.resource, d.field));
+        out.push_str(&format!("      record: {}\n", d.expected));
+        out.push_str(&format!("      actual: {}\n", d.actual));
+    }
+    out.push_str(&format!(
+        "`vend rerun {}` brings them back to the record.\n",
+        report.tenant_id
+    ));
+    out
 }
 
 /// `vend rerun --selector ...` (or several tenants): one batch re-run through the API, which

@@ -40,7 +40,8 @@ enum Command {
     Request(cmd::tenants::RequestArgs),
     /// What a request would do, changing nothing: the account, OU and tags, the VPC block, the
     /// roles with boundary and trust, the access entries per cluster, and the record's and
-    /// manifests' changes for a tenant that exists.
+    /// manifests' changes for a tenant that exists. With a tenant instead of a request: its
+    /// drift, each way its resources differ from its record.
     Plan(cmd::tenants::PlanArgs),
     /// Show a tenant: status, current step, failure, generation.
     Status(cmd::tenants::StatusArgs),

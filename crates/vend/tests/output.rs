@@ -153,3 +153,53 @@ fn a_plan_prints_like_terraforms() {
         "tenant/payments\n"
     );
 }
+
+/// A drift report prints one block per difference, and a short line when there is none.
+#[test]
+fn drift_prints_each_difference_with_the_record_and_what_there_is() {
+    use vending_domain::drift::{Difference, DriftReport};
+    let difference = |resource: &str, field: &str, expected: &str, actual: &str| Difference {
+        resource: resource.into(),
+        field: field.into(),
+        expected: expected.into(),
+        actual: actual.into(),
+    };
+    let mut report = DriftReport {
+        tenant_id: "payments".into(),
+        generation: 2,
+        checked: vec![
+            "role/payments-admin".into(),
+            "cluster/shared-1".into(),
+            "vpc/payments".into(),
+        ],
+        differences: vec![
+            difference(
+                "role/payments-admin",
+                "trust",
+                "arn:aws:iam::123456789012:role/payments-leads",
+                "arn:aws:iam::123456789012:role/finance-auditors",
+            ),
+            difference(
+                "access-entry/shared-1/arn:aws:iam::222233334444:role/payments-read-only",
+                "exists",
+                "yes",
+                "(missing)",
+            ),
+            difference(
+                "file/tenants/payments/tenant.yaml",
+                "content",
+                "812 bytes",
+                "829 bytes",
+            ),
+        ],
+    };
+    golden(
+        "drift.txt",
+        &vend::cli::render_drift(&report, Format::Table, false),
+    );
+    report.differences.clear();
+    assert_eq!(
+        vend::cli::render_drift(&report, Format::Table, false),
+        "tenant payments, generation 2: no drift (3 resources checked)\n"
+    );
+}

@@ -155,7 +155,7 @@ pub async fn run(build_dir: PathBuf) -> Result<ExitCode> {
     let trigger: Value = serde_json::from_str(&repo_file("events/portal-request.json")?)?;
     let arn = match started.get("TenantRequestFunction") {
         Some(request) => {
-            let answer = request.invoke(trigger).await;
+            let answer = request.invoke(trigger.clone()).await;
             let body: Value = answer
                 .as_ref()
                 .ok()
@@ -173,7 +173,31 @@ pub async fn run(build_dir: PathBuf) -> Result<ExitCode> {
     };
     let (result, _) = local.wait(&arn).await?;
     local.settle().await?;
-    let ok = result.status == Status::Succeeded;
+    let mut ok = result.status == Status::Succeeded;
+    // The drift check's bootstrap on the tenant just vended: none expected.
+    if let Some(inspect) = started.get(vending_domain::api::INSPECT_TENANT) {
+        let body: Value = serde_json::from_str(trigger["body"].as_str().unwrap_or("{}"))?;
+        let path = format!(
+            "/tenants/{}/drift",
+            body["tenantId"].as_str().unwrap_or_default()
+        );
+        let mut event = trigger.clone();
+        event["rawPath"] = Value::String(path.clone());
+        event["routeKey"] = Value::String("GET /tenants/{tenantId}/drift".into());
+        event["requestContext"]["http"]["method"] = Value::String("GET".into());
+        event["requestContext"]["http"]["path"] = Value::String(path);
+        event["body"] = Value::Null;
+        let answer = inspect.invoke(event).await;
+        let report: Value = answer
+            .as_ref()
+            .ok()
+            .and_then(|a| serde_json::from_str(a["body"].as_str()?).ok())
+            .unwrap_or(Value::Null);
+        if report["differences"] != Value::Array(Vec::new()) {
+            eprintln!("the drift check's bootstrap answered {answer:?}");
+            ok = false;
+        }
+    }
     let mut stdout = std::io::stdout().lock();
     writeln!(
         stdout,

@@ -60,9 +60,13 @@ pub struct RequestArgs {
 pub struct PlanArgs {
     #[command(flatten)]
     client: ClientArgs,
+    /// A tenant: its drift (what its resources are, against its record) instead of a
+    /// request's plan.
+    #[arg(required_unless_present = "file", conflicts_with = "file")]
+    tenant: Option<String>,
     /// The tenant request (JSON), or `-` for stdin, as `vend request` reads it.
     #[arg(short, long = "filename")]
-    file: String,
+    file: Option<String>,
     /// The platform config the request is checked against before it is sent (when the file
     /// exists).
     #[arg(long, default_value = "infra/platform-config.json")]
@@ -203,10 +207,15 @@ pub async fn request(args: RequestArgs) -> Result<ExitCode> {
     .await
 }
 
-/// `vend plan`.
+/// `vend plan`: a request's plan, or a tenant's drift.
 pub async fn plan(args: PlanArgs) -> Result<ExitCode> {
     let c = &args.client;
-    let (body, config) = match request_input(&args.file, &args.config)? {
+    let Some(file) = &args.file else {
+        let client = client(c)?;
+        let tenant = args.tenant.as_deref().unwrap_or_default();
+        return on_terminal(async |io| cli::drift(&client, io, tenant, c.output).await).await;
+    };
+    let (body, config) = match request_input(file, &args.config)? {
         Ok(read) => read,
         Err(code) => return Ok(code),
     };

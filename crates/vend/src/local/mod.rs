@@ -529,12 +529,13 @@ impl Local {
                 &state_machine_arn,
                 &rerun_state_machine_arn,
             );
-            if logical == "HandOffFunction" {
+            // The two functions that reach the GitOps destination, each with its own cache.
+            if logical == "HandOffFunction" || logical == vending_domain::api::INSPECT_TENANT {
                 platform.destination = Some(
                     vending_gitops::Destination::from_config(
                         &config,
                         &fn_sdk,
-                        &scratch.path().join("gitops-cache.git"),
+                        &scratch.path().join(format!("gitops-cache-{logical}.git")),
                     )
                     .await
                     .map_err(LocalError::Prepare)?,
@@ -652,7 +653,19 @@ impl Local {
     /// that function's handler on its own credentials: the HTTP answer. A 202 started the
     /// workflow with the request's body.
     pub async fn request(&self, event: Value) -> Value {
-        let p = &self.functions["TenantRequestFunction"];
+        let route = vending_runtime::http::read(&event)
+            .ok()
+            .map(|r| vending_domain::api::route(&r.method, &r.path));
+        // API Gateway sends drift to InspectTenant, every other route to TenantRequest.
+        if let Some(Ok(vending_domain::api::Endpoint::Drift(_))) = route {
+            let p = &self.functions[vending_domain::api::INSPECT_TENANT];
+            let Ok(destination) = p.destination() else {
+                return json!({"statusCode": 500, "body": "InspectTenant has no GitOps destination"});
+            };
+            return inspect_tenant::handle(&p.registry, &p.accounts, destination, &p.config, event)
+                .await;
+        }
+        let p = &self.functions[vending_domain::api::TENANT_REQUEST];
         tenant_request::handle(&p.registry, &p.workflow, &p.config, event).await
     }
 
