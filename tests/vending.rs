@@ -1075,6 +1075,30 @@ async fn an_updated_request_converges_the_tenant_and_what_cannot_change_is_refus
     let cluster = local.platform.config.clusters[0].name.clone();
     let legacy = format!("arn:aws:iam::{account}:role/payments-legacy");
     let break_glass = format!("arn:aws:iam::{account}:role/break-glass");
+    // Its role too (named and tagged for the tenant, with a policy attached), as an older
+    // config's template made it.
+    let iam = aws_sdk_iam::Client::new(&member(&local, &account).await);
+    iam.create_role()
+        .role_name("payments-legacy")
+        .assume_role_policy_document(
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{account}:root")}, "Action": "sts:AssumeRole"}]}).to_string(),
+        )
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("vending:tenant")
+                .value("payments")
+                .build()
+                .expect("tag"),
+        )
+        .send()
+        .await
+        .expect("a legacy role");
+    iam.attach_role_policy()
+        .role_name("payments-legacy")
+        .policy_arn("arn:aws:iam::aws:policy/ReadOnlyAccess")
+        .send()
+        .await
+        .expect("attached");
     for (principal, tenant) in [(&legacy, "payments"), (&break_glass, "platform")] {
         eks.create_access_entry()
             .cluster_name(&cluster)
@@ -1145,6 +1169,10 @@ async fn an_updated_request_converges_the_tenant_and_what_cannot_change_is_refus
             "{tags:?}"
         );
     }
+    let roles = iam.list_roles().send().await.expect("roles");
+    let names: Vec<&str> = roles.roles().iter().map(|r| r.role_name()).collect();
+    assert!(!names.contains(&"payments-legacy"), "{names:?}");
+    assert!(names.contains(&"payments-admin"), "{names:?}");
     let entries = eks
         .list_access_entries()
         .cluster_name(&cluster)

@@ -6,6 +6,7 @@ use aws_sdk_iam::Client;
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::operation::create_account_alias::CreateAccountAliasError;
 use aws_sdk_iam::operation::create_role::CreateRoleError;
+use aws_sdk_iam::operation::delete_role::DeleteRoleError;
 use aws_sdk_iam::operation::get_role::GetRoleError;
 use aws_sdk_iam::types::{Role, Tag};
 use serde_json::Value;
@@ -344,6 +345,90 @@ impl Identity for IamIdentity {
             managed_policy_arns,
             tags: role_tags(&role),
         }))
+    }
+
+    async fn tenant_roles(&self, tenant: &str) -> Result<Vec<String>, StepError> {
+        // ListRoles does not return tags: each candidate's are read with GetRole.
+        let prefix = format!("{tenant}-");
+        let mut candidates = Vec::new();
+        let mut pages = self.client.list_roles().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("ListRoles", &e))?;
+            candidates.extend(
+                page.roles()
+                    .iter()
+                    .map(|r| r.role_name().to_owned())
+                    .filter(|n| n.starts_with(&prefix)),
+            );
+        }
+        let mut names = Vec::new();
+        for name in candidates {
+            if let Some(role) = self.get_role(&name).await?
+                && role_tags(&role).get(TENANT_TAG).map(String::as_str) == Some(tenant)
+            {
+                names.push(name);
+            }
+        }
+        Ok(names)
+    }
+
+    async fn delete_role(&self, name: &str) -> Result<(), StepError> {
+        if self.get_role(name).await?.is_none() {
+            return Ok(());
+        }
+        for arn in self.attached_policies(name).await? {
+            self.client
+                .detach_role_policy()
+                .role_name(name)
+                .policy_arn(&arn)
+                .send()
+                .await
+                .map_err(|e| classify("DetachRolePolicy", &e))?;
+        }
+        let inline = self
+            .client
+            .list_role_policies()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(|e| classify("ListRolePolicies", &e))?;
+        for policy in inline.policy_names() {
+            self.client
+                .delete_role_policy()
+                .role_name(name)
+                .policy_name(policy)
+                .send()
+                .await
+                .map_err(|e| classify("DeleteRolePolicy", &e))?;
+        }
+        let profiles = self
+            .client
+            .list_instance_profiles_for_role()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(|e| classify("ListInstanceProfilesForRole", &e))?;
+        for profile in profiles.instance_profiles() {
+            self.client
+                .remove_role_from_instance_profile()
+                .role_name(name)
+                .instance_profile_name(profile.instance_profile_name())
+                .send()
+                .await
+                .map_err(|e| classify("RemoveRoleFromInstanceProfile", &e))?;
+        }
+        match self.client.delete_role().role_name(name).send().await {
+            Ok(_) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(DeleteRoleError::NoSuchEntityException(_))
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(classify("DeleteRole", &e)),
+        }
     }
 
     async fn ensure_account_alias(&self, alias: &str) -> Result<String, StepError> {

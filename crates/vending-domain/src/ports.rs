@@ -330,6 +330,14 @@ pub trait Identity: Send + Sync {
     /// The role as it is (trust principals sorted; a trust policy of another shape reads as
     /// no principal), or `None` when there is no role of that name.
     fn role(&self, name: &str) -> impl Future<Output = Result<Option<RoleSpec>, StepError>> + Send;
+    /// The names of the roles in the account named `<tenant>-...` and tagged for the tenant.
+    fn tenant_roles(
+        &self,
+        tenant: &str,
+    ) -> impl Future<Output = Result<Vec<String>, StepError>> + Send;
+    /// Deletes a role with what IAM needs gone first (its managed policies detached, inline
+    /// policies and instance profile memberships removed); one that is gone is done.
+    fn delete_role(&self, name: &str) -> impl Future<Output = Result<(), StepError>> + Send;
     /// The account has an alias: `alias` unless it already had one, which it keeps (an adopted
     /// account's owners chose it). Returns the alias in effect. `alias` taken by another AWS
     /// account (aliases are global) is a `Conflict`.

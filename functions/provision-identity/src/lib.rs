@@ -4,6 +4,8 @@
 //! viewers where the template says so). A boundary the platform's baseline has not deployed
 //! in a new account yet is `NotReady`, retried by the workflow within a budget; a principal
 //! IAM says does not exist is an `InvalidRequest` naming the request field that named it.
+//! The tenant's roles of templates the config no longer has (named `<tenant>-...`, tagged for
+//! the tenant) are deleted.
 
 use vending_domain::plan::role_specs;
 use vending_domain::ports::{Accounts, Identity};
@@ -55,6 +57,21 @@ pub async fn provision_identity<I: Identity>(
             arn: ensured.id,
             kubernetes_group: template.kubernetes_group_for(spec.tenant_id.as_str()),
         });
+    }
+    // A role of a template the platform config no longer has goes: the tenant has exactly
+    // its templates' roles (GrantClusterAccess then deletes that role's access entries).
+    let tenant = spec.tenant_id.as_str();
+    let wanted: Vec<String> = config
+        .identity
+        .roles
+        .iter()
+        .map(|t| spec.role_name(&t.name))
+        .collect();
+    for name in iam.tenant_roles(tenant).await? {
+        if !wanted.contains(&name) {
+            iam.delete_role(&name).await?;
+            tracing::info!(tenant, role = %name, "deleted a role of a template the platform no longer has");
+        }
     }
     Ok(IdentityRecord { roles })
 }

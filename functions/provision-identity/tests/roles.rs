@@ -124,3 +124,33 @@ async fn a_member_role_that_cannot_be_assumed_is_access_denied() {
     assert_eq!(err.error_type(), "AccessDenied");
     assert!(err.to_string().contains(ACCOUNT));
 }
+
+#[tokio::test]
+async fn a_role_of_a_template_the_config_dropped_is_deleted_and_others_stay() {
+    use vending_domain::ports::{Identity as _, RoleSpec};
+    let accounts = FakeAccounts::with_baseline(&[&boundary()]);
+    let iam = accounts.identity_of(ACCOUNT);
+    let role = |name: &str, tenant: &str| RoleSpec {
+        name: name.into(),
+        boundary_arn: boundary(),
+        trusted: vec!["arn:aws:iam::123456789012:role/platform-admins".into()],
+        managed_policy_arns: Vec::new(),
+        tags: [("vending:tenant".to_owned(), tenant.to_owned())].into(),
+    };
+    // An older config's template, and a role the tenant's account holds for someone else.
+    iam.ensure_role(&role("payments-legacy", "payments"))
+        .await
+        .expect("made");
+    iam.ensure_role(&role("payments-break-glass", "platform"))
+        .await
+        .expect("made");
+    provision_identity::handle(&accounts, &example_config(), input())
+        .await
+        .expect("provisioned");
+    assert!(iam.role("payments-legacy").is_none(), "deleted");
+    assert!(
+        iam.role("payments-break-glass").is_some(),
+        "not the tenant's"
+    );
+    assert!(iam.role("payments-admin").is_some());
+}

@@ -104,6 +104,25 @@ impl Identity for FakeIdentity {
         }))
     }
 
+    async fn tenant_roles(&self, tenant: &str) -> Result<Vec<String>, StepError> {
+        self.calls.enter("ListRoles")?;
+        Ok(lock(&self.state)
+            .roles
+            .iter()
+            .filter(|(name, r)| {
+                name.starts_with(&format!("{tenant}-"))
+                    && r.tags.get(TENANT_TAG).map(String::as_str) == Some(tenant)
+            })
+            .map(|(name, _)| name.clone())
+            .collect())
+    }
+
+    async fn delete_role(&self, name: &str) -> Result<(), StepError> {
+        self.calls.enter("DeleteRole")?;
+        lock(&self.state).roles.remove(name);
+        Ok(())
+    }
+
     async fn ensure_account_alias(&self, alias: &str) -> Result<String, StepError> {
         self.calls.enter("ListAccountAliases")?;
         let mut current = lock(&self.state);
