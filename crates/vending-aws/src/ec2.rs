@@ -11,8 +11,8 @@ use aws_sdk_ec2::operation::create_subnet::CreateSubnetError;
 use aws_sdk_ec2::operation::create_transit_gateway_vpc_attachment::CreateTransitGatewayVpcAttachmentError;
 use aws_sdk_ec2::operation::create_vpc::CreateVpcError;
 use aws_sdk_ec2::types::{
-    Filter, FlowLogsResourceType, LogDestinationType, ResourceType, Tag, TagSpecification,
-    TrafficType, TransitGatewayAttachmentState,
+    Filter, FlowLogsResourceType, LogDestinationType, ResourceType, RouteTable, Tag,
+    TagSpecification, TrafficType, TransitGatewayAttachmentState, Vpc,
 };
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -109,7 +109,20 @@ const LIVE_ATTACHMENT: &[&str] = &[
 ];
 
 impl Ec2Network {
-    async fn main_route_table(&self, vpc_id: &str) -> Result<String, StepError> {
+    /// The tenant's VPC, found by its `vending:tenant` tag.
+    async fn find_tenant_vpc(&self, tenant: &str) -> Result<Option<Vpc>, StepError> {
+        let out = self
+            .client
+            .describe_vpcs()
+            .filters(filter(&format!("tag:{TENANT_TAG}"), &[tenant]))
+            .send()
+            .await
+            .map_err(|e| classify("DescribeVpcs", &e))?;
+        Ok(out.vpcs().first().cloned())
+    }
+
+    /// The VPC's main route table, with its routes, if it has one yet.
+    async fn find_main_route_table(&self, vpc_id: &str) -> Result<Option<RouteTable>, StepError> {
         let out = self
             .client
             .describe_route_tables()
@@ -118,10 +131,13 @@ impl Ec2Network {
             .send()
             .await
             .map_err(|e| classify("DescribeRouteTables", &e))?;
-        out.route_tables()
-            .first()
-            .and_then(|t| t.route_table_id())
-            .map(str::to_owned)
+        Ok(out.route_tables().first().cloned())
+    }
+
+    async fn main_route_table(&self, vpc_id: &str) -> Result<String, StepError> {
+        self.find_main_route_table(vpc_id)
+            .await?
+            .and_then(|t| t.route_table_id().map(str::to_owned))
             .ok_or_else(|| StepError::NotReady(format!("VPC {vpc_id} has no main route table yet")))
     }
 
@@ -183,16 +199,9 @@ impl TenantNetwork for Ec2Network {
         tags: &BTreeMap<String, String>,
     ) -> Result<VpcInfo, StepError> {
         let tenant = tenant_of(tags)?;
-        let out = self
-            .client
-            .describe_vpcs()
-            .filters(filter(&format!("tag:{TENANT_TAG}"), &[tenant]))
-            .send()
-            .await
-            .map_err(|e| classify("DescribeVpcs", &e))?;
         let mut named = tags.clone();
         named.insert("Name".into(), tenant.to_owned());
-        if let Some(vpc) = out.vpcs().first() {
+        if let Some(vpc) = self.find_tenant_vpc(tenant).await? {
             let id = vpc.vpc_id().unwrap_or_default().to_owned();
             let existing = parse_cidr(vpc.cidr_block(), &id)?;
             if existing != cidr {
@@ -237,14 +246,7 @@ impl TenantNetwork for Ec2Network {
     }
 
     async fn tenant_vpc(&self, tenant: &str) -> Result<Option<VpcState>, StepError> {
-        let out = self
-            .client
-            .describe_vpcs()
-            .filters(filter(&format!("tag:{TENANT_TAG}"), &[tenant]))
-            .send()
-            .await
-            .map_err(|e| classify("DescribeVpcs", &e))?;
-        let Some(vpc) = out.vpcs().first() else {
+        let Some(vpc) = self.find_tenant_vpc(tenant).await? else {
             return Ok(None);
         };
         let id = vpc.vpc_id().unwrap_or_default().to_owned();
@@ -256,14 +258,7 @@ impl TenantNetwork for Ec2Network {
             .send()
             .await
             .map_err(|e| classify("DescribeTransitGatewayVpcAttachments", &e))?;
-        let tables = self
-            .client
-            .describe_route_tables()
-            .filters(filter("vpc-id", &[&id]))
-            .filters(filter("association.main", &["true"]))
-            .send()
-            .await
-            .map_err(|e| classify("DescribeRouteTables", &e))?;
+        let table = self.find_main_route_table(&id).await?;
         Ok(Some(VpcState {
             cidr: vpc.cidr_block().unwrap_or_default().to_owned(),
             attachments: attachments
@@ -278,8 +273,7 @@ impl TenantNetwork for Ec2Network {
                     )
                 })
                 .collect(),
-            routes_to_transit_gateway: tables
-                .route_tables()
+            routes_to_transit_gateway: table
                 .iter()
                 .flat_map(|t| t.routes())
                 .filter(|r| r.transit_gateway_id().is_some())
