@@ -48,6 +48,8 @@ def sandbox(url):
             "baselinePolicies": [],
             "chaos": None,
             "announceAccounts": True,
+            "closurePolls": 2,
+            "closeQuota": None,
         },
     )
     return Sandbox(url)

@@ -123,3 +123,61 @@ def test_the_platform_baseline_is_in_every_new_account(sandbox):
     keys = sandbox.assume(f"arn:aws:iam::{member}:role/OrganizationAccountAccessRole")
     arn = f"arn:aws:iam::{member}:policy/platform/tenant-boundary"
     assert sandbox.client("iam", keys).get_policy(PolicyArn=arn)["Policy"]["Arn"] == arn
+
+
+def test_a_closed_account_is_pending_closure_then_suspended(sandbox):
+    # CloseAccount: "While the close account request is in progress, Account status will
+    # indicate PENDING_CLOSURE. When the close account request completes, the status will
+    # change to SUSPENDED." (Organizations API reference, CloseAccount)
+    sandbox.control("/_sandbox/config", {"closurePolls": 2})
+    org = sandbox.organization()
+    account = sandbox.member_account(org, "leaving")["AccountId"]
+    org.close_account(AccountId=account)
+    states = [org.describe_account(AccountId=account)["Account"]["Status"] for _ in range(4)]
+    assert states == ["PENDING_CLOSURE", "PENDING_CLOSURE", "SUSPENDED", "SUSPENDED"]
+    with pytest.raises(ClientError) as again:
+        org.close_account(AccountId=account)
+    assert again.value.response["Error"]["Code"] == "AccountAlreadyClosedException"
+
+
+def test_the_management_account_is_never_closed(sandbox):
+    org = sandbox.organization()
+    management = org.describe_organization()["Organization"]["MasterAccountId"]
+    with pytest.raises(ClientError) as refused:
+        org.close_account(AccountId=management)
+    assert refused.value.response["Error"]["Code"] == "ConstraintViolationException"
+    assert refused.value.response["Reason"] == "CANNOT_CLOSE_MANAGEMENT_ACCOUNT"
+
+
+def test_closures_past_the_30_day_quota_are_refused(sandbox):
+    # "You can close only 10% of member accounts, between 10 and 1000, within a rolling 30 day
+    # period." (CloseAccount); the sandbox lowers the quota to reach it.
+    sandbox.control("/_sandbox/config", {"closeQuota": 1})
+    org = sandbox.organization()
+    first = sandbox.member_account(org, "one")["AccountId"]
+    second = sandbox.member_account(org, "two")["AccountId"]
+    org.close_account(AccountId=first)
+    with pytest.raises(ClientError) as refused:
+        org.close_account(AccountId=second)
+    assert refused.value.response["Error"]["Code"] == "ConstraintViolationException"
+    assert refused.value.response["Reason"] == "CLOSE_ACCOUNT_QUOTA_EXCEEDED"
+    assert org.describe_account(AccountId=second)["Account"]["Status"] == "ACTIVE"
+
+
+def test_the_default_quota_is_ten_percent_of_the_members_and_at_least_ten(sandbox):
+    org = sandbox.organization()
+    accounts = [sandbox.member_account(org, f"m{i}")["AccountId"] for i in range(11)]
+    for account in accounts[:10]:
+        org.close_account(AccountId=account)
+    with pytest.raises(ClientError) as refused:
+        org.close_account(AccountId=accounts[10])
+    assert refused.value.response["Reason"] == "CLOSE_ACCOUNT_QUOTA_EXCEEDED"
+
+
+def test_a_closed_accounts_email_is_never_used_again(sandbox):
+    org = sandbox.organization()
+    account = sandbox.member_account(org, "gone")["AccountId"]
+    org.close_account(AccountId=account)
+    rid = org.create_account(AccountName="again", Email="gone@example.com")["CreateAccountStatus"]["Id"]
+    st = org.describe_create_account_status(CreateAccountRequestId=rid)["CreateAccountStatus"]
+    assert (st["State"], st["FailureReason"]) == ("FAILED", "EMAIL_ALREADY_EXISTS")

@@ -260,6 +260,8 @@ def reset():
         organizations.CREATING.clear()
         organizations.MOST_CREATING["at_once"] = 0
         organizations.ANNOUNCED.clear()
+        organizations.CLOSING.clear()
+        organizations.CLOSURES.clear()
         faults.CHAOS.update({"rng": None, "seed": None, "injected": {}})
 
 

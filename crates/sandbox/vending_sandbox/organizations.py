@@ -10,7 +10,12 @@
   AdministratorAccess, trusting the management account, and no other role; and the policies
   of the platform's baseline (`baselinePolicies`), as an organization stack set deploys them;
 - when a creation succeeds, Organizations' `CreateAccountResult` event reaches EventBridge, as
-  CloudTrail delivers it: the account name masked as `****`.
+  CloudTrail delivers it: the account name masked as `****`;
+- CloseAccount (moto suspends at once) leaves the account PENDING_CLOSURE for a few
+  DescribeAccount calls (`closurePolls`) before it is SUSPENDED; it refuses the management
+  account (CANNOT_CLOSE_MANAGEMENT_ACCOUNT) and, past AWS's quota of closures in a rolling 30
+  days (10% of the member accounts, at least 10 and at most 1000; `closeQuota` overrides it),
+  answers ConstraintViolationException CLOSE_ACCOUNT_QUOTA_EXCEEDED.
 """
 
 import datetime
@@ -26,6 +31,9 @@ ANNOUNCED = set()  # creation request ids whose CreateAccountResult was put
 NEW_ACCOUNTS = {}  # account id -> EC2 calls it still answers OptInRequired to
 CREATING = set()  # creation request ids not yet seen ended
 MOST_CREATING = {"at_once": 0}  # the most creations in progress at once since the reset
+CLOSING = {}  # account id -> DescribeAccount answers it still shows PENDING_CLOSURE for
+CLOSURES = []  # when each accepted CloseAccount came (the rolling 30-day quota)
+CLOSURE_WINDOW = 30 * 24 * 3600
 ADMINISTRATOR = "arn:aws:iam::aws:policy/AdministratorAccess"
 
 
@@ -264,7 +272,77 @@ def optin_refusal(call, caller):
     )
 
 
+def _constraint(call, reason, message):
+    return wire.error(call, 400, "ConstraintViolationException", message, {"Reason": reason})
+
+
+def close_quota(backend):
+    """How many accounts the organization may close in 30 days."""
+    override = state.CONFIG.get("closeQuota")
+    if override is not None:
+        return int(override)
+    members = sum(1 for a in backend.accounts if a.id != backend.org.master_account_id)
+    return max(10, min(1000, members // 10))
+
+
+def close_account(call, caller, forward):
+    """CloseAccount as AWS serves it: the management account refused, the quota, then a
+    pending closure that DescribeAccount sees end."""
+    backend = _backend(caller.account)
+    if backend.org is None:
+        return None
+    account_id = call.params.get("AccountId", "")
+    if account_id == backend.org.master_account_id:
+        return _constraint(
+            call,
+            "CANNOT_CLOSE_MANAGEMENT_ACCOUNT",
+            "You can't close the management account with the CloseAccount operation.",
+        )
+    account = next((a for a in backend.accounts if a.id == account_id), None)
+    if account is None:
+        return None
+    with state.LOCK:
+        if account_id in CLOSING:
+            return wire.error(call, 400, "ConflictException", f"Account {account_id} is already being closed.")
+        if account.status != "ACTIVE":
+            return None  # moto: AccountAlreadyClosedException
+        now = _now()
+        CLOSURES[:] = [t for t in CLOSURES if now - t < CLOSURE_WINDOW]
+        if len(CLOSURES) >= close_quota(backend):
+            return _constraint(
+                call,
+                "CLOSE_ACCOUNT_QUOTA_EXCEEDED",
+                "You have exceeded close account quota for the past 30 days.",
+            )
+        CLOSURES.append(now)
+        CLOSING[account_id] = state.CONFIG.get("closurePolls", 2)
+        account.status = "PENDING_CLOSURE"
+        account.state = "PENDING_CLOSURE"
+    return _json({})
+
+
+def describe_account(call, caller, forward):
+    """A closing account is SUSPENDED once DescribeAccount has seen it pending enough."""
+    account_id = call.params.get("AccountId", "")
+    with state.LOCK:
+        left = CLOSING.get(account_id)
+        if left is None:
+            return None
+        if left > 0:
+            CLOSING[account_id] = left - 1
+            return None
+        del CLOSING[account_id]
+    backend = _backend(caller.account)
+    for account in backend.accounts if backend.org is not None else []:
+        if account.id == account_id:
+            account.status = "SUSPENDED"
+            account.state = "SUSPENDED"
+    return None
+
+
 HANDLERS = {
+    "CloseAccount": close_account,
+    "DescribeAccount": describe_account,
     "CreateAccount": create_account,
     "DescribeCreateAccountStatus": describe_create_account_status,
     "ListCreateAccountStatus": list_create_account_status,

@@ -20,6 +20,11 @@ CONFIG = {
     # Faults at random: {"rate": 0.3, "seed": 7} makes that share of IAM principals' calls fail
     # with throttling or a 5xx of their service, in its wire shape; null: none.
     "chaos": None,
+    # DescribeAccount answers a closing account stays PENDING_CLOSURE for.
+    "closurePolls": 2,
+    # Accounts the organization may close in 30 days; null: AWS's quota (10% of the member
+    # accounts, at least 10, at most 1000).
+    "closeQuota": None,
     # Put Organizations' CreateAccountResult when a creation succeeds, as CloudTrail does.
     "announceAccounts": True,
     # Customer-managed policies the platform's baseline (a service-managed stack set with
