@@ -113,7 +113,11 @@ struct Served {
 
 impl Served {
     async fn start() -> Served {
-        let local = Arc::new(e2e::vending(1).await);
+        Served::start_with(vend::local::example_config().expect("the example config")).await
+    }
+
+    async fn start_with(config: vending_domain::PlatformConfig) -> Served {
+        let local = Arc::new(e2e::vending_with(config, 1, None).await);
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
             .await
             .expect("a loopback port");
@@ -431,6 +435,65 @@ async fn the_cli_requests_follows_lists_and_reruns_tenants_through_vend_serve() 
     let gone = ApiClient::new(Endpoint::new(&url, None, None).expect("url")).expect("client");
     let ran = run(async |io| cli::status(&gone, io, "payments", Format::Table, None).await).await;
     assert_eq!(ran.code, exit::UNAVAILABLE, "{ran:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_offboards_a_tenant_and_follows_it_to_closed() {
+    let mut config = vend::local::example_config().expect("the example config");
+    if let Some(o) = config.offboarding.as_mut() {
+        o.grace_period_seconds = 20;
+    }
+    let served = Served::start_with(config).await;
+    let client = &served.client;
+    let wait = Some(Duration::from_secs(120));
+    let first = body("payments", "req-payments", "prod", "payments");
+    let ran = run(async |io| {
+        cli::request(client, io, &first, None, Format::Name, wait, Review::Skip).await
+    })
+    .await;
+    assert_eq!(ran.code, exit::OK, "{ran:?}");
+
+    let close = vending_domain::api::OffboardBody {
+        close_account: true,
+        reason: Some("the team left".into()),
+        offboarding_id: None,
+    };
+    let ran =
+        run(async |io| cli::offboard(client, io, "payments", &close, Format::Json, wait).await)
+            .await;
+    assert_eq!(ran.code, exit::OK, "{ran:?}");
+    assert!(
+        ran.err
+            .starts_with("offboarding payments (offboard-payments-"),
+        "{ran:?}"
+    );
+    let view: Value = serde_json::from_str(&ran.out).expect("JSON on stdout");
+    assert_valid("TenantView", &view);
+    assert_eq!(view["status"], "CLOSED");
+    assert_eq!(view["offboarding"]["closeAccount"], true);
+    assert_eq!(view["offboarding"]["reason"], "the team left");
+    assert_eq!(view["record"]["lifecycle"], "closed");
+
+    // Closed already: refused (exit 3), and the API's answer is a documented error.
+    let ran =
+        run(async |io| cli::offboard(client, io, "payments", &close, Format::Table, None).await)
+            .await;
+    assert_eq!(ran.code, exit::REFUSED, "{ran:?}");
+    let reply = client
+        .call(
+            "DELETE",
+            "/tenants/payments",
+            Some(&json!({"closeAccount": 1})),
+        )
+        .await
+        .expect("answered");
+    assert_eq!(reply.status, 400, "{reply:?}");
+    assert_valid("ApiError", &reply.body);
+    let ran =
+        run(async |io| cli::offboard(client, io, "nobody", &close, Format::Table, None).await)
+            .await;
+    assert_eq!(ran.code, exit::NOT_FOUND, "{ran:?}");
+    served.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -59,6 +59,9 @@ pub struct TenantSpec {
     /// Rules: the tenant's resource quota.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<Rule>,
+    /// Cordoned: Capsule refuses changes to the tenant's resources (offboarding).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cordoned: bool,
 }
 
 /// The kinds of tenant owner we emit.

@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 use vending_domain::kube::{NetworkPolicyProfile, is_label_value};
 use vending_domain::plan::{FileAction, ManifestChange};
 use vending_domain::ports::{ManifestBundle, ManifestFile};
+use vending_domain::record::Lifecycle;
 use vending_domain::{TenantRecord, ValidationErrors};
 
 /// The label every object of a tenant carries (and GlobalTenantResources select on).
@@ -107,6 +108,10 @@ pub fn render(record: &TenantRecord) -> Result<Vec<ManifestFile>, RenderError> {
     check_metadata(record, &mut errs);
     if !errs.errors.is_empty() {
         return Err(RenderError::Invalid(errs));
+    }
+    // A closed tenant has no manifests: the operator removes its Tenant and namespaces.
+    if record.lifecycle == Lifecycle::Closed {
+        return Ok(Vec::new());
     }
     let dir = tenant_dir(record.tenant_id.as_str());
     let mut files = vec![yaml_file(format!("{dir}/tenant.yaml"), &tenant(record))?];
@@ -241,6 +246,8 @@ pub fn tenant(record: &TenantRecord) -> Tenant {
             ingress_options,
             storage_classes: allowed_classes(&k.storage_classes),
             rules,
+            // An offboarding tenant is cordoned: Capsule refuses changes to its resources.
+            cordoned: record.lifecycle == Lifecycle::Offboarding,
         },
     }
 }

@@ -289,3 +289,49 @@ fn the_published_record_schema_is_current_and_records_satisfy_it() {
         assert!(!validator.is_valid(&broken), "the schema accepts {field}");
     }
 }
+
+#[test]
+fn an_offboarding_tenant_is_cordoned_and_a_closed_one_has_no_manifests() {
+    use vending_domain::record::Lifecycle;
+    let active = record("payments");
+    let offboarding = TenantRecord {
+        lifecycle: Lifecycle::Offboarding,
+        ..active.clone()
+    };
+    let files = render(&offboarding).expect("renders");
+    let tenant = files
+        .iter()
+        .find(|f| f.path.ends_with("/tenant.yaml"))
+        .expect("a tenant.yaml");
+    let tenant: Value =
+        yaml_serde::from_str(std::str::from_utf8(&tenant.bytes).expect("utf-8")).expect("YAML");
+    assert_eq!(tenant["spec"]["cordoned"], json!(true));
+    let active_files = render(&active).expect("renders");
+    assert_eq!(
+        files.len(),
+        active_files.len(),
+        "cordoning keeps every object"
+    );
+    if let Some(schema) = tenant_crd() {
+        let validator =
+            jsonschema::validator_for(&crd::strict(&schema)).expect("the schema compiles");
+        let errors: Vec<String> = validator
+            .iter_errors(&tenant)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+    let closed = TenantRecord {
+        lifecycle: Lifecycle::Closed,
+        ..active
+    };
+    assert!(render(&closed).expect("renders").is_empty());
+    let bundle = bundle(&closed, "clusters/shared").expect("a bundle");
+    assert!(bundle.manifests.is_empty());
+    assert_eq!(bundle.tenant_dir, "clusters/shared/tenants/payments");
+    assert!(
+        String::from_utf8(bundle.record.bytes)
+            .expect("utf-8")
+            .contains("\"lifecycle\": \"closed\"")
+    );
+}

@@ -111,6 +111,12 @@ impl Workflow for Kept {
         )))
     }
 
+    async fn start_offboarding(&self, name: &str, _input: &Value) -> Result<String, StepError> {
+        Err(StepError::Internal(format!(
+            "a bare run has no offboarding workflow (asked for {name})"
+        )))
+    }
+
     async fn progress(&self, _name: &str) -> Result<Option<ExecutionProgress>, StepError> {
         Ok(None)
     }

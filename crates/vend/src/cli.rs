@@ -10,7 +10,8 @@ use serde_json::Value;
 use std::io::Write;
 use std::time::{Duration, Instant};
 use vending_domain::api::{
-    Accepted, ApiError, BatchAccepted, BatchRerunRequest, TenantList, TenantSummary, TenantView,
+    Accepted, ApiError, BatchAccepted, BatchRerunRequest, OffboardAccepted, OffboardBody,
+    TenantList, TenantSummary, TenantView,
 };
 use vending_domain::drift::DriftReport;
 use vending_domain::plan::{AccountAction, FileAction, NetworkAction, Plan, PlanAction};
@@ -111,6 +112,8 @@ fn status_text(status: TenantStatus, color: bool) -> String {
         TenantStatus::Failed => "31",
         TenantStatus::Provisioning => "33",
         TenantStatus::Requested => "36",
+        TenantStatus::Offboarding => "35",
+        TenantStatus::Closed => "90",
     };
     format!("\x1b[{code}m{text}\x1b[0m")
 }
@@ -555,7 +558,7 @@ pub async fn request(
                 client,
                 io,
                 accepted.tenant_id.as_str(),
-                Some(&accepted.request_id),
+                Until::Vended(Some(&accepted.request_id)),
                 format,
                 limit,
             )
@@ -573,14 +576,57 @@ async fn get(client: &ApiClient, tenant: &str) -> Result<Reply, ClientError> {
 /// Whether a tenant's vending has ended: nothing runs on it, it is READY or FAILED, and (when
 /// following a request) the registry has taken that request (an update of a READY tenant
 /// shows READY from its previous request until its execution begins).
-fn done(view: &TenantView, request: Option<&str>) -> bool {
-    let running = view
-        .execution
-        .as_ref()
-        .is_some_and(|e| e.status == "RUNNING");
-    !running
-        && matches!(view.status, TenantStatus::Ready | TenantStatus::Failed)
-        && request.is_none_or(|r| view.request_id == r)
+/// What a follower waits for.
+#[derive(Debug, Clone, Copy)]
+enum Until<'a> {
+    /// The vending's end (of this request, when given): READY or FAILED.
+    Vended(Option<&'a str>),
+    /// The offboarding's end: CLOSED, a failure recorded while OFFBOARDING, or the tenant
+    /// taken back by a new request (once it was seen OFFBOARDING).
+    Offboarded {
+        /// The offboarding's execution (its name).
+        execution: &'a str,
+        /// Whether the tenant was seen OFFBOARDING by it yet (before, it is what it was).
+        seen: bool,
+    },
+}
+
+impl Until<'_> {
+    fn done(&mut self, view: &TenantView) -> bool {
+        let running = view
+            .execution
+            .as_ref()
+            .is_some_and(|e| e.status == "RUNNING");
+        match self {
+            Until::Vended(request) => {
+                !running
+                    && matches!(view.status, TenantStatus::Ready | TenantStatus::Failed)
+                    && request.is_none_or(|r| view.request_id == r)
+            }
+            Until::Offboarded { execution, seen } => match view.status {
+                TenantStatus::Closed => true,
+                TenantStatus::Offboarding => {
+                    let ours = view
+                        .offboarding
+                        .as_ref()
+                        .is_some_and(|o| o.execution == *execution);
+                    *seen |= ours;
+                    // A failure of an earlier offboarding is not this one's.
+                    ours && view.failure.is_some()
+                }
+                _ => *seen && !running,
+            },
+        }
+    }
+
+    /// The exit code of a view it was waiting for.
+    fn code(&self, view: &TenantView) -> u8 {
+        let ok = match self {
+            Until::Vended(_) => view.status != TenantStatus::Failed,
+            Until::Offboarded { .. } => view.status == TenantStatus::Closed,
+        };
+        if ok { exit::OK } else { exit::FAILED }
+    }
 }
 
 /// Follows a tenant until its vending ends (READY or FAILED) or `limit` passes, showing each
@@ -589,7 +635,7 @@ async fn follow(
     client: &ApiClient,
     io: &mut Io<'_>,
     tenant: &str,
-    request: Option<&str>,
+    mut until: Until<'_>,
     format: Format,
     limit: Duration,
 ) -> u8 {
@@ -630,16 +676,12 @@ async fn follow(
             }
             last = line;
         }
-        if done(&view, request) {
+        if until.done(&view) {
             if io.live {
                 let _ = writeln!(io.err);
             }
             let _ = write!(io.out, "{}", render_view(&view, format, io.color));
-            return if view.status == TenantStatus::Failed {
-                exit::FAILED
-            } else {
-                exit::OK
-            };
+            return until.code(&view);
         }
         if started.elapsed() > limit {
             if io.live {
@@ -666,7 +708,7 @@ pub async fn status(
     watch: Option<Duration>,
 ) -> u8 {
     if let Some(limit) = watch {
-        return follow(client, io, tenant, None, format, limit).await;
+        return follow(client, io, tenant, Until::Vended(None), format, limit).await;
     }
     let reply = match get(client, tenant).await {
         Ok(r) => r,
@@ -786,6 +828,77 @@ pub async fn rerun(
         }
     }
     code
+}
+
+/// `vend offboard`: starts the tenant's offboarding (`DELETE /tenants/{tenantId}`); with
+/// `wait`, follows it until the tenant is CLOSED (exit 0), its offboarding failed, or a new
+/// request took it back (exit 1).
+pub async fn offboard(
+    client: &ApiClient,
+    io: &mut Io<'_>,
+    tenant: &str,
+    body: &OffboardBody,
+    format: Format,
+    wait: Option<Duration>,
+) -> u8 {
+    let body = serde_json::to_value(body).unwrap_or_default();
+    let path = format!("/tenants/{tenant}");
+    let accepted: OffboardAccepted =
+        match call(client, io, "DELETE", &path, Some(&body), &[202]).await {
+            Ok(a) => a,
+            Err(code) => return code,
+        };
+    let execution = accepted
+        .execution_arn
+        .rsplit(':')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let _ = writeln!(
+        io.err,
+        "offboarding {} ({execution}){}",
+        accepted.tenant_id,
+        if accepted.close_account {
+            ": its account is closed after the grace period"
+        } else {
+            ": its account stays, suspended"
+        }
+    );
+    match wait {
+        None => {
+            let _ = write!(
+                io.out,
+                "{}",
+                match format {
+                    Format::Table => table(
+                        &["TENANT", "EXECUTION", "CLOSE ACCOUNT"],
+                        &[vec![
+                            accepted.tenant_id.to_string(),
+                            execution,
+                            accepted.close_account.to_string(),
+                        ]],
+                    ),
+                    Format::Name => format!("tenant/{}\n", accepted.tenant_id),
+                    _ => data(&accepted, format),
+                }
+            );
+            exit::OK
+        }
+        Some(limit) => {
+            follow(
+                client,
+                io,
+                accepted.tenant_id.as_str(),
+                Until::Offboarded {
+                    execution: &execution,
+                    seen: false,
+                },
+                format,
+                limit,
+            )
+            .await
+        }
+    }
 }
 
 /// `vend plan`: checks the request offline, then asks the API what it would do; changes

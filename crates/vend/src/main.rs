@@ -49,6 +49,10 @@ enum Command {
     List(cmd::tenants::ListArgs),
     /// Run tenants' vending again with their last request (every step converges).
     Rerun(cmd::tenants::RerunArgs),
+    /// Offboard a tenant: at once cordoned, its cluster access revoked and its account in the
+    /// suspended OU; after the grace period its manifests and network removed, and its account
+    /// closed with `--close-account`. A new request for the tenant meanwhile cancels it.
+    Offboard(cmd::tenants::OffboardArgs),
     /// Print a shell completion script (`vend completions bash > /etc/bash_completion.d/vend`).
     Completions {
         /// The shell.
@@ -118,6 +122,7 @@ fn main() -> Result<ExitCode> {
             Command::Status(args) => cmd::tenants::status(args).await,
             Command::List(args) => cmd::tenants::list(args).await,
             Command::Rerun(args) => cmd::tenants::rerun(args).await,
+            Command::Offboard(args) => cmd::tenants::offboard(args).await,
             Command::Completions { shell } => Ok(cmd::tenants::completions(
                 shell,
                 <Cli as clap::CommandFactory>::command(),

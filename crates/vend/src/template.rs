@@ -276,13 +276,15 @@ pub fn function_policies(
 pub struct Rule {
     /// `<resource>.<event>`, for naming.
     pub name: String,
+    /// The state machine it starts (its logical id).
+    pub machine: String,
     /// The bus: a logical id's physical name, or the default bus.
     pub bus: Option<String>,
     /// The event pattern.
     pub pattern: Value,
 }
 
-/// The rules that start the vending state machine, resolved for `deployment`.
+/// The rules that start the template's state machines, resolved for `deployment`.
 pub fn state_machine_rules(
     template: &Value,
     deployment: &Deployment,
@@ -300,6 +302,7 @@ pub fn state_machine_rules(
             let props = deployment.resolve(template, &spec["Properties"])?;
             out.push(Rule {
                 name: format!("{logical}-{event}"),
+                machine: logical.clone(),
                 bus: props["EventBusName"].as_str().map(str::to_owned),
                 pattern: props["Pattern"].clone(),
             });

@@ -12,7 +12,7 @@ use aws_sdk_ec2::operation::create_transit_gateway_vpc_attachment::CreateTransit
 use aws_sdk_ec2::operation::create_vpc::CreateVpcError;
 use aws_sdk_ec2::types::{
     Filter, FlowLogsResourceType, LogDestinationType, ResourceType, RouteTable, Tag,
-    TagSpecification, TrafficType, TransitGatewayAttachmentState, Vpc,
+    TagSpecification, TrafficType, TransitGatewayAttachmentState, TransitGatewayVpcAttachment, Vpc,
 };
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -119,6 +119,24 @@ impl Ec2Network {
             .await
             .map_err(|e| classify("DescribeVpcs", &e))?;
         Ok(out.vpcs().first().cloned())
+    }
+
+    /// The VPC's attachments to the transit gateway that still exist (not deleting or gone).
+    async fn live_attachments(
+        &self,
+        vpc_id: &str,
+        transit_gateway_id: &str,
+    ) -> Result<Vec<TransitGatewayVpcAttachment>, StepError> {
+        let out = self
+            .client
+            .describe_transit_gateway_vpc_attachments()
+            .filters(filter("vpc-id", &[vpc_id]))
+            .filters(filter("transit-gateway-id", &[transit_gateway_id]))
+            .filters(filter("state", LIVE_ATTACHMENT))
+            .send()
+            .await
+            .map_err(|e| classify("DescribeTransitGatewayVpcAttachments", &e))?;
+        Ok(out.transit_gateway_vpc_attachments().to_vec())
     }
 
     /// The VPC's main route table, with its routes, if it has one yet.
@@ -245,6 +263,58 @@ impl TenantNetwork for Ec2Network {
         })
     }
 
+    async fn detach_from_transit_gateway(
+        &self,
+        tenant: &str,
+        transit_gateway_id: &str,
+    ) -> Result<Vec<String>, StepError> {
+        let Some(vpc) = self.find_tenant_vpc(tenant).await? else {
+            return Ok(Vec::new());
+        };
+        let vpc_id = vpc.vpc_id().unwrap_or_default();
+        let mut removed = Vec::new();
+        // Routes first: a route through an attachment that is going would blackhole.
+        if let Some(table) = self.find_main_route_table(vpc_id).await? {
+            let table_id = table.route_table_id().unwrap_or_default();
+            for route in table.routes() {
+                if route.transit_gateway_id() != Some(transit_gateway_id) {
+                    continue;
+                }
+                let Some(destination) = route.destination_cidr_block() else {
+                    continue;
+                };
+                match self
+                    .client
+                    .delete_route()
+                    .route_table_id(table_id)
+                    .destination_cidr_block(destination)
+                    .send()
+                    .await
+                {
+                    Ok(_) => removed.push(destination.to_owned()),
+                    // Gone meanwhile (a re-run racing an earlier one).
+                    Err(e) if e.code() == Some("InvalidRoute.NotFound") => {}
+                    Err(e) => return Err(classify("DeleteRoute", &e)),
+                }
+            }
+        }
+        for a in self.live_attachments(vpc_id, transit_gateway_id).await? {
+            let id = a.transit_gateway_attachment_id().unwrap_or_default();
+            match self
+                .client
+                .delete_transit_gateway_vpc_attachment()
+                .transit_gateway_attachment_id(id)
+                .send()
+                .await
+            {
+                Ok(_) => removed.push(id.to_owned()),
+                Err(e) if e.code() == Some("InvalidTransitGatewayAttachmentID.NotFound") => {}
+                Err(e) => return Err(classify("DeleteTransitGatewayVpcAttachment", &e)),
+            }
+        }
+        Ok(removed)
+    }
+
     async fn tenant_vpc(&self, tenant: &str) -> Result<Option<VpcState>, StepError> {
         let Some(vpc) = self.find_tenant_vpc(tenant).await? else {
             return Ok(None);
@@ -365,16 +435,8 @@ impl TenantNetwork for Ec2Network {
         subnet_ids: &[String],
         tags: &BTreeMap<String, String>,
     ) -> Result<Ensured, StepError> {
-        let out = self
-            .client
-            .describe_transit_gateway_vpc_attachments()
-            .filters(filter("vpc-id", &[vpc_id]))
-            .filters(filter("transit-gateway-id", &[transit_gateway_id]))
-            .filters(filter("state", LIVE_ATTACHMENT))
-            .send()
-            .await
-            .map_err(|e| classify("DescribeTransitGatewayVpcAttachments", &e))?;
-        let (id, state, created) = match out.transit_gateway_vpc_attachments().first() {
+        let live = self.live_attachments(vpc_id, transit_gateway_id).await?;
+        let (id, state, created) = match live.first() {
             Some(a) => {
                 let id = a.transit_gateway_attachment_id().unwrap_or_default();
                 self.retag(id, a.tags(), tags).await?;

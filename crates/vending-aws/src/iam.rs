@@ -22,6 +22,17 @@ pub struct IamIdentity {
 }
 
 impl IamIdentity {
+    /// The account's alias, if it has one (an account has at most one).
+    async fn current_alias(&self) -> Result<Option<String>, StepError> {
+        let out = self
+            .client
+            .list_account_aliases()
+            .send()
+            .await
+            .map_err(|e| classify("ListAccountAliases", &e))?;
+        Ok(out.account_aliases().first().cloned())
+    }
+
     /// Wraps a client (built from the tenant account's assumed-role configuration).
     pub fn new(client: Client) -> IamIdentity {
         IamIdentity { client }
@@ -432,18 +443,12 @@ impl Identity for IamIdentity {
     }
 
     async fn ensure_account_alias(&self, alias: &str) -> Result<String, StepError> {
-        let out = self
-            .client
-            .list_account_aliases()
-            .send()
-            .await
-            .map_err(|e| classify("ListAccountAliases", &e))?;
-        match out.account_aliases().first() {
-            Some(current) if current == alias => Ok(current.clone()),
+        match self.current_alias().await? {
+            Some(current) if current == alias => Ok(current),
             Some(current) => {
                 // An adopted account keeps the alias its owners chose.
                 tracing::warn!(current = %current, wanted = %alias, "the account already has another alias; keeping it");
-                Ok(current.clone())
+                Ok(current)
             }
             None => match self
                 .client
@@ -465,6 +470,24 @@ impl Identity for IamIdentity {
                 }
                 Err(e) => Err(classify("CreateAccountAlias", &e)),
             },
+        }
+    }
+
+    async fn remove_account_alias(&self, alias: &str) -> Result<bool, StepError> {
+        if self.current_alias().await?.as_deref() != Some(alias) {
+            return Ok(false);
+        }
+        match self
+            .client
+            .delete_account_alias()
+            .account_alias(alias)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            // Gone meanwhile (a re-run racing an earlier one).
+            Err(e) if e.code() == Some("NoSuchEntity") => Ok(false),
+            Err(e) => Err(classify("DeleteAccountAlias", &e)),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::classify::{ThrottlingOnly, classify, throttled_create_retries};
 use aws_sdk_organizations::Client;
+use aws_sdk_organizations::operation::close_account::CloseAccountError;
 use aws_sdk_organizations::operation::create_account::CreateAccountError;
 use aws_sdk_organizations::operation::describe_account::DescribeAccountError;
 use aws_sdk_organizations::types::{Account, CreateAccountState as SdkState, Tag};
@@ -240,6 +241,65 @@ impl Organization for OrganizationsAdapter {
             .await
             .map(|_| ())
             .map_err(|e| classify("TagResource", &e))
+    }
+
+    async fn management_account(&self) -> Result<String, StepError> {
+        let out = self
+            .client
+            .describe_organization()
+            .send()
+            .await
+            .map_err(|e| classify("DescribeOrganization", &e))?;
+        out.organization()
+            .and_then(|o| o.master_account_id())
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                StepError::Internal("DescribeOrganization named no management account".into())
+            })
+    }
+
+    async fn close_account(&self, account_id: &str) -> Result<(), StepError> {
+        match self
+            .client
+            .close_account()
+            .account_id(account_id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => match e.as_service_error() {
+                // Closed or closing already: what this call wanted.
+                Some(CloseAccountError::AccountAlreadyClosedException(_)) => Ok(()),
+                Some(CloseAccountError::ConflictException(_)) => Ok(()),
+                Some(CloseAccountError::ConstraintViolationException(c)) => {
+                    Err(closure_refused(account_id, c))
+                }
+                _ => Err(classify("CloseAccount", &e)),
+            },
+        }
+    }
+}
+
+/// CloseAccount's ConstraintViolationException, in words: the closure quota (10% of the
+/// member accounts, between 10 and 1000, in a rolling 30 days) or too many closures at once
+/// is `QuotaExceeded`, which the workflow never retries.
+fn closure_refused(
+    account_id: &str,
+    c: &aws_sdk_organizations::types::error::ConstraintViolationException,
+) -> StepError {
+    use aws_sdk_organizations::types::ConstraintViolationExceptionReason as Reason;
+    match c.reason() {
+        Some(Reason::CloseAccountQuotaExceeded) => StepError::QuotaExceeded(format!(
+            "CloseAccount refused account {account_id}: the organization has closed as many accounts as AWS allows in 30 days (10% of its member accounts, at least 10 and at most 1000); the tenant stays offboarding and its account suspended: run the offboarding again once the quota allows, or raise it with AWS Support"
+        )),
+        Some(Reason::CloseAccountRequestsLimitExceeded) => StepError::QuotaExceeded(format!(
+            "CloseAccount refused account {account_id}: too many account closures are in progress; run the offboarding again later"
+        )),
+        other => StepError::Conflict(format!(
+            "CloseAccount refused account {account_id}: {} ({})",
+            c.message().unwrap_or("constraint violation"),
+            other.map_or("no reason", |r| r.as_str())
+        )),
     }
 }
 

@@ -446,6 +446,7 @@ impl Registry for DynamoRegistry {
                 pieces.len()
             )));
         }
+        let now = vending_domain::registry::now_seconds();
         let mut request = self.client.transact_write_items();
         for piece in &pieces {
             let put = Put::builder()
@@ -453,8 +454,13 @@ impl Registry for DynamoRegistry {
                 .item("pk", s(format!("CIDR#{piece}")))
                 .item("tenant", s(tenant.as_str()))
                 .item("block", s(cidr.to_string()))
-                .condition_expression("attribute_not_exists(pk) OR tenant = :t")
+                // A piece held for a closed account is free once its hold has ended; the
+                // new item (a Put replaces the old) carries no hold.
+                .condition_expression(
+                    "attribute_not_exists(pk) OR tenant = :t OR heldUntil <= :now",
+                )
                 .expression_attribute_values(":t", s(tenant.as_str()))
+                .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
                 .build()
                 .map_err(|e| StepError::Internal(format!("building a claim: {e}")))?;
             request = request.transact_items(TransactWriteItem::builder().put(put).build());
@@ -486,7 +492,39 @@ impl Registry for DynamoRegistry {
         }
     }
 
+    async fn hold_cidr(
+        &self,
+        cidr: Ipv4Cidr,
+        unit: u8,
+        tenant: &TenantId,
+        until: u64,
+    ) -> Result<(), StepError> {
+        for piece in cidr.split(unit) {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(format!("CIDR#{piece}")))
+                .update_expression("SET heldUntil = :u")
+                .condition_expression("tenant = :t")
+                .expression_attribute_values(":u", AttributeValue::N(until.to_string()))
+                .expression_attribute_values(":t", s(tenant.as_str()))
+                .send()
+                .await;
+            match result {
+                Ok(_) => {}
+                // Not the tenant's piece (any more): nothing of its to hold.
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|x| x.is_conditional_check_failed_exception()) => {}
+                Err(e) => return Err(classify("UpdateItem", &e)),
+            }
+        }
+        Ok(())
+    }
+
     async fn claimed_cidrs(&self) -> Result<Vec<(Ipv4Cidr, TenantId)>, StepError> {
+        let now = vending_domain::registry::now_seconds();
         let mut out = Vec::new();
         let mut pages = self
             .client
@@ -515,7 +553,14 @@ impl Registry for DynamoRegistry {
                 .parse::<Ipv4Cidr>()
                 .map_err(StepError::Internal)?;
             let owner = TenantId::parse(&owner).map_err(StepError::Internal)?;
-            out.push((cidr, owner));
+            let held_until = item
+                .get("heldUntil")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse::<u64>().ok());
+            // A hold that has ended frees the piece.
+            if held_until.is_none_or(|until| until > now) {
+                out.push((cidr, owner));
+            }
         }
         out.sort();
         Ok(out)

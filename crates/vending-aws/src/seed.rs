@@ -1,5 +1,5 @@
 //! Seeds the local sandbox so it looks like a platform team's organization: an organization
-//! with one OU per environment, a network account with a transit gateway, its route table and
+//! with one OU per environment and a suspended OU, a network account with a transit gateway, its route table and
 //! the flow-log bucket, and a platform account with the shared EKS clusters. Used by `vend` and the end-to-end tests;
 //! never against AWS.
 
@@ -34,6 +34,8 @@ pub struct SeededPlatform {
     pub root_id: String,
     /// OU id per environment.
     pub ou_ids: BTreeMap<String, String>,
+    /// The suspended OU, where offboarded accounts go.
+    pub suspended_ou_id: String,
     /// The network account.
     pub network_account_id: String,
     /// Its transit gateway.
@@ -62,11 +64,17 @@ impl SeededPlatform {
             .clone_from(&self.transit_gateway_route_table_id);
         n.flow_logs_bucket_arn
             .clone_from(&self.flow_logs_bucket_arn);
+        if let Some(off) = &mut config.offboarding {
+            off.suspended_ou_id.clone_from(&self.suspended_ou_id);
+        }
         for cluster in &mut config.clusters {
             cluster.account_id.clone_from(&self.platform_account_id);
         }
     }
 }
+
+/// The name of the seeded suspended OU.
+const SUSPENDED_OU: &str = "Suspended";
 
 /// The name of the seeded flow-log bucket.
 const FLOW_LOGS_BUCKET: &str = "sandbox-vpc-flow-logs";
@@ -138,6 +146,17 @@ pub async fn seed(config: &SdkConfig, spec: &SeedSpec) -> Result<SeededPlatform,
         .and_then(|r| r.id())
         .unwrap_or_default()
         .to_owned();
+    let suspended_ou_id = org
+        .create_organizational_unit()
+        .parent_id(&root_id)
+        .name(SUSPENDED_OU)
+        .send()
+        .await
+        .map_err(|e| classify("CreateOrganizationalUnit", &e))?
+        .organizational_unit()
+        .and_then(|o| o.id())
+        .unwrap_or_default()
+        .to_owned();
     let mut ou_ids = BTreeMap::new();
     for env in &spec.environments {
         let out = org
@@ -203,6 +222,7 @@ pub async fn seed(config: &SdkConfig, spec: &SeedSpec) -> Result<SeededPlatform,
     Ok(SeededPlatform {
         root_id,
         ou_ids,
+        suspended_ou_id,
         network_account_id,
         transit_gateway_id,
         transit_gateway_route_table_id,

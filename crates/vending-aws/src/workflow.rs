@@ -26,6 +26,7 @@ pub struct StepFunctionsWorkflow {
     client: Client,
     state_machine_arn: String,
     batch_state_machine_arn: Option<String>,
+    offboarding_state_machine_arn: Option<String>,
 }
 
 impl StepFunctionsWorkflow {
@@ -35,12 +36,19 @@ impl StepFunctionsWorkflow {
             client,
             state_machine_arn: state_machine_arn.into(),
             batch_state_machine_arn: None,
+            offboarding_state_machine_arn: None,
         }
     }
 
     /// Starts batch re-runs as executions of `arn`.
     pub fn with_batch(mut self, arn: impl Into<String>) -> StepFunctionsWorkflow {
         self.batch_state_machine_arn = Some(arn.into());
+        self
+    }
+
+    /// Starts offboardings as executions of `arn`.
+    pub fn with_offboarding(mut self, arn: impl Into<String>) -> StepFunctionsWorkflow {
+        self.offboarding_state_machine_arn = Some(arn.into());
         self
     }
 
@@ -95,6 +103,23 @@ impl Workflow for StepFunctionsWorkflow {
                 "no batch re-run state machine is configured (RERUN_STATE_MACHINE_ARN)".into(),
             )
         })?;
+        self.start_on(machine, name, input).await
+    }
+
+    async fn start_offboarding(
+        &self,
+        name: &str,
+        input: &serde_json::Value,
+    ) -> Result<String, StepError> {
+        let machine = self
+            .offboarding_state_machine_arn
+            .as_deref()
+            .ok_or_else(|| {
+                StepError::Internal(
+                    "no offboarding state machine is configured (OFFBOARDING_STATE_MACHINE_ARN)"
+                        .into(),
+                )
+            })?;
         self.start_on(machine, name, input).await
     }
 

@@ -33,7 +33,7 @@ pub const TENANT_REQUEST: &str = "TenantRequestFunction";
 pub const INSPECT_TENANT: &str = "InspectTenantFunction";
 
 /// Every route, in the order the OpenAPI document lists them.
-pub const ROUTES: [Route; 7] = [
+pub const ROUTES: [Route; 8] = [
     Route {
         method: "POST",
         path: "/tenants",
@@ -83,6 +83,13 @@ pub const ROUTES: [Route; 7] = [
         summary: "What the tenant's roles, trust, access entries, VPC, attachment, routes and manifests are, against its record: each difference named (a re-run repairs them).",
         function: INSPECT_TENANT,
     },
+    Route {
+        method: "DELETE",
+        path: "/tenants/{tenantId}",
+        operation: "offboardTenant",
+        summary: "Offboard the tenant: phase one at once (cordoned, cluster access revoked, account suspended), phase two after the grace period (manifests and network removed, the account closed when closeAccount says so). A new request during the grace period cancels it.",
+        function: TENANT_REQUEST,
+    },
 ];
 
 /// What a request is for, once its method and path are matched.
@@ -102,6 +109,8 @@ pub enum Endpoint {
     Reruns,
     /// `GET /tenants/{tenantId}/drift`, with the id as given.
     Drift(String),
+    /// `DELETE /tenants/{tenantId}`, with the id as given.
+    Offboard(String),
 }
 
 impl Endpoint {
@@ -115,6 +124,7 @@ impl Endpoint {
             Endpoint::Plan => "POST /plans",
             Endpoint::Reruns => "POST /reruns",
             Endpoint::Drift(_) => "GET /tenants/{tenantId}/drift",
+            Endpoint::Offboard(_) => "DELETE /tenants/{tenantId}",
         }
     }
 }
@@ -149,6 +159,7 @@ pub fn route(method: &str, path: &str) -> Result<Endpoint, Unrouted> {
         ("POST", "/plans", None) => Ok(Endpoint::Plan),
         ("POST", "/reruns", None) => Ok(Endpoint::Reruns),
         ("GET", "/tenants/{tenantId}/drift", Some(id)) => Ok(Endpoint::Drift(id)),
+        ("DELETE", "/tenants/{tenantId}", Some(id)) => Ok(Endpoint::Offboard(id)),
         _ => Err(Unrouted::MethodNotAllowed(
             ROUTES
                 .iter()
@@ -241,6 +252,36 @@ pub struct Accepted {
     pub message: Option<String>,
 }
 
+/// The body of `DELETE /tenants/{tenantId}` (optional: no body offboards without closing).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OffboardBody {
+    /// Close the tenant's AWS account in phase two (the explicit flag). Without it the account
+    /// stays, detached, in the suspended OU.
+    #[serde(default)]
+    pub close_account: bool,
+    /// Why, for the record and the events (at most 256 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The caller's key: the same key starts nothing new (1 to 64 letters, digits, `-`, `_`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offboarding_id: Option<String>,
+}
+
+/// The answer to an accepted offboarding (202).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct OffboardAccepted {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// The execution offboarding it.
+    pub execution_arn: String,
+    /// Whether phase two closes the account.
+    pub close_account: bool,
+}
+
 /// A tenant as `GET /tenants/{tenantId}` shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -273,9 +314,13 @@ pub struct TenantView {
     /// The execution working on it, while one runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub execution: Option<ExecutionProgress>,
-    /// Why its last vending failed, when its status is FAILED.
+    /// Why its last vending (or offboarding) failed, when its status is FAILED (or
+    /// OFFBOARDING).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<FailureInfo>,
+    /// Its offboarding, when OFFBOARDING or CLOSED.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offboarding: Option<crate::registry::Offboarding>,
     /// Its record, once ready.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record: Option<TenantRecord>,
@@ -304,9 +349,13 @@ impl TenantView {
             cidr: entry.cidr,
             step,
             execution,
-            failure: entry
-                .failure
-                .filter(|_| entry.status == TenantStatus::Failed),
+            failure: entry.failure.filter(|_| {
+                matches!(
+                    entry.status,
+                    TenantStatus::Failed | TenantStatus::Offboarding
+                )
+            }),
+            offboarding: entry.offboarding,
             record,
         }
     }
@@ -530,8 +579,8 @@ mod tests {
 #[cfg(feature = "schema")]
 pub mod openapi {
     use super::{
-        Accepted, ApiError, BatchAccepted, BatchRerunRequest, ROUTES, RerunRequest, TenantList,
-        TenantView,
+        Accepted, ApiError, BatchAccepted, BatchRerunRequest, OffboardAccepted, OffboardBody,
+        ROUTES, RerunRequest, TenantList, TenantView,
     };
     use crate::request::TenantRequest;
     use schemars::generate::SchemaSettings;
@@ -607,8 +656,19 @@ pub mod openapi {
                     "200": ok("The differences (none: the tenant is as its record says); nothing was changed.", "DriftReport"),
                     "400": error("The tenant id is not one."),
                     "404": error("No such tenant."),
-                    "409": error("The tenant has no record yet (it was never READY)."),
+                    "409": error("The tenant has no record yet (it was never READY), or is offboarding or closed."),
                     "503": error("AWS or the GitOps destination throttled or failed: try again.")
+                }
+            }),
+            ("DELETE", "/tenants/{tenantId}") => json!({
+                "parameters": [tenant_id_parameter()],
+                "requestBody": {"required": false, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OffboardBody"}}}},
+                "responses": {
+                    "202": ok("Accepted: the execution offboarding the tenant (the same offboardingId answers the same).", "OffboardAccepted"),
+                    "400": error("A bad body or tenant id, or an account never offboarded (the platform's own), named."),
+                    "404": error("No such tenant."),
+                    "409": error("The tenant is closed already, or an execution works on it."),
+                    "503": error("AWS throttled or failed: try again.")
                 }
             }),
             ("POST", "/plans") => json!({
@@ -659,6 +719,8 @@ pub mod openapi {
         generator.subschema_for::<crate::drift::DriftReport>();
         generator.subschema_for::<BatchRerunRequest>();
         generator.subschema_for::<BatchAccepted>();
+        generator.subschema_for::<OffboardBody>();
+        generator.subschema_for::<OffboardAccepted>();
         generator.subschema_for::<ApiError>();
         generator.subschema_for::<crate::TenantId>();
         let schemas = generator.take_definitions(true);
@@ -676,7 +738,7 @@ pub mod openapi {
             "info": {
                 "title": "Tenant vending portal API",
                 "version": "1",
-                "description": "Request, plan, follow, list, re-run and check tenants for drift. Served by the TenantRequest function (drift: InspectTenant) behind an HTTP API with IAM authorization (requests signed with SigV4, service execute-api), and by `vend serve` on loopback (unsigned). Generated from vending_domain::api; do not edit (UPDATE_GOLDEN=1 cargo nextest run -p e2e --test api rewrites it)."
+                "description": "Request, plan, follow, list, re-run, check for drift and offboard tenants. Served by the TenantRequest function (drift: InspectTenant) behind an HTTP API with IAM authorization (requests signed with SigV4, service execute-api), and by `vend serve` on loopback (unsigned). Generated from vending_domain::api; do not edit (UPDATE_GOLDEN=1 cargo nextest run -p e2e --test api rewrites it)."
             },
             "servers": [{"url": "http://127.0.0.1:8787", "description": "vend serve"}],
             "paths": paths,

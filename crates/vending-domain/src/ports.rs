@@ -105,6 +105,13 @@ pub trait Organization: Send + Sync {
         account_id: &str,
         tags: &BTreeMap<String, String>,
     ) -> impl Future<Output = Result<(), StepError>> + Send;
+    /// The organization's management account.
+    fn management_account(&self) -> impl Future<Output = Result<String, StepError>> + Send;
+    /// Starts closing a member account (CloseAccount): its status is `PENDING_CLOSURE`, then
+    /// `SUSPENDED`. An account already closed or closing is done. AWS's closure quota used up
+    /// is `QuotaExceeded`, never retried.
+    fn close_account(&self, account_id: &str)
+    -> impl Future<Output = Result<(), StepError>> + Send;
 }
 
 pub use crate::registry::{
@@ -273,6 +280,16 @@ pub trait TenantNetwork: Send + Sync {
     /// ids of the VPCs deleted (none when there was no default VPC left).
     fn remove_default_vpcs(&self) -> impl Future<Output = Result<Vec<String>, StepError>> + Send;
 
+    /// Detaches the tenant's VPC (found by its `vending:tenant` tag) from the transit
+    /// gateway: its main route table's routes through the gateway, then its attachments
+    /// (deleted, as AWS does, in the background). Returns what it removed (route
+    /// destinations and attachment ids); nothing when it was detached already.
+    fn detach_from_transit_gateway(
+        &self,
+        tenant: &str,
+        transit_gateway_id: &str,
+    ) -> impl Future<Output = Result<Vec<String>, StepError>> + Send;
+
     /// The tenant's VPC (found by its `vending:tenant` tag) as it is, or `None`.
     fn tenant_vpc(
         &self,
@@ -345,6 +362,13 @@ pub trait Identity: Send + Sync {
         &self,
         alias: &str,
     ) -> impl Future<Output = Result<String, StepError>> + Send;
+    /// Deletes the account's alias if it is `alias` (another alias stays); true when it did.
+    /// Aliases are unique across AWS, and a closed account keeps its resources: the tenant's
+    /// next account can only take the alias once its closed account gave it up.
+    fn remove_account_alias(
+        &self,
+        alias: &str,
+    ) -> impl Future<Output = Result<bool, StepError>> + Send;
 }
 
 /// An EKS access entry as it should be.
@@ -456,6 +480,14 @@ pub trait Workflow: Send + Sync {
     /// Starts the batch re-run workflow (`workflows/tenant-rerun.asl.json`) as execution `name`
     /// with `input`; returns the execution's ARN. A double start counts as started.
     fn start_batch(
+        &self,
+        name: &str,
+        input: &serde_json::Value,
+    ) -> impl Future<Output = Result<String, StepError>> + Send;
+    /// Starts the offboarding workflow (`workflows/tenant-offboarding.asl.json`) as execution
+    /// `name` with `input` (an `OffboardRequest`); returns the execution's ARN. A double
+    /// start counts as started.
+    fn start_offboarding(
         &self,
         name: &str,
         input: &serde_json::Value,

@@ -68,6 +68,12 @@ pub struct TenantRecord {
 pub enum Lifecycle {
     /// Vended and in use.
     Active,
+    /// Being offboarded: cordoned in the clusters, no cluster access, the account in the
+    /// suspended OU. A new request for the tenant during the grace period brings it back.
+    Offboarding,
+    /// Offboarded: its manifests are gone from the GitOps destination (this record stays, so
+    /// generations never go back), its network is detached, its account closed when asked.
+    Closed,
 }
 
 /// The tenant's principals and roles.

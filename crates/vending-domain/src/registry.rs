@@ -37,15 +37,21 @@ pub enum TenantStatus {
     Ready,
     /// A step failed; see the failure.
     Failed,
+    /// Offboarding: phase one done, waiting out the grace period (or in phase two).
+    Offboarding,
+    /// Offboarded (phase two done).
+    Closed,
 }
 
 impl TenantStatus {
     /// Every status, in lifecycle order.
-    pub const ALL: [TenantStatus; 4] = [
+    pub const ALL: [TenantStatus; 6] = [
         TenantStatus::Requested,
         TenantStatus::Provisioning,
         TenantStatus::Ready,
         TenantStatus::Failed,
+        TenantStatus::Offboarding,
+        TenantStatus::Closed,
     ];
 
     /// The status as the API writes it (`READY`).
@@ -55,6 +61,8 @@ impl TenantStatus {
             TenantStatus::Provisioning => "PROVISIONING",
             TenantStatus::Ready => "READY",
             TenantStatus::Failed => "FAILED",
+            TenantStatus::Offboarding => "OFFBOARDING",
+            TenantStatus::Closed => "CLOSED",
         }
     }
 
@@ -115,7 +123,47 @@ pub struct RegistryEntry {
     pub queued: u32,
     /// The tenant record handed off (its serialized form, stable bytes).
     pub record: Option<String>,
+    /// The offboarding under way or done, while the tenant is `Offboarding` or `Closed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offboarding: Option<Offboarding>,
+    /// The tenant's accounts closed by earlier offboardings (a tenant requested again after
+    /// closure gets a new account), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub closed_accounts: Vec<String>,
 }
+
+/// An offboarding, as the registry keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Offboarding {
+    /// The execution of the offboarding workflow: only it may run phase two.
+    pub execution: String,
+    /// Whether phase two closes the account (the explicit flag).
+    pub close_account: bool,
+    /// Why (free text from the caller), if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When the grace period ends (seconds since the epoch): phase two starts then.
+    pub grace_ends_at: u64,
+    /// When CloseAccount was accepted (seconds since the epoch), once it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub close_requested_at: Option<u64>,
+    /// Until when the tenant's VPC block stays held for its closed account (seconds since the
+    /// epoch): AWS lets a closed account be reopened for 90 days, with its VPC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cidr_held_until: Option<u64>,
+}
+
+/// The time, in seconds since the epoch (0 on a clock before it).
+pub fn now_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// How long AWS keeps a closed account reopenable (and its resources): 90 days.
+pub const REOPEN_WINDOW_SECONDS: u64 = 90 * 24 * 3600;
 
 impl RegistryEntry {
     /// A fresh entry for a new request.
@@ -134,6 +182,8 @@ impl RegistryEntry {
             creation_slot: None,
             queued: 0,
             record: None,
+            offboarding: None,
+            closed_accounts: Vec::new(),
         }
     }
 
@@ -279,14 +329,25 @@ pub trait Registry: Send + Sync {
     ) -> impl Future<Output = Result<bool, StepError>> + Send;
     /// Claims a block for the tenant: every piece of length `unit` inside it (the pool's
     /// smallest block), all or none, with conditional writes in one transaction, so blocks of
-    /// different sizes cannot overlap either. Claiming a block the tenant holds is a no-op.
+    /// different sizes cannot overlap either. Claiming a block the tenant holds is a no-op; a
+    /// piece whose hold (`hold_cidr`) has ended is free.
     fn claim_cidr(
         &self,
         cidr: Ipv4Cidr,
         unit: u8,
         tenant: &TenantId,
     ) -> impl Future<Output = Result<Claim, StepError>> + Send;
-    /// Every claimed piece and its owner.
+    /// Holds the tenant's claimed pieces of `cidr` until `until` (seconds since the epoch):
+    /// once that time has passed, another tenant's claim may take them (`claim_cidr`) and
+    /// `claimed_cidrs` no longer lists them. How a closed account's block returns to the pool.
+    fn hold_cidr(
+        &self,
+        cidr: Ipv4Cidr,
+        unit: u8,
+        tenant: &TenantId,
+        until: u64,
+    ) -> impl Future<Output = Result<(), StepError>> + Send;
+    /// Every claimed piece and its owner (pieces whose hold has ended are free, not listed).
     fn claimed_cidrs(
         &self,
     ) -> impl Future<Output = Result<Vec<(Ipv4Cidr, TenantId)>, StepError>> + Send;

@@ -13,6 +13,9 @@ pub const EVENT_BUS_NAME: &str = "EVENT_BUS_NAME";
 pub const STATE_MACHINE_ARN: &str = "STATE_MACHINE_ARN";
 /// `RERUN_STATE_MACHINE_ARN`: the batch re-run workflow the portal starts (`POST /reruns`).
 pub const RERUN_STATE_MACHINE_ARN: &str = "RERUN_STATE_MACHINE_ARN";
+/// `OFFBOARDING_STATE_MACHINE_ARN`: the offboarding workflow the portal starts
+/// (`DELETE /tenants/{tenantId}`).
+pub const OFFBOARDING_STATE_MACHINE_ARN: &str = "OFFBOARDING_STATE_MACHINE_ARN";
 /// `PLATFORM_CONFIG_PARAMETER`: the SSM parameter holding the platform config (deployed).
 pub const PLATFORM_CONFIG_PARAMETER: &str = "PLATFORM_CONFIG_PARAMETER";
 /// `PLATFORM_CONFIG_FILE`: a file holding the platform config (locally).
@@ -39,6 +42,8 @@ pub struct FunctionEnv {
     state_machine_arn: Option<String>,
     /// The batch re-run workflow, for the function that starts it.
     pub rerun_state_machine_arn: Option<String>,
+    /// The offboarding workflow, for the function that starts it.
+    pub offboarding_state_machine_arn: Option<String>,
 }
 
 impl FunctionEnv {
@@ -82,6 +87,7 @@ impl FunctionEnv {
             config,
             state_machine_arn: get(STATE_MACHINE_ARN),
             rerun_state_machine_arn: get(RERUN_STATE_MACHINE_ARN),
+            offboarding_state_machine_arn: get(OFFBOARDING_STATE_MACHINE_ARN),
         })
     }
 

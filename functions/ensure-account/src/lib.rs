@@ -49,6 +49,9 @@ pub async fn ensure_account<O: Organization, R: Registry>(
     execution: &str,
 ) -> Result<AccountProgress, StepError> {
     let tenant = &spec.tenant_id;
+    if let Some(known) = registry.get(tenant).await? {
+        take_back(org, &known, spec).await?;
+    }
     if let Lease::HeldBy(other) = registry.acquire(tenant, execution).await? {
         tracing::info!(tenant = %tenant, execution, other = %other, "another execution is vending this tenant; stopping");
         return Ok(AccountProgress::duplicate(other));
@@ -68,6 +71,30 @@ pub async fn ensure_account<O: Organization, R: Registry>(
             fresh
         }
     };
+    match entry.status {
+        TenantStatus::Offboarding => {
+            tracing::info!(tenant = %tenant, request = %spec.request_id, "a new request takes the tenant back: its offboarding is cancelled");
+            entry.offboarding = None;
+        }
+        TenantStatus::Closed => {
+            tracing::info!(tenant = %tenant, request = %spec.request_id, "a closed tenant is requested again");
+            entry.offboarding = None;
+            // Its account was closed: a new one, from a clean start.
+            if entry
+                .account_id
+                .as_ref()
+                .is_some_and(|a| entry.closed_accounts.contains(a))
+            {
+                entry.account_id = None;
+                entry.create_account_request_id = None;
+                entry.create_attempts = 0;
+                entry.creation_slot = None;
+                entry.queued = 0;
+                entry.cidr = None;
+            }
+        }
+        _ => {}
+    }
     entry.status = TenantStatus::Provisioning;
     entry.request_id = spec.request_id.clone();
     entry.describe(spec);
@@ -126,7 +153,7 @@ pub async fn ensure_account<O: Organization, R: Registry>(
                         let request = org
                             .create_account(
                                 email.as_str(),
-                                tenant.as_str(),
+                                &account_name(&entry),
                                 &config.member_role_name,
                                 &spec.all_tags(),
                             )
@@ -141,6 +168,74 @@ pub async fn ensure_account<O: Organization, R: Registry>(
     registry.put(&entry).await?;
     tracing::info!(tenant = %tenant, progress = ?progress, "account ensured");
     Ok(progress)
+}
+
+/// The name of the tenant's account: its id, and for a tenant requested again after its
+/// account was closed, its id and the line's number (`payments-2`), so a creation of this
+/// line is never confused with the closed account's.
+pub fn account_name(entry: &RegistryEntry) -> String {
+    match entry.closed_accounts.len() {
+        0 => entry.tenant_id.to_string(),
+        n => format!("{}-{}", entry.tenant_id, n + 1),
+    }
+}
+
+/// Whether a request may take an offboarding or closed tenant back, checked before anything
+/// changes: only a new request (a re-run of the old one would undo the offboarding), not
+/// while its account is closing, and never with a closed account's email or id (AWS does not
+/// reuse them).
+async fn take_back<O: Organization>(
+    org: &O,
+    known: &RegistryEntry,
+    spec: &TenantSpec,
+) -> Result<(), StepError> {
+    let tenant = &spec.tenant_id;
+    let status = known.status;
+    if !matches!(status, TenantStatus::Offboarding | TenantStatus::Closed) {
+        return Ok(());
+    }
+    if known.request_id == spec.request_id {
+        return Err(StepError::Conflict(format!(
+            "{tenant} is {}: a re-run of request {} would undo its offboarding; send a new request (a new requestId) to take the tenant back",
+            status.as_str(),
+            spec.request_id
+        )));
+    }
+    if status == TenantStatus::Offboarding
+        && known
+            .offboarding
+            .as_ref()
+            .is_some_and(|o| o.close_requested_at.is_some())
+    {
+        return Err(StepError::Conflict(format!(
+            "{tenant}'s account is being closed: request the tenant again once its offboarding has ended"
+        )));
+    }
+    for closed in &known.closed_accounts {
+        match &spec.account {
+            AccountTarget::Adopt { account_id, .. } if account_id == closed => {
+                return Err(invalid(
+                    "accountId",
+                    format!("account {closed} was {tenant}'s and is closed: it cannot be adopted"),
+                ));
+            }
+            AccountTarget::Create { email } => {
+                if let Some(old) = org.describe_account(closed).await?
+                    && old.email.eq_ignore_ascii_case(email.as_str())
+                {
+                    return Err(invalid(
+                        "accountEmail",
+                        format!(
+                            "'{}' is the root email of {tenant}'s closed account {closed}, which AWS never gives to another account: give the new account another accountEmail",
+                            email.as_str()
+                        ),
+                    ));
+                }
+            }
+            AccountTarget::Adopt { .. } => {}
+        }
+    }
+    Ok(())
 }
 
 /// Checks that an account to adopt is in the organization and is the tenant's.
@@ -182,7 +277,7 @@ async fn earlier_creation<O: Organization>(
         return Ok(None);
     }
     let tenant = &spec.tenant_id;
-    let Some(found) = org.find_create_request(tenant.as_str()).await? else {
+    let Some(found) = org.find_create_request(&account_name(entry)).await? else {
         return Ok(None);
     };
     Ok(Some(match found.state {

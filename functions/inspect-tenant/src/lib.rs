@@ -17,6 +17,7 @@ use vending_domain::drift::{
 use vending_domain::ports::{
     Accounts, ClusterAccess as _, Identity as _, ManifestDestination, Registry, TenantNetwork as _,
 };
+use vending_domain::record::Lifecycle;
 use vending_domain::{PlatformConfig, StepError, TenantId, TenantRecord};
 use vending_runtime::http::{self, Answer, invalid, refusal};
 
@@ -121,6 +122,17 @@ async fn serve<R: Registry, A: Accounts, D: ManifestDestination>(
             "the registry's record of {tenant} cannot be read: {e}"
         ))
     })?;
+    // An offboarding or closed tenant has lost its access and network on purpose: drift is
+    // what an active tenant's resources are against its record.
+    if record.lifecycle != Lifecycle::Active {
+        return Ok(Answer::refusal(
+            409,
+            format!(
+                "tenant {tenant} is {}: its access entries and network were removed on purpose, so there is no drift to compare",
+                entry.status.as_str()
+            ),
+        ));
+    }
     let report = drift(accounts, destination, config, &record).await?;
     tracing::info!(tenant = %tenant, differences = report.differences.len(), "drift checked");
     Answer::json(200, &report)

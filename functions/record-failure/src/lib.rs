@@ -4,20 +4,13 @@
 //! back, so a re-run can start. It returns `{error, cause}`, which the
 //! workflow's Fail state reports. A failure before the request was validated (no spec) has no
 //! tenant to record; it is only reported. Nor is a tenant recorded FAILED by an execution that
-//! does not hold its lease while another does: that other execution is vending it.
+//! does not hold its lease while another does: that other execution is vending it. Nor is an
+//! offboarding or closed tenant, by a vending refused before it took the lease.
 
-use serde_json::{Value, json};
+use serde_json::json;
 use vending_domain::StepError;
 use vending_domain::ports::{EventBus, FailureInfo, Registry, RegistryEntry, TenantStatus};
 use vending_domain::steps::{FailedState, RecordFailureInput, Recorded};
-
-/// A Lambda error's cause is `{"errorMessage": ..., "errorType": ...}`: keep the message.
-fn readable_cause(cause: &str) -> String {
-    serde_json::from_str::<Value>(cause)
-        .ok()
-        .and_then(|v| v.get("errorMessage")?.as_str().map(str::to_owned))
-        .unwrap_or_else(|| cause.to_owned())
-}
 
 /// The step.
 pub async fn record_failure<R: Registry, B: EventBus>(
@@ -33,8 +26,8 @@ pub async fn record_failure<R: Registry, B: EventBus>(
     };
     let failure = FailureInfo {
         step,
+        cause: caught.readable_cause(),
         error: caught.error,
-        cause: readable_cause(&caught.cause),
     };
     if let Some(spec) = state.spec {
         let tenant = &spec.tenant_id;
@@ -51,6 +44,19 @@ pub async fn record_failure<R: Registry, B: EventBus>(
             .get(tenant)
             .await?
             .unwrap_or_else(|| RegistryEntry::for_spec(&spec));
+        // A vending refused before it took the lease of an offboarding or closed tenant
+        // (a re-run of its old request) leaves the offboarding's record alone.
+        if matches!(
+            entry.status,
+            TenantStatus::Offboarding | TenantStatus::Closed
+        ) && registry.lease_holder(tenant).await?.as_deref() != Some(execution)
+        {
+            tracing::warn!(tenant = %tenant, status = ?entry.status, step = %failure.step, error = %failure.error, "a vending of an offboarding or closed tenant was refused; its record is left as it is");
+            return Ok(Recorded {
+                error: failure.error,
+                cause: failure.cause,
+            });
+        }
         entry.status = TenantStatus::Failed;
         entry.request_id = spec.request_id.clone();
         entry.describe(&spec);

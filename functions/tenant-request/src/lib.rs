@@ -1,7 +1,8 @@
 //! The portal's function behind every route of the HTTP API (IAM authorization; a Backstage
 //! software template and `vend` call it): `POST /tenants` (`submit`), `GET /tenants` and
 //! `GET /tenants/{tenantId}` (`read`), `POST /tenants/{tenantId}/rerun` (`rerun`), `POST /reruns`
-//! (`reruns`, a batch workflow), `POST /plans` (`plan`, read-only). The routes
+//! (`reruns`, a batch workflow), `POST /plans` (`plan`, read-only), `DELETE /tenants/{tenantId}`
+//! (`offboard`, the offboarding workflow). The routes
 //! are `vending_domain::api::ROUTES`; an unknown path is a 404 and a known path with another
 //! method a 405, and no bad input gets a 5xx.
 //!
@@ -13,6 +14,7 @@
 //! the workflow. Submitting the same request twice starts nothing new; submitting it again
 //! after its run FAILED starts a new attempt (`portal-<requestId>-<attempt>`) and says so.
 
+mod offboard;
 mod plan;
 mod read;
 mod rerun;
@@ -73,6 +75,9 @@ async fn serve<R: Registry, W: Workflow>(
         Endpoint::Rerun(id) => rerun::rerun(registry, workflow, &id, &request.json(true)?).await,
         Endpoint::Plan => plan::plan(registry, config, &request.json(false)?).await,
         Endpoint::Reruns => reruns::reruns(registry, workflow, &request.json(false)?).await,
+        Endpoint::Offboard(id) => {
+            offboard::offboard(registry, workflow, config, &id, &request.json(true)?).await
+        }
         // API Gateway routes drift to InspectTenant; this function never holds what it reads.
         Endpoint::Drift(_) => Ok(Answer::refusal(
             404,

@@ -16,6 +16,9 @@ async fn main() -> Result<(), Error> {
     if let Some(batch) = env.rerun_state_machine_arn.clone() {
         workflow = workflow.with_batch(batch);
     }
+    if let Some(offboarding) = env.offboarding_state_machine_arn.clone() {
+        workflow = workflow.with_offboarding(offboarding);
+    }
     let workflow = &workflow;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         Ok::<Value, Error>(tenant_request::handle(registry, workflow, config, event.payload).await)

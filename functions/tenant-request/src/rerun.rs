@@ -5,7 +5,7 @@
 use crate::read::{entry, execution};
 use serde_json::Value;
 use vending_domain::api::{Accepted, RerunRequest};
-use vending_domain::ports::{Registry, Workflow};
+use vending_domain::ports::{Registry, TenantStatus, Workflow};
 use vending_domain::{StepError, TenantId};
 use vending_runtime::http::{Answer, invalid};
 
@@ -71,6 +71,15 @@ pub async fn rerun<R: Registry, W: Workflow>(
         Err(not_found) => return Ok(not_found),
     };
     let tenant = entry.tenant_id.clone();
+    if matches!(
+        entry.status,
+        TenantStatus::Offboarding | TenantStatus::Closed
+    ) {
+        return Err(StepError::Conflict(format!(
+            "tenant {tenant} is {}: a re-run would undo its offboarding; post a new request (a new requestId) to take it back",
+            entry.status.as_str()
+        )));
+    }
     let name = rerun_name(&tenant, asked.rerun_id.as_deref());
     if let Some(running) = execution(registry, workflow, &entry)
         .await?

@@ -6,7 +6,7 @@
 //!
 //! Each tenant re-runs the request that made or last changed it, as `POST
 //! /tenants/{tenantId}/rerun` does; a tenant vended from an account-created event (no recorded
-//! request) or with an execution running on it is skipped, and the answer says why.
+//! request), offboarding or closed, or with an execution running on it is skipped, and the answer says why.
 
 use crate::read::{execution, tenant_id};
 use crate::rerun::{check_key, stamp};
@@ -15,7 +15,7 @@ use vending_domain::api::{
     BatchAccepted, BatchItem, BatchRerunRequest, DEFAULT_BATCH_CONCURRENCY, MAX_BATCH,
     MAX_BATCH_CONCURRENCY, Skipped,
 };
-use vending_domain::ports::{Registry, RegistryEntry, TenantQuery, Workflow};
+use vending_domain::ports::{Registry, RegistryEntry, TenantQuery, TenantStatus, Workflow};
 use vending_domain::registry::MAX_PAGE;
 use vending_domain::{StepError, ValidationErrors};
 use vending_runtime::http::{Answer, invalid};
@@ -132,6 +132,19 @@ pub async fn reruns<R: Registry, W: Workflow>(
                     "is too long: with tenant '{tenant}' the execution name '{name}' passes Step Functions' {MAX_EXECUTION_NAME} characters"
                 ),
             ));
+        }
+        if matches!(
+            entry.status,
+            TenantStatus::Offboarding | TenantStatus::Closed
+        ) {
+            skipped.push(Skipped {
+                tenant_id: tenant,
+                reason: format!(
+                    "{}: a re-run would undo its offboarding",
+                    entry.status.as_str()
+                ),
+            });
+            continue;
         }
         let running = execution(registry, workflow, &entry)
             .await?

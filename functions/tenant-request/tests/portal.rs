@@ -146,11 +146,76 @@ async fn a_tenant_is_shown_with_its_status_step_and_record_and_an_unknown_one_is
         &registry,
         &workflow,
         &config,
-        call("DELETE", "/tenants/payments", None),
+        call("PUT", "/tenants/payments", None),
     )
     .await;
     assert_eq!(wrong["statusCode"], 405);
-    assert_eq!(wrong["headers"]["allow"], "GET");
+    assert_eq!(wrong["headers"]["allow"], "GET, DELETE");
+}
+
+#[tokio::test]
+async fn an_offboarding_is_started_once_per_key_and_refused_when_it_cannot_be() {
+    use vending_domain::ports::{Registry, RegistryEntry};
+    let (registry, workflow, config) = (FakeRegistry::default(), FakeWorkflow::default(), config());
+    let tenant = vending_domain::TenantId::parse("payments").expect("id");
+    let delete = |body: Value| call("DELETE", "/tenants/payments", Some(body));
+
+    let missing = tenant_request::handle(&registry, &workflow, &config, delete(json!({}))).await;
+    assert_eq!(missing["statusCode"], 404, "{missing}");
+
+    let mut entry = RegistryEntry::new(tenant.clone(), "req-1".into());
+    entry.status = TenantStatus::Ready;
+    entry.account_id = Some(config.network.account_id.clone());
+    registry.put(&entry).await.expect("put");
+    let network = tenant_request::handle(&registry, &workflow, &config, delete(json!({}))).await;
+    assert_eq!(network["statusCode"], 400, "{network}");
+    assert!(
+        body_of(&network)
+            .to_string()
+            .contains("the network account")
+    );
+
+    entry.account_id = Some("222233334444".into());
+    registry.put(&entry).await.expect("put");
+    let bad = tenant_request::handle(
+        &registry,
+        &workflow,
+        &config,
+        delete(json!({"closeAccount": "yes", "offboardingId": "k"})),
+    )
+    .await;
+    assert_eq!(bad["statusCode"], 400, "{bad}");
+    assert!(workflow.offboardings().is_empty(), "nothing started");
+
+    let body = json!({"closeAccount": true, "reason": "moved", "offboardingId": "k-1"});
+    let first = tenant_request::handle(&registry, &workflow, &config, delete(body.clone())).await;
+    assert_eq!(first["statusCode"], 202, "{first}");
+    assert_eq!(body_of(&first)["closeAccount"], true);
+    let again = tenant_request::handle(&registry, &workflow, &config, delete(body)).await;
+    assert_eq!(
+        body_of(&again),
+        body_of(&first),
+        "the same key answers the same"
+    );
+    let started = workflow.offboardings();
+    assert_eq!(started.len(), 1, "{started:?}");
+    assert_eq!(
+        started["offboard-k-1"],
+        json!({"tenantId": "payments", "closeAccount": true, "reason": "moved"})
+    );
+
+    entry.status = TenantStatus::Closed;
+    registry.put(&entry).await.expect("put");
+    let closed = tenant_request::handle(&registry, &workflow, &config, delete(json!({}))).await;
+    assert_eq!(closed["statusCode"], 409, "{closed}");
+    let rerun = tenant_request::handle(
+        &registry,
+        &workflow,
+        &config,
+        call("POST", "/tenants/payments/rerun", Some(json!({}))),
+    )
+    .await;
+    assert_eq!(rerun["statusCode"], 409, "{rerun}");
 }
 
 #[tokio::test]

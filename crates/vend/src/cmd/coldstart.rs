@@ -55,9 +55,15 @@ pub async fn run(build_dir: PathBuf) -> Result<ExitCode> {
         },
         ..LocalOptions::default()
     };
-    let local = Local::start_with(example_config()?, options, move |executor, _| {
+    // No grace period: the offboarding's phase two runs at once, through its bootstrap too.
+    let mut config = example_config()?;
+    if let Some(offboarding) = config.offboarding.as_mut() {
+        offboarding.grace_period_seconds = 0;
+    }
+    let local = Local::start_with(config, options, move |executor, _| {
         let mut subs = HashMap::new();
-        for state in vending_domain::steps::STATES {
+        let offboard = <vending_domain::steps::Offboard as vending_domain::steps::Step>::STATE;
+        for state in vending_domain::steps::STATES.iter().chain([&offboard]) {
             let (key, arn) = function_arn(executor, state);
             let slots = registered.clone();
             let logical = format!("{state}Function");
@@ -113,6 +119,12 @@ pub async fn run(build_dir: PathBuf) -> Result<ExitCode> {
         (
             vending_runtime::env::STATE_MACHINE_ARN,
             local.state_machine_arn.clone(),
+        ),
+        (
+            vending_runtime::env::OFFBOARDING_STATE_MACHINE_ARN,
+            local
+                .executor
+                .state_machine_arn(vend::local::OFFBOARDING_STATE_MACHINE),
         ),
         ("RUST_LOG", "info".to_owned()),
     ]
@@ -198,6 +210,41 @@ pub async fn run(build_dir: PathBuf) -> Result<ExitCode> {
             ok = false;
         }
     }
+    // Then the tenant offboarded through the bootstraps: TenantRequest's DELETE starts it, the
+    // Offboard bootstrap runs both phases and the closure's polling.
+    if ok && let Some(request) = started.get("TenantRequestFunction") {
+        let body: Value = serde_json::from_str(trigger["body"].as_str().unwrap_or("{}"))?;
+        let path = format!("/tenants/{}", body["tenantId"].as_str().unwrap_or_default());
+        let mut event = trigger.clone();
+        event["rawPath"] = Value::String(path.clone());
+        event["routeKey"] = Value::String("DELETE /tenants/{tenantId}".into());
+        event["requestContext"]["http"]["method"] = Value::String("DELETE".into());
+        event["requestContext"]["http"]["path"] = Value::String(path);
+        event["body"] = Value::String(r#"{"closeAccount": true}"#.into());
+        let answer = request.invoke(event).await;
+        let execution = answer
+            .as_ref()
+            .ok()
+            .and_then(|a| serde_json::from_str::<Value>(a["body"].as_str()?).ok())
+            .and_then(|b| b["executionArn"].as_str().map(str::to_owned));
+        match execution {
+            Some(arn) => {
+                let (offboarded, _) = local.wait(&arn).await?;
+                if offboarded.status != Status::Succeeded {
+                    eprintln!(
+                        "the offboarding through the bootstraps ended {}: {:?}",
+                        offboarded.status.as_str(),
+                        offboarded.cause
+                    );
+                    ok = false;
+                }
+            }
+            None => {
+                eprintln!("TenantRequest's bootstrap did not start the offboarding: {answer:?}");
+                ok = false;
+            }
+        }
+    }
     let mut stdout = std::io::stdout().lock();
     writeln!(
         stdout,
@@ -219,8 +266,8 @@ pub async fn run(build_dir: PathBuf) -> Result<ExitCode> {
     }
     writeln!(
         stdout,
-        "\nvending through the bootstraps: {}; targets: init < 30 ms, peak RSS < 32 MiB, bootstrap < 8 MiB; logs in {}",
-        result.status.as_str(),
+        "\nvending (then offboarding) through the bootstraps: {}; targets: init < 30 ms, peak RSS < 32 MiB, bootstrap < 8 MiB; logs in {}",
+        if ok { "SUCCEEDED" } else { "FAILED" },
         out.display()
     )?;
     Ok(if ok {

@@ -1,4 +1,4 @@
-//! `vend request`, `plan`, `status`, `list` and `rerun`: the arguments, and the terminal they run on.
+//! `vend request`, `plan`, `status`, `list`, `rerun` and `offboard`: the arguments, and the terminal they run on.
 //! The work is in `vend::cli`.
 
 use anyhow::{Context as _, Result};
@@ -102,6 +102,32 @@ pub struct ListArgs {
     /// Only tenants with this tag (`key=value`; repeat for several).
     #[arg(short = 'l', long = "selector")]
     labels: Vec<String>,
+}
+
+/// The options of `vend offboard`.
+#[derive(Debug, clap::Args)]
+pub struct OffboardArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+    /// The tenant id.
+    tenant: String,
+    /// Close the tenant's AWS account after the grace period (CloseAccount). Without it the
+    /// account stays, detached, in the suspended OU.
+    #[arg(long)]
+    close_account: bool,
+    /// Why (kept on the tenant and in its events).
+    #[arg(long)]
+    reason: Option<String>,
+    /// A key for this offboarding: the same key starts nothing new.
+    #[arg(long)]
+    offboarding_id: Option<String>,
+    /// Follow it until the tenant is CLOSED (exit 0), or its offboarding failed or was
+    /// cancelled by a new request (exit 1). The grace period comes first.
+    #[arg(long)]
+    wait: bool,
+    /// How long `--wait` follows it, in seconds.
+    #[arg(long, default_value_t = 600)]
+    timeout: u64,
 }
 
 /// The options of `vend rerun`.
@@ -247,6 +273,20 @@ pub async fn list(args: ListArgs) -> Result<ExitCode> {
         .await
     })
     .await
+}
+
+/// `vend offboard`.
+pub async fn offboard(args: OffboardArgs) -> Result<ExitCode> {
+    let c = &args.client;
+    let client = client(c)?;
+    let body = vending_domain::api::OffboardBody {
+        close_account: args.close_account,
+        reason: args.reason.clone(),
+        offboarding_id: args.offboarding_id.clone(),
+    };
+    let wait = args.wait.then(|| Duration::from_secs(args.timeout));
+    on_terminal(async |io| cli::offboard(&client, io, &args.tenant, &body, c.output, wait).await)
+        .await
 }
 
 /// `vend rerun`.

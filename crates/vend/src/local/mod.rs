@@ -30,7 +30,7 @@ use vending_aws::{
 };
 use vending_domain::config::{GitDestinationConfig, GitOpsConfig, PermissionsBoundary};
 use vending_domain::steps::{
-    CheckAccount, EnsureAccount, GrantClusterAccess, HandOff, Normalize, PlaceAccount,
+    CheckAccount, EnsureAccount, GrantClusterAccess, HandOff, Normalize, Offboard, PlaceAccount,
     ProvisionIdentity, ProvisionNetwork, RecordFailure, STATES, Step, call,
 };
 use vending_domain::{PlatformConfig, StepError};
@@ -45,6 +45,8 @@ pub const EVENT_BUS: &str = "tenant-vending";
 pub const STATE_MACHINE: &str = "tenant-vending";
 /// The name of the batch re-run state machine.
 pub const RERUN_STATE_MACHINE: &str = "tenant-rerun";
+/// The name of the offboarding state machine.
+pub const OFFBOARDING_STATE_MACHINE: &str = "tenant-offboarding";
 /// The real time each virtual second of a Wait or a retry interval takes locally: the
 /// definition's waits pass in milliseconds, yet in proportion to each other, so an execution
 /// queued for an account-creation slot waits while the slot holders' AWS calls go on, instead
@@ -97,20 +99,16 @@ pub struct Platform {
 }
 
 impl Platform {
-    fn new(
-        config: PlatformConfig,
-        sdk: SdkConfig,
-        state_machine_arn: &str,
-        rerun_state_machine_arn: &str,
-    ) -> Platform {
+    fn new(config: PlatformConfig, sdk: SdkConfig, machines: &MachineArns) -> Platform {
         let clients = Clients::from_config(sdk.clone());
         Platform {
             org: OrganizationsAdapter::new(clients.organizations.clone()),
             registry: DynamoRegistry::new(clients.dynamodb.clone(), REGISTRY_TABLE),
             bus: EventBridgeBus::new(clients.eventbridge.clone(), EVENT_BUS),
             accounts: MemberAccounts::new(sdk.clone(), &config.member_role_name),
-            workflow: StepFunctionsWorkflow::new(clients.stepfunctions.clone(), state_machine_arn)
-                .with_batch(rerun_state_machine_arn),
+            workflow: StepFunctionsWorkflow::new(clients.stepfunctions.clone(), &machines.vending)
+                .with_batch(&machines.rerun)
+                .with_offboarding(&machines.offboarding),
             destination: None,
             config,
             sdk,
@@ -122,6 +120,17 @@ impl Platform {
             .as_ref()
             .ok_or_else(|| StepError::Internal("this function has no GitOps destination".into()))
     }
+}
+
+/// The local platform's state machines.
+#[derive(Debug, Clone)]
+pub struct MachineArns {
+    /// Vending.
+    pub vending: String,
+    /// Batch re-runs.
+    pub rerun: String,
+    /// Offboarding.
+    pub offboarding: String,
 }
 
 /// One step call, as `vend local` shows it live.
@@ -229,6 +238,9 @@ pub fn register_functions(
         step::<RecordFailure, _, _>(functions, observer, |p, input| async move {
             record_failure::handle(&p.registry, &p.bus, input).await
         }),
+        step::<Offboard, _, _>(functions, observer, |p, input| async move {
+            offboard(&p, input).await
+        }),
     ];
     let mut subs = HashMap::new();
     for (state, handler) in handlers {
@@ -237,6 +249,21 @@ pub fn register_functions(
         subs.insert(key, arn);
     }
     subs
+}
+
+/// The Offboard step on a function's platform (its `main.rs` builds the same services).
+async fn offboard(
+    p: &Platform,
+    input: vending_domain::steps::OffboardInput,
+) -> Result<vending_domain::steps::OffboardProgress, StepError> {
+    let services = offboard_tenant::Services {
+        org: &p.org,
+        registry: &p.registry,
+        bus: &p.bus,
+        accounts: &p.accounts,
+        destination: p.destination()?,
+    };
+    offboard_tenant::handle(&services, &p.config, input).await
 }
 
 /// How to run the local platform.
@@ -487,6 +514,11 @@ impl Local {
         });
         let state_machine_arn = executor.state_machine_arn(STATE_MACHINE);
         let rerun_state_machine_arn = executor.state_machine_arn(RERUN_STATE_MACHINE);
+        let arns = MachineArns {
+            vending: state_machine_arn.clone(),
+            rerun: rerun_state_machine_arn.clone(),
+            offboarding: executor.state_machine_arn(OFFBOARDING_STATE_MACHINE),
+        };
         let template_text = match &options.template {
             Some(t) => t.clone(),
             None => repo_file("infra/template.yaml")?,
@@ -498,6 +530,7 @@ impl Local {
             bus: EVENT_BUS.into(),
             state_machine_arn: state_machine_arn.clone(),
             rerun_state_machine_arn: rerun_state_machine_arn.clone(),
+            offboarding_state_machine_arn: arns.offboarding.clone(),
             dead_letter_queue_arn: format!(
                 "arn:aws:sqs:{}:{account_id}:tenant-vending-trigger-dlq",
                 config.region
@@ -523,14 +556,15 @@ impl Local {
                 Some(c) => strict::config_with(&sdk, c),
                 None => sdk.clone(),
             };
-            let mut platform = Platform::new(
-                config.clone(),
-                fn_sdk.clone(),
-                &state_machine_arn,
-                &rerun_state_machine_arn,
-            );
-            // The two functions that reach the GitOps destination, each with its own cache.
-            if logical == "HandOffFunction" || logical == vending_domain::api::INSPECT_TENANT {
+            let mut platform = Platform::new(config.clone(), fn_sdk.clone(), &arns);
+            // The functions that reach the GitOps destination, each with its own cache.
+            if [
+                "HandOffFunction",
+                "OffboardFunction",
+                vending_domain::api::INSPECT_TENANT,
+            ]
+            .contains(&logical.as_str())
+            {
                 platform.destination = Some(
                     vending_gitops::Destination::from_config(
                         &config,
@@ -543,7 +577,7 @@ impl Local {
             }
             functions.insert(logical, Arc::new(platform));
         }
-        for state in STATES {
+        for state in STATES.iter().chain([&Offboard::STATE]) {
             if !functions.contains_key(&format!("{state}Function")) {
                 return Err(setup(format!("the template has no {state}Function")));
             }
@@ -563,21 +597,34 @@ impl Local {
             service::child_executions(&sdk),
         );
         executor.create_state_machine(RERUN_STATE_MACHINE, &rerun_definition, &rerun_subs)?;
+        let offboarding_definition: Value = serde_json::from_str(&repo_file(
+            "workflows/tenant-offboarding.asl.json",
+        )?)
+        .map_err(|e| LocalError::File(format!("workflows/tenant-offboarding.asl.json: {e}")))?;
+        executor.create_state_machine(OFFBOARDING_STATE_MACHINE, &offboarding_definition, &subs)?;
         let rules = crate::template::state_machine_rules(&template, &deployment)
             .map_err(|e| setup(e.to_string()))?;
         let machines = [
             service::Machine {
+                logical: "VendingStateMachine",
                 name: STATE_MACHINE,
                 definition: &definition,
                 substitutions: &subs,
             },
             service::Machine {
+                logical: "RerunStateMachine",
                 name: RERUN_STATE_MACHINE,
                 definition: &rerun_definition,
                 substitutions: &rerun_subs,
             },
+            service::Machine {
+                logical: "OffboardingStateMachine",
+                name: OFFBOARDING_STATE_MACHINE,
+                definition: &offboarding_definition,
+                substitutions: &subs,
+            },
         ];
-        let (_, queue_url, _) = service::prepare(&sdk, &machines, &rules, &account_id)
+        let (_, triggers) = service::prepare(&sdk, &machines, &rules, &account_id)
             .await
             .map_err(setup)?;
         if options.strict {
@@ -587,16 +634,15 @@ impl Local {
             &sdk,
             executor.clone(),
             sandbox.control(),
-            vec![state_machine_arn.clone(), rerun_state_machine_arn.clone()],
-            queue_url,
+            vec![
+                state_machine_arn.clone(),
+                rerun_state_machine_arn.clone(),
+                arns.offboarding.clone(),
+            ],
+            triggers,
             options.mirror_history,
         );
-        let platform = Arc::new(Platform::new(
-            config,
-            sdk.clone(),
-            &state_machine_arn,
-            &rerun_state_machine_arn,
-        ));
+        let platform = Arc::new(Platform::new(config, sdk.clone(), &arns));
         Ok(Local {
             sandbox,
             sdk,

@@ -21,6 +21,8 @@ use std::time::Duration;
 /// A state machine the sandbox holds and the dispatcher runs.
 #[derive(Debug, Clone, Copy)]
 pub struct Machine<'a> {
+    /// Its logical id in the template (what a rule targets).
+    pub logical: &'a str,
     /// Its name.
     pub name: &'a str,
     /// Its definition, with `${...}` where SAM substitutes.
@@ -29,8 +31,18 @@ pub struct Machine<'a> {
     pub substitutions: &'a std::collections::HashMap<String, String>,
 }
 
-/// The queue the template's rules deliver to.
+/// The queue the template's rules for the vending state machine deliver to; another state
+/// machine's rules deliver to `<TRIGGER_QUEUE>-<its name>`.
 pub const TRIGGER_QUEUE: &str = "tenant-vending-triggers";
+
+/// A queue the rules of one state machine deliver to, and that state machine.
+#[derive(Debug, Clone)]
+pub struct Trigger {
+    /// The queue.
+    pub queue_url: String,
+    /// The state machine an event there starts.
+    pub state_machine_arn: String,
+}
 
 /// How often the dispatcher looks for new executions and events.
 const TICK: Duration = Duration::from_millis(15);
@@ -57,7 +69,7 @@ pub struct Service {
     task: tokio::task::JoinHandle<()>,
     sfn: aws_sdk_sfn::Client,
     sqs: aws_sdk_sqs::Client,
-    queue_url: String,
+    triggers: Vec<Trigger>,
     state_machine_arn: String,
     machines: Vec<String>,
 }
@@ -68,13 +80,14 @@ impl Drop for Service {
     }
 }
 
-/// Sets up the sandbox's side: the state machine, the trigger queue and the rules.
+/// Sets up the sandbox's side: the state machines, a trigger queue for each state machine that
+/// rules start, and the rules.
 pub async fn prepare(
     root: &SdkConfig,
     machines: &[Machine<'_>],
     rules: &[Rule],
     account_id: &str,
-) -> Result<(Vec<String>, String, String), String> {
+) -> Result<(Vec<String>, Vec<Trigger>), String> {
     let sfn = aws_sdk_sfn::Client::new(root);
     let sqs = aws_sdk_sqs::Client::new(root);
     let events = aws_sdk_eventbridge::Client::new(root);
@@ -102,35 +115,43 @@ pub async fn prepare(
             })?;
         arns.push(made.state_machine_arn().to_owned());
     }
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(TRIGGER_QUEUE)
-        .send()
-        .await
-        .map_err(|e| format!("creating the trigger queue: {e:?}"))?
-        .queue_url()
-        .unwrap_or_default()
-        .to_owned();
-    let attrs = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .map_err(|e| format!("reading the trigger queue: {e:?}"))?;
-    let queue_arn = attrs
-        .attributes()
-        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
-        .cloned()
-        .unwrap_or_default();
-    let dlq = sqs
-        .create_queue()
+    sqs.create_queue()
         .queue_name("tenant-vending-trigger-dlq")
         .send()
         .await
         .map_err(|e| format!("creating the dead-letter queue: {e:?}"))?;
-    let _ = dlq;
+    let mut triggers: Vec<(String, Trigger, String)> = Vec::new();
     for rule in rules {
+        let Some(index) = machines.iter().position(|m| m.logical == rule.machine) else {
+            return Err(format!(
+                "the rule {} starts {}, which the local platform does not run",
+                rule.name, rule.machine
+            ));
+        };
+        if !triggers
+            .iter()
+            .any(|(logical, ..)| *logical == rule.machine)
+        {
+            let queue_name = if index == 0 {
+                TRIGGER_QUEUE.to_owned()
+            } else {
+                format!("{TRIGGER_QUEUE}-{}", machines[index].name)
+            };
+            let (queue_url, queue_arn) = queue(&sqs, &queue_name).await?;
+            triggers.push((
+                rule.machine.clone(),
+                Trigger {
+                    queue_url,
+                    state_machine_arn: arns[index].clone(),
+                },
+                queue_arn,
+            ));
+        }
+        let queue_arn = triggers
+            .iter()
+            .find(|(logical, ..)| *logical == rule.machine)
+            .map(|(.., arn)| arn.clone())
+            .unwrap_or_default();
         let mut put = events
             .put_rule()
             .name(&rule.name)
@@ -155,7 +176,33 @@ pub async fn prepare(
             .await
             .map_err(|e| format!("targeting the rule {}: {e:?}", rule.name))?;
     }
-    Ok((arns, queue_url, queue_arn))
+    Ok((arns, triggers.into_iter().map(|(_, t, _)| t).collect()))
+}
+
+/// A queue by name: its URL and ARN.
+async fn queue(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<(String, String), String> {
+    let url = sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .map_err(|e| format!("creating the queue {name}: {e:?}"))?
+        .queue_url()
+        .unwrap_or_default()
+        .to_owned();
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| format!("reading the queue {name}: {e:?}"))?;
+    let arn = attrs
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+        .cloned()
+        .unwrap_or_default();
+    Ok((url, arn))
 }
 
 impl Service {
@@ -167,7 +214,7 @@ impl Service {
         executor: Executor,
         control: SandboxControl,
         machines: Vec<String>,
-        queue_url: String,
+        triggers: Vec<Trigger>,
         mirror_history: bool,
     ) -> Service {
         let state_machine_arn = machines.first().cloned().unwrap_or_default();
@@ -179,9 +226,8 @@ impl Service {
             sqs: sqs.clone(),
             executor,
             control,
-            state_machine_arn: state_machine_arn.clone(),
             machines: machines.clone(),
-            queue_url: queue_url.clone(),
+            triggers: triggers.clone(),
             ledger: ledger.clone(),
             mirror_history,
         }));
@@ -190,7 +236,7 @@ impl Service {
             task,
             sfn,
             sqs,
-            queue_url,
+            triggers,
             state_machine_arn,
             machines,
         }
@@ -246,23 +292,28 @@ impl Service {
 
     async fn queued(&self) -> Result<usize, String> {
         use aws_sdk_sqs::types::QueueAttributeName as A;
-        let out = self
-            .sqs
-            .get_queue_attributes()
-            .queue_url(&self.queue_url)
-            .attribute_names(A::ApproximateNumberOfMessages)
-            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
-            .send()
-            .await
-            .map_err(|e| format!("GetQueueAttributes: {e:?}"))?;
-        let attrs = out.attributes();
-        let n = |k: A| {
-            attrs
-                .and_then(|a| a.get(&k))
-                .and_then(|v| v.parse::<usize>().ok())
-                .unwrap_or(0)
-        };
-        Ok(n(A::ApproximateNumberOfMessages) + n(A::ApproximateNumberOfMessagesNotVisible))
+        let mut total = 0;
+        for trigger in &self.triggers {
+            let out = self
+                .sqs
+                .get_queue_attributes()
+                .queue_url(&trigger.queue_url)
+                .attribute_names(A::ApproximateNumberOfMessages)
+                .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+                .send()
+                .await
+                .map_err(|e| format!("GetQueueAttributes: {e:?}"))?;
+            let attrs = out.attributes();
+            let n = |k: A| {
+                attrs
+                    .and_then(|a| a.get(&k))
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .unwrap_or(0)
+            };
+            total +=
+                n(A::ApproximateNumberOfMessages) + n(A::ApproximateNumberOfMessagesNotVisible);
+        }
+        Ok(total)
     }
 
     async fn unseen_running(&self) -> Result<bool, String> {
@@ -308,9 +359,8 @@ struct Dispatcher {
     sqs: aws_sdk_sqs::Client,
     executor: Executor,
     control: SandboxControl,
-    state_machine_arn: String,
     machines: Vec<String>,
-    queue_url: String,
+    triggers: Vec<Trigger>,
     ledger: Arc<Mutex<Ledger>>,
     mirror_history: bool,
 }
@@ -323,34 +373,40 @@ async fn dispatch(d: Dispatcher) {
         sqs,
         executor,
         control,
-        state_machine_arn,
         machines,
-        queue_url,
+        triggers,
         ledger,
         mirror_history,
     } = d;
     loop {
-        if let Ok(got) = sqs
-            .receive_message()
-            .queue_url(&queue_url)
-            .max_number_of_messages(10)
-            .send()
-            .await
+        for Trigger {
+            queue_url,
+            state_machine_arn,
+        } in &triggers
         {
+            let Ok(got) = sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+            else {
+                continue;
+            };
             lock(&ledger).in_flight += got.messages().len();
             for m in got.messages() {
                 let input: Value =
                     serde_json::from_str(m.body().unwrap_or("null")).unwrap_or(Value::Null);
                 let started = sfn
                     .start_execution()
-                    .state_machine_arn(&state_machine_arn)
+                    .state_machine_arn(state_machine_arn)
                     .input(input.to_string())
                     .send()
                     .await;
                 if started.is_ok() {
                     let _ = sqs
                         .delete_message()
-                        .queue_url(&queue_url)
+                        .queue_url(queue_url)
                         .receipt_handle(m.receipt_handle().unwrap_or_default())
                         .send()
                         .await;

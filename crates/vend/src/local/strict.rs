@@ -32,6 +32,8 @@ pub struct LocalNames {
     pub state_machine_arn: String,
     /// The batch re-run state machine's ARN.
     pub rerun_state_machine_arn: String,
+    /// The offboarding state machine's ARN.
+    pub offboarding_state_machine_arn: String,
     /// The triggers' dead-letter queue's ARN.
     pub dead_letter_queue_arn: String,
 }
@@ -113,6 +115,10 @@ pub fn deployment(config: &PlatformConfig, names: &LocalNames) -> Deployment {
             (
                 "RerunStateMachine".to_owned(),
                 machine(&names.rerun_state_machine_arn),
+            ),
+            (
+                "OffboardingStateMachine".to_owned(),
+                machine(&names.offboarding_state_machine_arn),
             ),
             (
                 "TriggerDeadLetterQueue".to_owned(),

@@ -53,6 +53,49 @@ pub struct PlatformConfig {
     pub kubernetes: KubernetesConfig,
     /// Where tenant manifests are committed for the tenant operator.
     pub gitops: GitOpsConfig,
+    /// How tenants are offboarded; without it, offboarding is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offboarding: Option<OffboardingConfig>,
+}
+
+/// How tenants are offboarded (`workflows/tenant-offboarding.asl.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OffboardingConfig {
+    /// The OU an offboarded tenant's account moves to in phase one (a suspended OU, whose
+    /// service control policies deny nearly everything).
+    pub suspended_ou_id: String,
+    /// How long phase one lasts before phase two removes things, in seconds (a new request
+    /// for the tenant cancels the offboarding meanwhile). Seven days unless set.
+    #[serde(default = "default_grace")]
+    pub grace_period_seconds: u64,
+    /// Accounts never offboarded, besides the management, network and cluster accounts,
+    /// which are never offboarded anyway (a shared-services account, say).
+    #[serde(default)]
+    pub protected_accounts: Vec<String>,
+}
+
+/// `ou-xxxx-yyyyyyyy`: lower-case letters and digits.
+fn is_ou_id(id: &str) -> bool {
+    id.strip_prefix("ou-").is_some_and(|rest| {
+        let parts: Vec<&str> = rest.split('-').collect();
+        parts.len() == 2
+            && parts.iter().all(|p| {
+                !p.is_empty()
+                    && p.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            })
+    })
+}
+
+/// A week: the grace period unless the config sets one.
+pub const DEFAULT_GRACE_SECONDS: u64 = 7 * 24 * 3600;
+
+/// The longest grace period: a Standard execution lasts at most a year.
+pub const MAX_GRACE_SECONDS: u64 = 180 * 24 * 3600;
+
+fn default_grace() -> u64 {
+    DEFAULT_GRACE_SECONDS
 }
 
 /// The account-creation cap unless the config says otherwise (AFT's).
@@ -417,6 +460,22 @@ impl PlatformConfig {
         partition_of(&self.region)
     }
 
+    /// What the account is to the platform, when it is one of the platform's own accounts the
+    /// config names (the network account, a cluster account, a protected account): such an
+    /// account is never offboarded. The management account is Organizations' to name.
+    pub fn platform_account(&self, account: &str) -> Option<&'static str> {
+        if account == self.network.account_id {
+            return Some("the network account");
+        }
+        if self.clusters.iter().any(|c| c.account_id == account) {
+            return Some("an account of the shared clusters");
+        }
+        self.offboarding
+            .as_ref()
+            .filter(|o| o.protected_accounts.iter().any(|a| a == account))
+            .map(|_| "protected by the platform config (offboarding.protectedAccounts)")
+    }
+
     /// The environment whose OU is `ou_id`, if any.
     pub fn environment_of_ou(&self, ou_id: &str) -> Option<&str> {
         self.environments
@@ -445,6 +504,31 @@ impl PlatformConfig {
     /// Checks every rule the types cannot express.
     pub fn validate(&self) -> Result<(), ValidationErrors> {
         let mut errs = ValidationErrors::default();
+        if let Some(off) = &self.offboarding {
+            if !is_ou_id(&off.suspended_ou_id) {
+                errs.push(
+                    "offboarding.suspendedOuId",
+                    format!(
+                        "'{}' is not an OU id (ou-xxxx-yyyyyyyy)",
+                        off.suspended_ou_id
+                    ),
+                );
+            }
+            if off.grace_period_seconds > MAX_GRACE_SECONDS {
+                errs.push(
+                    "offboarding.gracePeriodSeconds",
+                    format!("must be at most {MAX_GRACE_SECONDS} (180 days)"),
+                );
+            }
+            for a in &off.protected_accounts {
+                if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
+                    errs.push(
+                        "offboarding.protectedAccounts",
+                        format!("'{a}' is not a 12-digit account id"),
+                    );
+                }
+            }
+        }
         if !is_region(&self.region) {
             errs.push(
                 "region",
@@ -501,16 +585,7 @@ impl PlatformConfig {
             errs.push("environments", "must define at least one environment");
         }
         for (name, env) in &self.environments {
-            let ok = env.ou_id.strip_prefix("ou-").is_some_and(|rest| {
-                let parts: Vec<&str> = rest.split('-').collect();
-                parts.len() == 2
-                    && parts.iter().all(|p| {
-                        !p.is_empty()
-                            && p.bytes()
-                                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-                    })
-            });
-            if !ok {
+            if !is_ou_id(&env.ou_id) {
                 errs.push(
                     format!("environments.{name}.ouId"),
                     format!("'{}' is not an OU id (ou-xxxx-yyyyyyyy)", env.ou_id),

@@ -132,6 +132,16 @@ impl Identity for FakeIdentity {
         current.alias = Some(alias.to_owned());
         Ok(alias.to_owned())
     }
+
+    async fn remove_account_alias(&self, alias: &str) -> Result<bool, StepError> {
+        self.calls.enter("DeleteAccountAlias")?;
+        let mut current = lock(&self.state);
+        if current.alias.as_deref() == Some(alias) {
+            current.alias = None;
+            return Ok(true);
+        }
+        Ok(false)
+    }
 }
 
 /// EKS of the clusters' account, in memory: access entries by cluster and principal.

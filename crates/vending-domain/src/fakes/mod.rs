@@ -11,7 +11,7 @@ mod services;
 
 pub use accounts::{FakeAccounts, FakeClusters, FakeIdentity};
 pub use network::{FakeHub, FakeNetwork};
-pub use organization::FakeOrganization;
+pub use organization::{FakeOrganization, MANAGEMENT_ACCOUNT};
 pub use registry::FakeRegistry;
 pub use services::{FakeBus, FakeDestination, FakeWorkflow};
 

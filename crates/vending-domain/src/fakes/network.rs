@@ -229,6 +229,36 @@ impl TenantNetwork for FakeNetwork {
         Ok(removed)
     }
 
+    async fn detach_from_transit_gateway(
+        &self,
+        tenant: &str,
+        transit_gateway_id: &str,
+    ) -> Result<Vec<String>, StepError> {
+        self.calls.enter("DeleteTransitGatewayVpcAttachment")?;
+        let mut s = lock(&self.state);
+        let Some(vpc) = s
+            .vpcs
+            .iter()
+            .find(|(_, (_, t))| t.get(TENANT_TAG).map(String::as_str) == Some(tenant))
+            .map(|(id, _)| id.clone())
+        else {
+            return Ok(Vec::new());
+        };
+        let table = format!("rtb-of-{vpc}");
+        let mut removed: Vec<String> = Vec::new();
+        s.routes.retain(|(t, d), gw| {
+            let through = *t == table && gw == transit_gateway_id;
+            if through {
+                removed.push(d.to_string());
+            }
+            !through
+        });
+        if let Some((id, _)) = s.attachments.remove(&vpc) {
+            removed.push(id);
+        }
+        Ok(removed)
+    }
+
     async fn tenant_vpc(&self, tenant: &str) -> Result<Option<VpcState>, StepError> {
         self.calls.enter("DescribeVpcs")?;
         let s = lock(&self.state);

@@ -258,4 +258,30 @@ impl Organization for FakeOrganization {
         }
         Ok(())
     }
+
+    async fn management_account(&self) -> Result<String, StepError> {
+        self.calls.enter("DescribeOrganization")?;
+        Ok(MANAGEMENT_ACCOUNT.into())
+    }
+
+    async fn close_account(&self, account_id: &str) -> Result<(), StepError> {
+        self.calls.enter("CloseAccount")?;
+        if account_id == MANAGEMENT_ACCOUNT {
+            return Err(StepError::Conflict(
+                "the management account cannot be closed with CloseAccount".into(),
+            ));
+        }
+        let mut accounts = lock(&self.accounts);
+        let a = accounts
+            .get_mut(account_id)
+            .ok_or_else(|| StepError::Internal(format!("no account {account_id}")))?;
+        if a.info.status == "ACTIVE" {
+            // The fake closes at once; the sandbox keeps it PENDING_CLOSURE for a while.
+            a.info.status = "SUSPENDED".into();
+        }
+        Ok(())
+    }
 }
+
+/// The fake organization's management account.
+pub const MANAGEMENT_ACCOUNT: &str = "000000000000";

@@ -17,6 +17,7 @@ pub struct FakeRegistry {
     entries: Mutex<BTreeMap<TenantId, RegistryEntry>>,
     leases: Mutex<BTreeMap<TenantId, String>>,
     claims: Mutex<BTreeMap<Ipv4Cidr, TenantId>>,
+    holds: Mutex<BTreeMap<Ipv4Cidr, u64>>,
     scopes: Mutex<BTreeSet<TenantId>>,
     requests: Mutex<BTreeMap<String, RequestRecord>>,
     slots: Mutex<BTreeMap<u32, TenantId>>,
@@ -92,22 +93,47 @@ impl Registry for FakeRegistry {
     ) -> Result<Claim, StepError> {
         self.calls.enter("claim_cidr")?;
         let mut claims = lock(&self.claims);
+        let mut holds = lock(&self.holds);
+        let now = crate::registry::now_seconds();
         let pieces: Vec<Ipv4Cidr> = cidr.split(unit).collect();
         for p in &pieces {
-            if let Some(owner) = claims.get(p).filter(|o| *o != tenant) {
+            let free = holds.get(p).is_some_and(|until| *until <= now);
+            if let Some(owner) = claims.get(p).filter(|o| *o != tenant && !free) {
                 return Ok(Claim::TakenBy(owner.clone()));
             }
         }
         for p in pieces {
             claims.insert(p, tenant.clone());
+            holds.remove(&p);
         }
         Ok(Claim::Claimed)
     }
 
+    async fn hold_cidr(
+        &self,
+        cidr: Ipv4Cidr,
+        unit: u8,
+        tenant: &TenantId,
+        until: u64,
+    ) -> Result<(), StepError> {
+        self.calls.enter("hold_cidr")?;
+        let claims = lock(&self.claims);
+        let mut holds = lock(&self.holds);
+        for p in cidr.split(unit) {
+            if claims.get(&p) == Some(tenant) {
+                holds.insert(p, until);
+            }
+        }
+        Ok(())
+    }
+
     async fn claimed_cidrs(&self) -> Result<Vec<(Ipv4Cidr, TenantId)>, StepError> {
         self.calls.enter("claimed_cidrs")?;
+        let holds = lock(&self.holds);
+        let now = crate::registry::now_seconds();
         Ok(lock(&self.claims)
             .iter()
+            .filter(|(c, _)| holds.get(c).is_none_or(|until| *until > now))
             .map(|(c, t)| (*c, t.clone()))
             .collect())
     }

@@ -16,6 +16,7 @@ pub struct FakeWorkflow {
     started: Mutex<BTreeMap<String, serde_json::Value>>,
     states: Mutex<BTreeMap<String, String>>,
     batches: Mutex<BTreeMap<String, serde_json::Value>>,
+    offboardings: Mutex<BTreeMap<String, serde_json::Value>>,
 }
 
 fn fake_arn(name: &str) -> String {
@@ -38,6 +39,11 @@ impl FakeWorkflow {
     pub fn batches(&self) -> BTreeMap<String, serde_json::Value> {
         lock(&self.batches).clone()
     }
+
+    /// The offboardings started, by name, with their input.
+    pub fn offboardings(&self) -> BTreeMap<String, serde_json::Value> {
+        lock(&self.offboardings).clone()
+    }
 }
 
 impl Workflow for FakeWorkflow {
@@ -58,6 +64,19 @@ impl Workflow for FakeWorkflow {
             .or_insert_with(|| input.clone());
         Ok(format!(
             "arn:aws:states:eu-west-1:000000000000:execution:tenant-rerun:{name}"
+        ))
+    }
+
+    async fn start_offboarding(
+        &self,
+        name: &str,
+        input: &serde_json::Value,
+    ) -> Result<String, StepError> {
+        lock(&self.offboardings)
+            .entry(name.to_owned())
+            .or_insert_with(|| input.clone());
+        Ok(format!(
+            "arn:aws:states:eu-west-1:000000000000:execution:tenant-offboarding:{name}"
         ))
     }
 

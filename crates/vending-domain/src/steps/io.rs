@@ -84,6 +84,17 @@ steps! {
     RecordFailure: RecordFailureInput => Recorded;
 }
 
+/// The offboarding workflow's step (`workflows/tenant-offboarding.asl.json`): every Task
+/// state of that workflow runs it with an `action`.
+#[derive(Debug, Clone, Copy)]
+pub struct Offboard;
+
+impl Step for Offboard {
+    const STATE: &'static str = "Offboard";
+    type Input = super::OffboardInput;
+    type Output = super::OffboardProgress;
+}
+
 /// Normalize's input: the execution's input, whatever it is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -209,6 +220,17 @@ pub struct CaughtError {
     /// The cause (for a Lambda error, its JSON).
     #[serde(rename = "Cause", default)]
     pub cause: String,
+}
+
+impl CaughtError {
+    /// The cause to show: a Lambda error's cause is `{"errorMessage", "errorType"}`, whose
+    /// message is kept; any other cause as it is.
+    pub fn readable_cause(&self) -> String {
+        serde_json::from_str::<Value>(&self.cause)
+            .ok()
+            .and_then(|v| v.get("errorMessage")?.as_str().map(str::to_owned))
+            .unwrap_or_else(|| self.cause.clone())
+    }
 }
 
 /// The error and cause the Fail state reports.

@@ -2,8 +2,10 @@
 //! between the definition and the functions), and each step's input and output (`io`).
 
 mod io;
+mod offboard;
 
 pub use io::*;
+pub use offboard::*;
 
 use crate::cidr::Ipv4Cidr;
 use crate::error::StepError;
