@@ -632,8 +632,20 @@ async fn a_tenant_requested_again_after_closure_gets_a_new_account_and_its_gener
     );
     assert_eq!(entry(&local, "payments").await.status, TenantStatus::Closed);
 
+    // A new line: nothing of the old one binds it, not its environment nor its VPC's size.
     again["requestId"] = json!("portal-payments-reborn-2");
     again["accountEmail"] = json!("aws+payments-2@example.com");
+    again["environment"] = json!("dev");
+    again["network"] = json!({"prefixLength": 21});
+    let mut plan = portal(&again);
+    plan["rawPath"] = json!("/plans");
+    plan["routeKey"] = json!("POST /plans");
+    plan["requestContext"]["http"]["path"] = json!("/plans");
+    let planned = local.request(plan).await;
+    let planned: Value =
+        serde_json::from_str(planned["body"].as_str().unwrap_or("null")).expect("JSON");
+    assert_eq!(planned["account"]["action"], "create", "{planned}");
+    assert_eq!(planned["network"]["action"], "claim", "{planned}");
     let new = vended(&local, &again).await;
     assert_ne!(new, old, "a new account");
     let org = aws_sdk_organizations::Client::new(&local.sdk);
@@ -659,7 +671,9 @@ async fn a_tenant_requested_again_after_closure_gets_a_new_account_and_its_gener
     assert_eq!(reborn.closed_accounts, [old.as_str()]);
     let record = record_at(&local, "main");
     assert_eq!(record["lifecycle"], "active");
+    assert_eq!(record["environment"], "dev");
     assert_eq!(record["account"]["id"], new.as_str());
+    assert_eq!(reborn.cidr.map(|c| c.prefix()), Some(21));
     assert_eq!(
         record["generation"].as_u64(),
         Some(closed_generation + 1),

@@ -290,7 +290,8 @@ pub fn role_spec(
 /// request (a 400 naming each field) before anything starts; a plan says it would.
 pub fn immovable(spec: &TenantSpec, entry: Option<&RegistryEntry>) -> ValidationErrors {
     let mut errs = ValidationErrors::default();
-    let Some(entry) = entry else {
+    // A tenant whose account was closed starts a new line: nothing of the old one binds it.
+    let Some(entry) = entry.filter(|e| !e.account_closed()) else {
         return errs;
     };
     if let Some(id) = &entry.account_id {
@@ -340,7 +341,9 @@ fn account(
     entry: Option<&RegistryEntry>,
     warnings: &mut Vec<String>,
 ) -> AccountPlan {
-    let held = entry.and_then(|e| e.account_id.clone());
+    let held = entry
+        .filter(|e| !e.account_closed())
+        .and_then(|e| e.account_id.clone());
     let (action, account_id, email) = match (&held, &spec.account) {
         (Some(id), _) => (AccountAction::Keep, id.clone(), None),
         (None, AccountTarget::Create { email }) => (
@@ -379,12 +382,17 @@ fn network(
     warnings: &mut Vec<String>,
 ) -> NetworkPlan {
     let pool = &config.network.pool;
-    let held = entry.and_then(|e| e.cidr).or_else(|| {
-        claimed
-            .iter()
-            .find(|(_, owner)| *owner == spec.tenant_id)
-            .map(|(cidr, _)| *cidr)
-    });
+    // A tenant whose account was closed claims a block anew (its held one may come back).
+    let held = if entry.is_some_and(RegistryEntry::account_closed) {
+        None
+    } else {
+        entry.and_then(|e| e.cidr).or_else(|| {
+            claimed
+                .iter()
+                .find(|(_, owner)| *owner == spec.tenant_id)
+                .map(|(cidr, _)| *cidr)
+        })
+    };
     let (action, cidr) = match held {
         Some(cidr) => (NetworkAction::Keep, Some(cidr)),
         None => {

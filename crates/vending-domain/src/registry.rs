@@ -200,6 +200,16 @@ impl RegistryEntry {
         self.tags = spec.tags.0.clone();
     }
 
+    /// Whether an offboarding closed the tenant's account: a request for it then vends a new
+    /// account, with a block claimed anew, as for a new tenant.
+    pub fn account_closed(&self) -> bool {
+        self.status == TenantStatus::Closed
+            && self
+                .account_id
+                .as_ref()
+                .is_some_and(|a| self.closed_accounts.contains(a))
+    }
+
     /// The generation of the record handed off, if there is one.
     pub fn generation(&self) -> Option<u64> {
         self.record

@@ -80,11 +80,7 @@ pub async fn ensure_account<O: Organization, R: Registry>(
             tracing::info!(tenant = %tenant, request = %spec.request_id, "a closed tenant is requested again");
             entry.offboarding = None;
             // Its account was closed: a new one, from a clean start.
-            if entry
-                .account_id
-                .as_ref()
-                .is_some_and(|a| entry.closed_accounts.contains(a))
-            {
+            if entry.account_closed() {
                 entry.account_id = None;
                 entry.create_account_request_id = None;
                 entry.create_attempts = 0;
