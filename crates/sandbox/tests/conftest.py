@@ -49,6 +49,7 @@ def sandbox(url):
             "chaos": None,
             "announceAccounts": True,
             "closurePolls": 2,
+            "assignmentPolls": 2,
             "closeQuota": None,
         },
     )

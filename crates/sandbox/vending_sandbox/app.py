@@ -16,7 +16,7 @@ import time
 
 from werkzeug.wrappers import Request, Response
 
-from . import authz, ec2_rules, eks, executions, faults, iam_rules, organizations, state, wire
+from . import authz, ec2_rules, eks, executions, faults, iam_rules, organizations, sso, state, wire
 
 READ_PREFIXES = ("Describe", "List", "Get", "Head", "Scan", "Query", "BatchGet", "TransactGet", "Lookup", "Search")
 
@@ -118,6 +118,10 @@ class Front:
             return eks.handle(call, caller.account, cluster, principal, policy)
         if call.service == "organizations" and call.operation in organizations.HANDLERS:
             answer = organizations.HANDLERS[call.operation](call, caller, forward)
+            if answer is not None:
+                return answer
+        if call.service == "sso" and call.operation in sso.HANDLERS:
+            answer = sso.HANDLERS[call.operation](call, caller, forward)
             if answer is not None:
                 return answer
         if call.service == "states" and call.operation == "GetExecutionHistory":
@@ -261,6 +265,8 @@ def reset():
         organizations.MOST_CREATING["at_once"] = 0
         organizations.ANNOUNCED.clear()
         organizations.CLOSING.clear()
+        sso.PENDING.clear()
+        sso.DONE.clear()
         organizations.CLOSURES.clear()
         faults.CHAOS.update({"rng": None, "seed": None, "injected": {}})
 

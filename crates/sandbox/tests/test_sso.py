@@ -1,0 +1,114 @@
+"""IAM Identity Center as AWS behaves: account assignments are made in the background, listed
+once made, never twice, and become the permission set's role in the account."""
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+def identity_center(sandbox):
+    """An instance, a group and a permission set with AWS managed policies attached."""
+    admin = sandbox.client("sso-admin")
+    found = admin.list_instances()["Instances"][0]
+    instance, store = found["InstanceArn"], found["IdentityStoreId"]
+    group = sandbox.client("identitystore").create_group(IdentityStoreId=store, DisplayName="payments-devs")["GroupId"]
+    ps = admin.create_permission_set(InstanceArn=instance, Name="TenantAdmin")["PermissionSet"]["PermissionSetArn"]
+    admin.attach_managed_policy_to_permission_set(
+        InstanceArn=instance, PermissionSetArn=ps, ManagedPolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess"
+    )
+    return admin, instance, store, group, ps
+
+
+def assign(admin, instance, account, ps, group):
+    return admin.create_account_assignment(
+        InstanceArn=instance,
+        TargetId=account,
+        TargetType="AWS_ACCOUNT",
+        PermissionSetArn=ps,
+        PrincipalType="GROUP",
+        PrincipalId=group,
+    )["AccountAssignmentCreationStatus"]
+
+
+def poll(admin, instance, request_id):
+    return admin.describe_account_assignment_creation_status(
+        InstanceArn=instance, AccountAssignmentCreationRequestId=request_id
+    )["AccountAssignmentCreationStatus"]["Status"]
+
+
+def listed(admin, instance, account, ps):
+    return admin.list_account_assignments(InstanceArn=instance, AccountId=account, PermissionSetArn=ps)[
+        "AccountAssignments"
+    ]
+
+
+def test_an_assignment_is_made_in_the_background_and_listed_once_made(sandbox):
+    # CreateAccountAssignment: "This is an asynchronous API" (IAM Identity Center API
+    # reference); its status is read with DescribeAccountAssignmentCreationStatus.
+    sandbox.control("/_sandbox/config", {"assignmentPolls": 2})
+    org = sandbox.organization()
+    account = sandbox.member_account(org, "team")["AccountId"]
+    admin, instance, _, group, ps = identity_center(sandbox)
+    started = assign(admin, instance, account, ps, group)
+    assert started["Status"] == "IN_PROGRESS"
+    assert listed(admin, instance, account, ps) == []
+    states = [poll(admin, instance, started["RequestId"]) for _ in range(3)]
+    assert states == ["IN_PROGRESS", "IN_PROGRESS", "SUCCEEDED"]
+    made = listed(admin, instance, account, ps)
+    assert [(a["PrincipalType"], a["PrincipalId"]) for a in made] == [("GROUP", group)]
+
+
+def test_an_assignment_asked_for_again_is_not_made_twice(sandbox):
+    sandbox.control("/_sandbox/config", {"assignmentPolls": 0})
+    org = sandbox.organization()
+    account = sandbox.member_account(org, "team")["AccountId"]
+    admin, instance, _, group, ps = identity_center(sandbox)
+    for _ in range(2):
+        request = assign(admin, instance, account, ps, group)["RequestId"]
+        assert poll(admin, instance, request) == "SUCCEEDED"
+    assert len(listed(admin, instance, account, ps)) == 1
+
+
+def test_an_unknown_permission_set_is_refused_at_once(sandbox):
+    org = sandbox.organization()
+    account = sandbox.member_account(org, "team")["AccountId"]
+    admin, instance, _, group, ps = identity_center(sandbox)
+    with pytest.raises(ClientError) as refused:
+        assign(admin, instance, account, ps[:-4] + "0000", group)
+    assert refused.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_a_made_assignment_is_the_permission_sets_reserved_role_in_the_account(sandbox):
+    # IAM Identity Center User Guide, "Referencing permission sets in resource policies, Amazon
+    # EKS, and AWS KMS": the role is AWSReservedSSO_<permission set>_<id>, under the path
+    # /aws-reserved/sso.amazonaws.com/<region>/.
+    sandbox.control("/_sandbox/config", {"assignmentPolls": 0})
+    org = sandbox.organization()
+    account = sandbox.member_account(org, "team")["AccountId"]
+    admin, instance, _, group, ps = identity_center(sandbox)
+    request = assign(admin, instance, account, ps, group)["RequestId"]
+    assert poll(admin, instance, request) == "SUCCEEDED"
+    keys = sandbox.assume(f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole")
+    iam = sandbox.client("iam", keys)
+    roles = iam.list_roles(PathPrefix="/aws-reserved/sso.amazonaws.com/")["Roles"]
+    assert len(roles) == 1
+    role = roles[0]
+    assert role["RoleName"].startswith("AWSReservedSSO_TenantAdmin_")
+    assert role["Arn"] == f"arn:aws:iam::{account}:role/aws-reserved/sso.amazonaws.com/eu-west-1/{role['RoleName']}"
+    attached = iam.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"]
+    assert [p["PolicyArn"] for p in attached] == ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+
+
+def test_groups_are_found_by_display_name(sandbox):
+    admin, instance, store, group, _ = identity_center(sandbox)
+    ids = sandbox.client("identitystore")
+    found = ids.get_group_id(
+        IdentityStoreId=store,
+        AlternateIdentifier={"UniqueAttribute": {"AttributePath": "displayName", "AttributeValue": "payments-devs"}},
+    )
+    assert found["GroupId"] == group
+    with pytest.raises(ClientError) as missing:
+        ids.get_group_id(
+            IdentityStoreId=store,
+            AlternateIdentifier={"UniqueAttribute": {"AttributePath": "displayName", "AttributeValue": "nobody"}},
+        )
+    assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"

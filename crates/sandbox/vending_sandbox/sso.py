@@ -1,0 +1,164 @@
+"""IAM Identity Center's account assignments as AWS serves them, where moto is kinder:
+- CreateAccountAssignment is asynchronous: it answers IN_PROGRESS with a request id, and
+  DescribeAccountAssignmentCreationStatus says IN_PROGRESS for `assignmentPolls` polls before
+  SUCCEEDED; ListAccountAssignments lists the assignment only once it has succeeded (moto
+  lists it, SUCCEEDED, at once);
+- asking again for an assignment that exists (or is being made) makes no second one: the new
+  request succeeds with nothing more (moto appends a duplicate);
+- a permission set the instance does not have is refused at once (ResourceNotFoundException);
+- a succeeded assignment provisions its permission set in the account, as IAM Identity Center
+  does: a role `AWSReservedSSO_<permission set>_<16 hex>` under the path
+  `/aws-reserved/sso.amazonaws.com/<region>/` (no region part for an instance in us-east-1),
+  with the permission set's AWS managed policies, made once per permission set and account.
+"""
+
+import datetime
+import hashlib
+import json
+import uuid
+
+from . import state, wire
+
+PENDING = {}  # request id -> {"polls", "assignment", "region", "account"}
+DONE = {}  # request id -> status document of a request that has ended
+
+
+def _backend(account, region):
+    from moto.ssoadmin.models import ssoadmin_backends
+
+    return ssoadmin_backends[account][region]
+
+
+def _json(doc):
+    from werkzeug.wrappers import Response
+
+    return Response(json.dumps(doc), status=200, content_type="application/x-amz-json-1.1")
+
+
+def _now():
+    return datetime.datetime.now(datetime.UTC).timestamp()
+
+
+KEY_FIELDS = ("TargetId", "TargetType", "PermissionSetArn", "PrincipalType", "PrincipalId")
+
+
+def _key(fields):
+    return tuple(fields.get(k) for k in KEY_FIELDS)
+
+
+def _status(request_id, fields, status, created):
+    doc = {k: fields.get(k) for k in KEY_FIELDS}
+    doc.update({"Status": status, "RequestId": request_id, "CreatedDate": created})
+    return doc
+
+
+def create_account_assignment(call, caller, forward):
+    backend = _backend(caller.account, call.region)
+    params = call.params
+    permission_set = next(
+        (
+            p
+            for p in backend.permission_sets
+            if p.permission_set_arn == params.get("PermissionSetArn") and p.instance_arn == params.get("InstanceArn")
+        ),
+        None,
+    )
+    if permission_set is None:
+        ps_id = str(params.get("PermissionSetArn", "")).split("/")[-1]
+        return wire.error(call, 400, "ResourceNotFoundException", f"Could not find PermissionSet with id {ps_id}")
+    request_id = str(uuid.uuid4())
+    created = _now()
+    with state.LOCK:
+        PENDING[request_id] = {
+            "polls": 0,
+            "fields": {k: params.get(k) for k in KEY_FIELDS},
+            "instance": params.get("InstanceArn"),
+            "region": call.region,
+            "account": caller.account,
+            "created": created,
+        }
+    doc = _status(request_id, params, "IN_PROGRESS", created)
+    return _json({"AccountAssignmentCreationStatus": doc})
+
+
+def describe_account_assignment_creation_status(call, caller, forward):
+    request_id = call.params.get("AccountAssignmentCreationRequestId", "")
+    with state.LOCK:
+        if request_id in DONE:
+            return _json({"AccountAssignmentCreationStatus": DONE[request_id]})
+        pending = PENDING.get(request_id)
+        if pending is None:
+            return None  # moto: ResourceNotFoundException
+        pending["polls"] += 1
+        if pending["polls"] <= state.CONFIG["assignmentPolls"]:
+            doc = _status(request_id, pending["fields"], "IN_PROGRESS", pending["created"])
+            return _json({"AccountAssignmentCreationStatus": doc})
+        del PENDING[request_id]
+    _complete(pending)
+    doc = _status(request_id, pending["fields"], "SUCCEEDED", pending["created"])
+    with state.LOCK:
+        DONE[request_id] = doc
+    return _json({"AccountAssignmentCreationStatus": doc})
+
+
+def _complete(pending):
+    """The assignment is listed (once) and its permission set provisioned in the account."""
+    from moto.ssoadmin.models import AccountAssignment
+
+    backend = _backend(pending["account"], pending["region"])
+    fields = pending["fields"]
+    exists = any(
+        _key(a.to_json()) == _key(fields) and a.instance_arn == pending["instance"] for a in backend.account_assignments
+    )
+    if not exists:
+        backend.account_assignments.append(AccountAssignment(pending["instance"], *(fields[k] for k in KEY_FIELDS)))
+    permission_set = next(p for p in backend.permission_sets if p.permission_set_arn == fields["PermissionSetArn"])
+    provision(fields["TargetId"], pending["region"], pending["account"], permission_set)
+
+
+def reserved_role(region, permission_set_arn, name):
+    """The name and path of the role a permission set becomes in an account."""
+    digest = hashlib.sha256(permission_set_arn.encode()).hexdigest()[:16]
+    path = "/aws-reserved/sso.amazonaws.com/" + ("" if region == "us-east-1" else f"{region}/")
+    return f"AWSReservedSSO_{name}_{digest}", path
+
+
+def provision(target_account, region, management, permission_set):
+    """The permission set's role in the account, with its AWS managed policies (once)."""
+    from moto.iam.models import iam_backends
+
+    iam = iam_backends[target_account]["aws"]
+    name, path = reserved_role(region, permission_set.permission_set_arn, permission_set.name)
+    if any(r.name == name for r in iam.roles.values()):
+        return
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {
+                    "Federated": f"arn:aws:iam::{target_account}:saml-provider/"
+                    f"AWSSSO_{hashlib.sha256(management.encode()).hexdigest()[:16]}_DO_NOT_DELETE"
+                },
+                "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"],
+                "Condition": {"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}},
+            }
+        ],
+    }
+    iam.create_role(
+        role_name=name,
+        assume_role_policy_document=json.dumps(trust),
+        path=path,
+        permissions_boundary=None,
+        description=f"IAM Identity Center permission set {permission_set.name}",
+        tags=[],
+        max_session_duration="3600",
+    )
+    for policy in permission_set.managed_policies:
+        iam.attach_role_policy(policy.arn, name)
+
+
+HANDLERS = {
+    "CreateAccountAssignment": create_account_assignment,
+    "DescribeAccountAssignmentCreationStatus": describe_account_assignment_creation_status,
+}
