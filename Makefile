@@ -165,7 +165,7 @@ fuzz:
 	done
 
 ## proof: the claims under crashes, faults and load, in full: a crash after every AWS call of a
-## vending, 20 tenants with 30 % of AWS calls failing, 100 tenants at once, 20 identical
+## vending, and of an offboarding, 20 tenants with 30 % of AWS calls failing, 100 tenants at once, 20 identical
 ## requests at once. Ends with "N passed, M failed". (make test runs small versions.)
 proof: setup build
 	$(VEND) proof

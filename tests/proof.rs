@@ -2,10 +2,11 @@
 //! spread of AWS calls of a vending, then the request posted again, converges to the
 //! uninterrupted run's end state; tenants requested at once with a third of the AWS calls
 //! failing at random all end READY with one of everything; identical requests at once make one
-//! tenant.
+//! tenant; a crash after a spread of AWS calls of an offboarding, then the offboarding asked
+//! for again, converges to the uninterrupted offboarding's end state.
 
-use e2e::vending;
-use vend::proof::{crash, scale};
+use e2e::{vending, vending_with};
+use vend::proof::{crash, offboard, scale};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_crash_after_any_aws_call_then_the_same_request_converges() {
@@ -50,4 +51,31 @@ async fn identical_requests_at_once_make_one_tenant() {
     let batch = scale::batch(&local, "crowd", 8).await.expect("runs");
     assert!(batch.failures.is_empty(), "{:#?}", batch.failures);
     assert_eq!((batch.ready, batch.overlaps), (8, 0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crash_after_any_aws_call_of_an_offboarding_then_offboarding_again_converges() {
+    let mut config = vend::local::example_config().expect("the example config");
+    if let Some(o) = config.offboarding.as_mut() {
+        o.grace_period_seconds = 0;
+    }
+    let local = vending_with(config, 1, None).await;
+    let every: u64 = std::env::var("OFFBOARD_CRASH_EVERY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    // Every 10th point of the sweep (make proof runs them all; OFFBOARD_CRASH_EVERY=1 here).
+    let report = offboard::sweep(&local, |k| every == 1 || k % every == 3)
+        .await
+        .expect("sweeps");
+    eprintln!(
+        "offboarding crash points covered: {} of {} (calls per stream: {:?})",
+        report.covered, report.points, report.streams
+    );
+    assert!(
+        report.points > 20,
+        "an offboarding takes many calls: {report:?}"
+    );
+    assert!(report.covered >= report.points / every, "{report:?}");
+    assert!(report.failures.is_empty(), "{:#?}", report.failures);
 }

@@ -67,7 +67,8 @@ enum Command {
         build_dir: PathBuf,
     },
     /// Prove the claims under crashes, faults and load on the local platform: a crash after
-    /// every AWS call of a vending, then the request posted again; many tenants with a share of
+    /// every AWS call of a vending, then the request posted again; the same for an offboarding,
+    /// then the offboarding asked for again; many tenants with a share of
     /// AWS calls failing at random; many tenants at once; identical requests at once. Ends with
     /// `N passed, M failed`.
     Proof(cmd::proof::ProofArgs),

@@ -109,16 +109,18 @@ async fn revoke_access<A: Accounts>(
     Ok(removed)
 }
 
-/// Writes the tenant's record at `lifecycle` (generation plus one when that changes it) with
-/// its manifests to the destination, and keeps it in `entry`; returns the generation (0 for
-/// a tenant never handed off, which has nothing in the destination). A record already
-/// `closed` stays so when phase one runs again.
+/// Writes the tenant's record at `lifecycle` (generation plus one) with its manifests to the
+/// destination, and keeps it in `entry`; returns the generation (0 for a tenant never handed
+/// off, which has nothing in the destination). The record changes in its lifecycle alone (its
+/// `requestId` stays the last request's), so every execution writes the same bytes and a
+/// re-run commits nothing new. A record the registry holds at that lifecycle already (or
+/// `closed`, when phase one runs again) is not written again: the registry takes a record only
+/// after the destination did.
 async fn publish<D: ManifestDestination>(
     destination: &D,
     config: &PlatformConfig,
     entry: &mut RegistryEntry,
     lifecycle: Lifecycle,
-    execution: &str,
 ) -> Result<u64, StepError> {
     let Some(text) = entry.record.as_deref() else {
         return Ok(0);
@@ -129,18 +131,16 @@ async fn publish<D: ManifestDestination>(
             entry.tenant_id
         ))
     })?;
-    let keep = previous.lifecycle == lifecycle
+    let done = previous.lifecycle == lifecycle
         || (previous.lifecycle == Lifecycle::Closed && lifecycle == Lifecycle::Offboarding);
-    let record = if keep {
-        previous
-    } else {
-        TenantRecord {
-            lifecycle,
-            request_id: execution.to_owned(),
-            ..previous.clone()
-        }
-        .with_generation_after(Some(&previous))
-    };
+    if done {
+        return Ok(previous.generation);
+    }
+    let record = TenantRecord {
+        lifecycle,
+        ..previous.clone()
+    }
+    .with_generation_after(Some(&previous));
     let bundle = tenant_manifests::bundle(&record, config.gitops.root()).map_err(|e| match e {
         tenant_manifests::RenderError::Invalid(errs) => StepError::InvalidRequest(errs),
         other => StepError::Internal(other.to_string()),
@@ -231,14 +231,7 @@ where
             .move_account(&account, &parent, &settings.suspended_ou_id)
             .await?;
     }
-    let generation = publish(
-        s.destination,
-        config,
-        &mut entry,
-        Lifecycle::Offboarding,
-        execution,
-    )
-    .await?;
+    let generation = publish(s.destination, config, &mut entry, Lifecycle::Offboarding).await?;
     s.registry.put(&entry).await?;
     s.bus
         .put(
@@ -307,14 +300,7 @@ where
             "execution {other} holds {tenant}'s lease"
         )));
     }
-    let generation = publish(
-        s.destination,
-        config,
-        &mut entry,
-        Lifecycle::Closed,
-        execution,
-    )
-    .await?;
+    let generation = publish(s.destination, config, &mut entry, Lifecycle::Closed).await?;
     s.registry.put(&entry).await?;
     let net = s
         .accounts
@@ -448,9 +434,8 @@ where
     if let Some(o) = entry.offboarding.as_mut() {
         o.cidr_held_until = held_until.or(o.cidr_held_until);
     }
-    entry.status = TenantStatus::Closed;
-    entry.failure = None;
-    s.registry.put(&entry).await?;
+    // The event before the entry says CLOSED: once it does, the offboarding cannot be run
+    // again, so an event lost after that would be lost for good (a re-run may put it twice).
     s.bus
         .put(
             "TenantOffboarded",
@@ -464,6 +449,9 @@ where
             }),
         )
         .await?;
+    entry.status = TenantStatus::Closed;
+    entry.failure = None;
+    s.registry.put(&entry).await?;
     s.registry.release(&tenant, execution).await?;
     tracing::info!(tenant = %tenant, account, account_closed, "tenant offboarded");
     Ok(OffboardProgress::Closed {
@@ -501,8 +489,14 @@ pub async fn record_failure<R: Registry, B: EventBus>(
                 .ok()
                 .map(|(_, t)| t)
         });
-    if let Some(tenant) = tenant
-        && let Some(mut entry) = registry.get(&tenant).await?
+    let Some(tenant) = tenant else {
+        tracing::warn!(step = %failure.step, error = %failure.error, cause = %failure.cause, "an offboarding was refused before it named a tenant");
+        return Ok(OffboardProgress::Failed {
+            error: failure.error,
+            cause: failure.cause,
+        });
+    };
+    if let Some(mut entry) = registry.get(&tenant).await?
         && entry.status == TenantStatus::Offboarding
         && entry
             .offboarding
@@ -522,8 +516,9 @@ pub async fn record_failure<R: Registry, B: EventBus>(
             }),
         )
         .await?;
-        registry.release(&tenant, execution).await?;
     }
+    // Whatever the entry says (a failure after it said CLOSED, say), the lease is given back.
+    registry.release(&tenant, execution).await?;
     tracing::warn!(step = %failure.step, error = %failure.error, cause = %failure.cause, "offboarding failed");
     Ok(OffboardProgress::Failed {
         error: failure.error,

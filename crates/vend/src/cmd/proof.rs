@@ -1,4 +1,4 @@
-//! `vend proof`: the crash sweep, faults at scale and load, each on a fresh local platform,
+//! `vend proof`: the crash sweeps (vending, offboarding), faults at scale and load, each on a fresh local platform,
 //! with a line per claim and a last line `N passed, M failed`.
 
 use anyhow::Result;
@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
 use vend::local::{Local, LocalOptions, example_config};
-use vend::proof::{crash, scale};
+use vend::proof::{crash, offboard, scale};
 
 /// The options of `vend proof`.
 #[derive(Debug, clap::Args)]
@@ -34,6 +34,16 @@ pub struct ProofArgs {
 async fn platform() -> Result<Local> {
     let quiet: vend::local::Observer = Arc::new(|_| {});
     Ok(Local::start(example_config()?, LocalOptions::default(), quiet).await?)
+}
+
+/// A platform whose offboardings have no grace period (the sweep does not wait a week).
+async fn offboarding_platform() -> Result<Local> {
+    let quiet: vend::local::Observer = Arc::new(|_| {});
+    let mut config = example_config()?;
+    if let Some(o) = config.offboarding.as_mut() {
+        o.grace_period_seconds = 0;
+    }
+    Ok(Local::start(config, LocalOptions::default(), quiet).await?)
 }
 
 fn secs(d: std::time::Duration) -> String {
@@ -68,6 +78,33 @@ pub async fn run(args: ProofArgs) -> Result<ExitCode> {
         report.failures.is_empty() && (every > 1 || report.covered == report.points),
         format!(
             "crash points covered: {} of {} ({} differed; calls per stream: {}) in {}",
+            report.covered,
+            report.points,
+            report.failures.len(),
+            report
+                .streams
+                .iter()
+                .map(|(s, n)| format!("{s} {n}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            secs(started.elapsed())
+        ),
+        &mut out,
+    )?;
+
+    let started = std::time::Instant::now();
+    let local = offboarding_platform().await?;
+    let report = offboard::sweep(&local, |k| k % every == 0 || every == 1)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    drop(local);
+    for f in &report.failures {
+        writeln!(out, "  {f}")?;
+    }
+    claim(
+        report.failures.is_empty() && (every > 1 || report.covered == report.points),
+        format!(
+            "offboarding crash points covered: {} of {} ({} differed; calls per stream: {}) in {}",
             report.covered,
             report.points,
             report.failures.len(),

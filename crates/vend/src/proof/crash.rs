@@ -119,7 +119,8 @@ pub async fn point(
     Ok(())
 }
 
-fn difference(a: &TenantState, b: &TenantState) -> String {
+/// The first lines in which two states' debug forms differ.
+pub fn difference(a: &TenantState, b: &TenantState) -> String {
     let a = format!("{a:#?}");
     let b = format!("{b:#?}");
     let mut out = Vec::new();

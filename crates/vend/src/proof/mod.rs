@@ -4,6 +4,7 @@
 //! end-to-end tests run small versions of each.
 
 pub mod crash;
+pub mod offboard;
 pub mod scale;
 pub mod state;
 

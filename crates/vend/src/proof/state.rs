@@ -38,6 +38,10 @@ pub struct TenantState {
     pub lease: Option<String>,
     /// The registry's claimed pieces of the pool that are the tenant's.
     pub claimed_pieces: usize,
+    /// Each account's status and the name of the OU it is in (`ACTIVE in prod`), sorted.
+    pub placement: Vec<String>,
+    /// Whether the registry holds the tenant's block for a closed account.
+    pub held: bool,
 }
 
 /// Replaces the addresses inside `block` (a tenant's VPC block, and the subnets cut from it)
@@ -170,7 +174,13 @@ pub async fn tenant_state(local: &Local, tenant: &str) -> Result<TenantState, St
         commits: 0,
         lease: None,
         claimed_pieces: 0,
+        placement: Vec::new(),
+        held: false,
     };
+    for account in &accounts {
+        state.placement.push(placement(&org, account).await?);
+    }
+    state.placement.sort();
     for account in &accounts {
         network(local, account, tenant, &mut state).await?;
         roles(local, account, tenant, &mut state).await?;
@@ -180,6 +190,10 @@ pub async fn tenant_state(local: &Local, tenant: &str) -> Result<TenantState, St
     let registry = &local.platform.registry;
     if let Some(entry) = registry.get(&id).await.map_err(|e| e.to_string())? {
         state.status = format!("{:?}", entry.status);
+        state.held = entry
+            .offboarding
+            .as_ref()
+            .is_some_and(|o| o.cidr_held_until.is_some());
         let mut record = normalize(entry.record.as_deref().unwrap_or_default(), tenant);
         if let Some(block) = entry.cidr {
             record = relative_to(&record, block);
@@ -204,6 +218,44 @@ pub async fn tenant_state(local: &Local, tenant: &str) -> Result<TenantState, St
         .map_err(|e| e.to_string())?;
     state.commits = commits(local, tenant)?;
     Ok(state)
+}
+
+/// An account's status and the name of its parent OU.
+async fn placement(org: &aws_sdk_organizations::Client, account: &str) -> Result<String, String> {
+    let status = org
+        .describe_account()
+        .account_id(account)
+        .send()
+        .await
+        .map_err(err("DescribeAccount"))?
+        .account()
+        .and_then(|a| a.status().map(|s| s.as_str().to_owned()))
+        .unwrap_or_default();
+    let parents = org
+        .list_parents()
+        .child_id(account)
+        .send()
+        .await
+        .map_err(err("ListParents"))?;
+    let parent = parents
+        .parents()
+        .first()
+        .and_then(|p| p.id())
+        .unwrap_or_default()
+        .to_owned();
+    let name = if parent.starts_with("ou-") {
+        org.describe_organizational_unit()
+            .organizational_unit_id(&parent)
+            .send()
+            .await
+            .map_err(err("DescribeOrganizationalUnit"))?
+            .organizational_unit()
+            .and_then(|o| o.name().map(str::to_owned))
+            .unwrap_or_default()
+    } else {
+        "the root".to_owned()
+    };
+    Ok(format!("{status} in {name}"))
 }
 
 /// The operator's view of a member account, through the member role.
