@@ -84,9 +84,11 @@ fn every_function_is_traced_json_logged_kept_for_a_while_and_built_from_its_crat
         assert!(!retention.is_null(), "{name}'s log group has a retention");
         assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda", "{name}");
     }
-    let machine = &resources_of(&t, "AWS::Serverless::StateMachine")[0].1["Properties"];
-    assert_eq!(machine["Tracing"]["Enabled"], true);
-    assert_eq!(machine["Logging"]["Level"], "ALL");
+    for (name, machine) in resources_of(&t, "AWS::Serverless::StateMachine") {
+        let machine = &machine["Properties"];
+        assert_eq!(machine["Tracing"]["Enabled"], true, "{name}");
+        assert_eq!(machine["Logging"]["Level"], "ALL", "{name}");
+    }
 }
 
 #[test]
@@ -106,25 +108,45 @@ fn the_template_deploys_exactly_the_function_crates() {
         deployed, crates,
         "every crate in functions/ is deployed by the template, and nothing else"
     );
-    // Every function the definition names is substituted, and every substitution is used.
-    let definition = repo("workflows/tenant-vending.asl.json");
-    let machine = &resources_of(&t, "AWS::Serverless::StateMachine")[0].1["Properties"];
-    let subs: BTreeSet<String> = machine["DefinitionSubstitutions"]
-        .as_object()
-        .expect("substitutions")
-        .keys()
-        .cloned()
-        .collect();
-    let used: BTreeSet<String> = definition
-        .split("${")
-        .skip(1)
-        .filter_map(|s| s.split('}').next())
-        .map(str::to_owned)
-        .collect();
-    assert_eq!(subs, used);
+    // In every state machine, every name the definition substitutes is given, and every
+    // substitution is used.
+    let machines = resources_of(&t, "AWS::Serverless::StateMachine");
+    for (name, machine) in &machines {
+        let machine = &machine["Properties"];
+        let uri = machine["DefinitionUri"].as_str().expect("DefinitionUri");
+        let definition = repo(uri.trim_start_matches("../"));
+        let subs: BTreeSet<String> = machine["DefinitionSubstitutions"]
+            .as_object()
+            .expect("substitutions")
+            .keys()
+            .cloned()
+            .collect();
+        let used: BTreeSet<String> = definition
+            .split("${")
+            .skip(1)
+            .filter_map(|s| s.split('}').next())
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(subs, used, "{name}");
+    }
     assert_eq!(
-        machine["DefinitionUri"], "../workflows/tenant-vending.asl.json",
+        machines[0].1["Properties"]["DefinitionUri"], "../workflows/tenant-vending.asl.json",
         "the deployed definition is the one the tests run"
+    );
+    let uris: BTreeSet<String> = machines
+        .iter()
+        .filter_map(|(_, m)| m["Properties"]["DefinitionUri"].as_str())
+        .map(|u| u.trim_start_matches("../").to_owned())
+        .collect();
+    let files: BTreeSet<String> = std::fs::read_dir(vend::sandbox::repo_root().join("workflows"))
+        .expect("workflows/")
+        .flatten()
+        .map(|e| format!("workflows/{}", e.file_name().to_string_lossy()))
+        .filter(|f| f.ends_with(".asl.json"))
+        .collect();
+    assert_eq!(
+        uris, files,
+        "every definition in workflows/ is deployed, and no other"
     );
 }
 
