@@ -46,6 +46,23 @@ async fn offboarding_platform() -> Result<Local> {
     Ok(Local::start(config, LocalOptions::default(), quiet).await?)
 }
 
+/// A crash sweep's line: points covered, how many differed, the calls per stream, the time.
+fn sweep_line(what: &str, report: &crash::CrashReport, started: std::time::Instant) -> String {
+    format!(
+        "{what} points covered: {} of {} ({} differed; calls per stream: {}) in {}",
+        report.covered,
+        report.points,
+        report.failures.len(),
+        report
+            .streams
+            .iter()
+            .map(|(s, n)| format!("{s} {n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        secs(started.elapsed())
+    )
+}
+
 fn secs(d: std::time::Duration) -> String {
     format!("{:.1} s", d.as_secs_f64())
 }
@@ -76,19 +93,7 @@ pub async fn run(args: ProofArgs) -> Result<ExitCode> {
     }
     claim(
         report.failures.is_empty() && (every > 1 || report.covered == report.points),
-        format!(
-            "crash points covered: {} of {} ({} differed; calls per stream: {}) in {}",
-            report.covered,
-            report.points,
-            report.failures.len(),
-            report
-                .streams
-                .iter()
-                .map(|(s, n)| format!("{s} {n}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            secs(started.elapsed())
-        ),
+        sweep_line("crash", &report, started),
         &mut out,
     )?;
 
@@ -103,19 +108,7 @@ pub async fn run(args: ProofArgs) -> Result<ExitCode> {
     }
     claim(
         report.failures.is_empty() && (every > 1 || report.covered == report.points),
-        format!(
-            "offboarding crash points covered: {} of {} ({} differed; calls per stream: {}) in {}",
-            report.covered,
-            report.points,
-            report.failures.len(),
-            report
-                .streams
-                .iter()
-                .map(|(s, n)| format!("{s} {n}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            secs(started.elapsed())
-        ),
+        sweep_line("offboarding crash", &report, started),
         &mut out,
     )?;
 

@@ -50,10 +50,22 @@ async fn post(local: &Local, tenant: &str) -> Result<bool, String> {
 
 /// Vends `tenant` without a crash; returns its state and its calls per stream.
 pub async fn uninterrupted(local: &Local, tenant: &str) -> Result<(TenantState, Streams), String> {
-    let from = local.sandbox.calls().map_err(|e| e.to_string())?.len();
+    let from = calls_so_far(local)?;
     if !post(local, tenant).await? {
         return Err(format!("{tenant} did not vend"));
     }
+    // The streams first: reading the state makes calls of its own, through the member role.
+    let streams = streams_since(local, from)?;
+    Ok((tenant_state(local, tenant).await?, streams))
+}
+
+/// How many calls the sandbox has answered so far (where `streams_since` starts counting).
+pub fn calls_so_far(local: &Local) -> Result<usize, String> {
+    Ok(local.sandbox.calls().map_err(|e| e.to_string())?.len())
+}
+
+/// The crash points among the calls the sandbox answered since the `from`-th, per stream.
+pub fn streams_since(local: &Local, from: usize) -> Result<Streams, String> {
     let mut streams = Streams::new();
     for call in local
         .sandbox
@@ -69,7 +81,7 @@ pub async fn uninterrupted(local: &Local, tenant: &str) -> Result<(TenantState, 
             *streams.entry(name).or_default() += 1;
         }
     }
-    Ok((tenant_state(local, tenant).await?, streams))
+    Ok(streams)
 }
 
 /// One point: the caller dies after the `n`-th call of `stream`; the request is posted again

@@ -10,7 +10,7 @@
 //! uninterrupted, then arms the crash. The platform must have no grace period (the sweep does
 //! not wait a week).
 
-use super::crash::{CrashReport, Streams};
+use super::crash::{CrashReport, Streams, calls_so_far, streams_since};
 use super::state::{TenantState, tenant_state};
 use super::{portal_request, started_execution};
 use crate::local::Local;
@@ -61,24 +61,13 @@ async fn status(local: &Local, tenant: &str) -> Result<String, String> {
 /// calls per stream.
 pub async fn uninterrupted(local: &Local, tenant: &str) -> Result<(TenantState, Streams), String> {
     vend(local, tenant).await?;
-    let from = local.sandbox.calls().map_err(|e| e.to_string())?.len();
+    let from = calls_so_far(local)?;
     if !offboard(local, tenant).await? {
         return Err(format!("{tenant} was not offboarded"));
     }
     local.settle().await.map_err(|e| e.to_string())?;
-    let mut streams = Streams::new();
-    for call in local
-        .sandbox
-        .calls()
-        .map_err(|e| e.to_string())?
-        .iter()
-        .skip(from)
-    {
-        if call["point"] == json!(true) {
-            let name = call["stream"].as_str().unwrap_or_default().to_owned();
-            *streams.entry(name).or_default() += 1;
-        }
-    }
+    // The streams first: reading the state makes calls of its own, through the member role.
+    let streams = streams_since(local, from)?;
     Ok((tenant_state(local, tenant).await?, streams))
 }
 
