@@ -162,6 +162,19 @@ pub async fn sweep(local: &Local, select: impl Fn(u64) -> bool) -> Result<CrashR
             "two uninterrupted vendings made different calls: {streams:?} and {again:?}"
         ));
     }
+    Ok(each_point(streams, select, async |k, stream, n| {
+        point(local, k, stream, n, &expected).await
+    })
+    .await)
+}
+
+/// Tries the points `select` picks, numbered from 1 stream by stream: the `n`-th call of
+/// `stream` is point `k`, tried with `try_point(k, stream, n)`.
+pub async fn each_point(
+    streams: Streams,
+    select: impl Fn(u64) -> bool,
+    try_point: impl AsyncFn(u64, &str, u64) -> Result<(), String>,
+) -> CrashReport {
     let mut report = CrashReport {
         points: streams.values().sum(),
         ..CrashReport::default()
@@ -174,11 +187,11 @@ pub async fn sweep(local: &Local, select: impl Fn(u64) -> bool) -> Result<CrashR
                 continue;
             }
             report.covered += 1;
-            if let Err(e) = point(local, k, stream, n, &expected).await {
+            if let Err(e) = try_point(k, stream, n).await {
                 report.failures.push(e);
             }
         }
     }
     report.streams = streams;
-    Ok(report)
+    report
 }

@@ -10,7 +10,7 @@
 //! uninterrupted, then arms the crash. The platform must have no grace period (the sweep does
 //! not wait a week).
 
-use super::crash::{CrashReport, Streams, calls_so_far, streams_since};
+use super::crash::{CrashReport, Streams, calls_so_far, each_point, streams_since};
 use super::state::{TenantState, tenant_state};
 use super::{portal_request, started_execution};
 use crate::local::Local;
@@ -146,23 +146,8 @@ pub async fn sweep(local: &Local, select: impl Fn(u64) -> bool) -> Result<CrashR
             "two uninterrupted offboardings made different calls: {streams:?} and {again:?}"
         ));
     }
-    let mut report = CrashReport {
-        points: streams.values().sum(),
-        ..CrashReport::default()
-    };
-    let mut k = 0;
-    for (stream, calls) in &streams {
-        for n in 1..=*calls {
-            k += 1;
-            if !select(k) {
-                continue;
-            }
-            report.covered += 1;
-            if let Err(e) = point(local, k, stream, n, &expected).await {
-                report.failures.push(e);
-            }
-        }
-    }
-    report.streams = streams;
-    Ok(report)
+    Ok(each_point(streams, select, async |k, stream, n| {
+        point(local, k, stream, n, &expected).await
+    })
+    .await)
 }
