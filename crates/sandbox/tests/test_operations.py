@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Signing service to boto3's client name, where they differ.
-CLIENTS = {"states": "stepfunctions", "events": "events"}
+CLIENTS = {"states": "stepfunctions", "events": "events", "sso": "sso-admin"}
 
 # The parameters an operation cannot be sent without, where boto3 reads them before sending
 # (DynamoDB's endpoint rules read BatchGetItem's table names).

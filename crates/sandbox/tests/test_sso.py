@@ -112,3 +112,52 @@ def test_groups_are_found_by_display_name(sandbox):
             AlternateIdentifier={"UniqueAttribute": {"AttributePath": "displayName", "AttributeValue": "nobody"}},
         )
     assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_the_last_assignment_removed_takes_the_role_and_the_next_has_a_new_suffix(sandbox):
+    # IAM Identity Center User Guide, "Referencing permission sets": deleting every assignment
+    # of a permission set in an account deletes its role; a new assignment makes a new role
+    # whose name has another suffix.
+    sandbox.control("/_sandbox/config", {"assignmentPolls": 0})
+    org = sandbox.organization()
+    account = sandbox.member_account(org, "team")["AccountId"]
+    admin, instance, _, group, ps = identity_center(sandbox)
+    keys = sandbox.assume(f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole")
+    iam = sandbox.client("iam", keys)
+
+    def roles():
+        return [r["RoleName"] for r in iam.list_roles(PathPrefix="/aws-reserved/sso.amazonaws.com/")["Roles"]]
+
+    assert poll(admin, instance, assign(admin, instance, account, ps, group)["RequestId"]) == "SUCCEEDED"
+    first = roles()
+    deleted = admin.delete_account_assignment(
+        InstanceArn=instance,
+        TargetId=account,
+        TargetType="AWS_ACCOUNT",
+        PermissionSetArn=ps,
+        PrincipalType="GROUP",
+        PrincipalId=group,
+    )["AccountAssignmentDeletionStatus"]
+    assert deleted["Status"] == "IN_PROGRESS"
+    status = admin.describe_account_assignment_deletion_status(
+        InstanceArn=instance, AccountAssignmentDeletionRequestId=deleted["RequestId"]
+    )["AccountAssignmentDeletionStatus"]["Status"]
+    assert status == "SUCCEEDED"
+    assert listed(admin, instance, account, ps) == []
+    assert roles() == []
+    assert poll(admin, instance, assign(admin, instance, account, ps, group)["RequestId"]) == "SUCCEEDED"
+    second = roles()
+    assert len(first) == len(second) == 1
+    assert first != second
+    assert second[0].startswith("AWSReservedSSO_TenantAdmin_")
+
+
+def test_a_permission_set_has_awss_arn_and_an_iso_session_duration(sandbox):
+    # IAM Identity Center API reference, PermissionSet: PermissionSetArn matches
+    # arn:aws:sso:::permissionSet/(sso)?ins-.../ps-...; SessionDuration is an ISO-8601 duration.
+    admin, instance, _, _, ps = identity_center(sandbox)
+    assert ps.startswith("arn:aws:sso:::permissionSet/ssoins-"), ps
+    described = admin.describe_permission_set(InstanceArn=instance, PermissionSetArn=ps)["PermissionSet"]
+    assert described["PermissionSetArn"] == ps
+    assert described["SessionDuration"] == "PT1H"
+    assert admin.list_permission_sets(InstanceArn=instance)["PermissionSets"] == [ps]

@@ -267,6 +267,7 @@ def reset():
         organizations.CLOSING.clear()
         sso.PENDING.clear()
         sso.DONE.clear()
+        sso.REMOVED.clear()
         organizations.CLOSURES.clear()
         faults.CHAOS.update({"rng": None, "seed": None, "injected": {}})
 

@@ -244,6 +244,20 @@ def requested(call, account):
         }.get(op, f"s3:{op}")
         resource = f"arn:aws:s3:::{bucket}/{key}" if key else f"arn:aws:s3:::{bucket}"
         return [(action, resource if bucket else "*")]
+    if svc == "sso":
+        # IAM Identity Center authorizes an action on each resource it names: the instance,
+        # the permission set, the target account (Service Authorization Reference, "Actions
+        # defined by AWS IAM Identity Center").
+        names = [p.get("InstanceArn")]
+        if p.get("PermissionSetArn"):
+            names.append(p["PermissionSetArn"])
+        target = p.get("TargetId") or p.get("AccountId")
+        if target:
+            names.append(f"arn:aws:sso:::account/{target}")
+        return [(f"sso:{op}", n or "*") for n in names]
+    if svc == "identitystore" and p.get("IdentityStoreId"):
+        store = f"arn:aws:identitystore::{account}:identitystore/{p['IdentityStoreId']}"
+        return [(f"identitystore:{op}", store)]
     if svc == "organizations" and op == "CreateAccount" and p.get("Tags"):
         return [("organizations:CreateAccount", "*"), ("organizations:TagResource", "*")]
     return [(f"{svc}:{op}", "*")]

@@ -9,7 +9,14 @@
 - a succeeded assignment provisions its permission set in the account, as IAM Identity Center
   does: a role `AWSReservedSSO_<permission set>_<16 hex>` under the path
   `/aws-reserved/sso.amazonaws.com/<region>/` (no region part for an instance in us-east-1),
-  with the permission set's AWS managed policies, made once per permission set and account.
+  with the permission set's AWS managed policies, made once per permission set and account;
+- a permission set is what AWS answers: its ARN is `arn:aws:sso:::permissionSet/<instance
+  id>/ps-<id>` (moto writes `instance/` there) and its session duration an ISO 8601 duration
+  (`PT1H`; moto answers a number, which the AWS SDKs refuse to read);
+- deleting an assignment (DeleteAccountAssignment, whose status reads IN_PROGRESS then
+  SUCCEEDED like a creation's) deletes the permission set's role with the set's last
+  assignment in the account, and the next assignment makes a role with a new suffix (IAM
+  Identity Center User Guide, "Referencing permission sets"; moto keeps nothing of either).
 """
 
 import datetime
@@ -21,6 +28,7 @@ from . import state, wire
 
 PENDING = {}  # request id -> {"polls", "assignment", "region", "account"}
 DONE = {}  # request id -> status document of a request that has ended
+REMOVED = {}  # (account, permission set ARN) -> how many times its role was deleted
 
 
 def _backend(account, region):
@@ -116,9 +124,12 @@ def _complete(pending):
     provision(fields["TargetId"], pending["region"], pending["account"], permission_set)
 
 
-def reserved_role(region, permission_set_arn, name):
-    """The name and path of the role a permission set becomes in an account."""
-    digest = hashlib.sha256(permission_set_arn.encode()).hexdigest()[:16]
+def reserved_role(region, permission_set_arn, name, account=""):
+    """The name and path of the role a permission set becomes in an account: a new suffix
+    after each time the role was deleted."""
+    generation = REMOVED.get((account, permission_set_arn), 0)
+    seed = permission_set_arn if not generation else f"{permission_set_arn}/{account}/{generation}"
+    digest = hashlib.sha256(seed.encode()).hexdigest()[:16]
     path = "/aws-reserved/sso.amazonaws.com/" + ("" if region == "us-east-1" else f"{region}/")
     return f"AWSReservedSSO_{name}_{digest}", path
 
@@ -128,7 +139,7 @@ def provision(target_account, region, management, permission_set):
     from moto.iam.models import iam_backends
 
     iam = iam_backends[target_account]["aws"]
-    name, path = reserved_role(region, permission_set.permission_set_arn, permission_set.name)
+    name, path = reserved_role(region, permission_set.permission_set_arn, permission_set.name, target_account)
     if any(r.name == name for r in iam.roles.values()):
         return
     trust = {
@@ -158,7 +169,98 @@ def provision(target_account, region, management, permission_set):
         iam.attach_role_policy(policy.arn, name)
 
 
+def delete_account_assignment(call, caller, forward):
+    """moto deletes the assignment; the permission set's role goes with its last one."""
+    backend = _backend(caller.account, call.region)
+    params = call.params
+    key = _key(params)
+    with state.LOCK:
+        found = [a for a in backend.account_assignments if _key(a.to_json()) == key]
+        if not found:
+            return wire.error(call, 400, "ResourceNotFoundException", "The assignment does not exist.")
+        for a in found:
+            backend.account_assignments.remove(a)
+        account, ps_arn = params.get("TargetId"), params.get("PermissionSetArn")
+        last = not any(a.target_id == account and a.permission_set_arn == ps_arn for a in backend.account_assignments)
+        permission_set = next((p for p in backend.permission_sets if p.permission_set_arn == ps_arn), None)
+        if last and permission_set is not None:
+            _unprovision(account, call.region, permission_set)
+        request_id = str(uuid.uuid4())
+        created = _now()
+        DONE[request_id] = _status(request_id, params, "SUCCEEDED", created)
+    doc = _status(request_id, params, "IN_PROGRESS", created)
+    return _json({"AccountAssignmentDeletionStatus": doc})
+
+
+def describe_account_assignment_deletion_status(call, caller, forward):
+    request_id = call.params.get("AccountAssignmentDeletionRequestId", "")
+    with state.LOCK:
+        if request_id in DONE:
+            return _json({"AccountAssignmentDeletionStatus": DONE[request_id]})
+    return None
+
+
+def _unprovision(account, region, permission_set):
+    """The permission set's role leaves the account; a later one gets another suffix."""
+    from moto.iam.models import iam_backends
+
+    iam = iam_backends[account]["aws"]
+    name, _ = reserved_role(region, permission_set.permission_set_arn, permission_set.name, account)
+    role = next((r for r in iam.roles.values() if r.name == name), None)
+    if role is None:
+        return
+    for arn in list(role.managed_policies):
+        iam.detach_role_policy(arn, name)
+    iam.delete_role(name)
+    REMOVED[(account, permission_set.permission_set_arn)] = (
+        REMOVED.get((account, permission_set.permission_set_arn), 0) + 1
+    )
+
+
+def _iso_duration(seconds):
+    hours, rest = divmod(int(seconds), 3600)
+    minutes = rest // 60
+    return "PT" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes or not hours else "")
+
+
+def _as_aws(permission_set):
+    """moto's permission set, fixed in place to what AWS has."""
+    arn = permission_set.permission_set_arn
+    if ":sso:::instance/" in arn:
+        permission_set.permission_set_arn = arn.replace(":sso:::instance/", ":sso:::permissionSet/", 1)
+    if not isinstance(permission_set.session_duration, str):
+        permission_set.session_duration = _iso_duration(permission_set.session_duration)
+
+
+def create_permission_set(call, caller, forward):
+    status_code, _headers, body = forward()
+    if status_code != 200:
+        return None
+    backend = _backend(caller.account, call.region)
+    doc = json.loads(body)
+    made = doc.get("PermissionSet", {})
+    with state.LOCK:
+        for p in backend.permission_sets:
+            if p.permission_set_arn == made.get("PermissionSetArn"):
+                _as_aws(p)
+                made["PermissionSetArn"] = p.permission_set_arn
+                made["SessionDuration"] = p.session_duration
+    return _json(doc)
+
+
+def describe_permission_set(call, caller, forward):
+    backend = _backend(caller.account, call.region)
+    with state.LOCK:
+        for p in backend.permission_sets:
+            _as_aws(p)
+    return None
+
+
 HANDLERS = {
+    "CreatePermissionSet": create_permission_set,
+    "DescribePermissionSet": describe_permission_set,
+    "DeleteAccountAssignment": delete_account_assignment,
+    "DescribeAccountAssignmentDeletionStatus": describe_account_assignment_deletion_status,
     "CreateAccountAssignment": create_account_assignment,
     "DescribeAccountAssignmentCreationStatus": describe_account_assignment_creation_status,
 }

@@ -21,7 +21,7 @@ CONFIG = {
     # with throttling or a 5xx of their service, in its wire shape; null: none.
     "chaos": None,
     # Status polls an account assignment's creation answers IN_PROGRESS for.
-    "assignmentPolls": 2,
+    "assignmentPolls": 1,
     # DescribeAccount answers a closing account stays PENDING_CLOSURE for.
     "closurePolls": 2,
     # Accounts the organization may close in 30 days; null: AWS's quota (10% of the member
