@@ -228,6 +228,7 @@ async fn the_cli_requests_follows_lists_and_reruns_tenants_through_vend_serve() 
     assert!(
         seen.iter().any(|l| l.ends_with("ProvisionNetwork")
             || l.ends_with("ProvisionIdentity")
+            || l.ends_with("WaitForAssignments")
             || l.ends_with("CheckAccount")),
         "with the state the execution is in: {seen:?}"
     );
@@ -608,9 +609,43 @@ async fn a_plan_shows_what_a_request_would_do_and_changes_nothing() {
         );
         assert!(!role.trusted.is_empty(), "{role:?}");
     }
+    let teams: Vec<(&str, &str, &[String])> = plan
+        .teams
+        .iter()
+        .map(|t| {
+            (
+                t.kind.as_str(),
+                t.permission_set.as_str(),
+                t.groups.as_slice(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        teams,
+        [
+            ("owners", "TenantOwner", &["payments-admins".to_owned()][..]),
+            (
+                "viewers",
+                "TenantViewer",
+                &["payments-auditors".to_owned()][..]
+            )
+        ]
+    );
     assert_eq!(plan.clusters.len(), config.clusters.len());
     for cluster in &plan.clusters {
-        assert_eq!(cluster.entries.len(), plan.roles.len());
+        // Each role's, and each team role's (not made yet: known after apply).
+        assert_eq!(cluster.entries.len(), plan.roles.len() + 2);
+        let teams: Vec<&str> = cluster.entries[plan.roles.len()..]
+            .iter()
+            .map(|e| e.principal_arn.as_str())
+            .collect();
+        assert_eq!(
+            teams,
+            [
+                "AWSReservedSSO_TenantOwner_* (known after apply)",
+                "AWSReservedSSO_TenantViewer_* (known after apply)"
+            ]
+        );
         assert_eq!(cluster.namespaces, ["payments", "payments-*"]);
     }
     assert!(plan.changes.is_empty());

@@ -36,6 +36,8 @@ pub async fn world(account_polls: u32) -> World {
         clusters: vec!["shared-1".into(), "shared-2".into()],
         member_role_name: "OrganizationAccountAccessRole".into(),
         principals: vec!["arn:aws:iam::123456789012:role/platform-admins".into()],
+        groups: vec!["payments-admins".into()],
+        permission_sets: vec!["TenantOwner".into()],
     };
     let platform = seed(&config, &spec).await.expect("seeding works");
     World {
@@ -282,4 +284,27 @@ pub fn function_crates() -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// The registry entry of tenant `id` (which must have one).
+pub async fn entry(local: &vend::local::Local, id: &str) -> vending_domain::ports::RegistryEntry {
+    use vending_domain::ports::Registry as _;
+    local
+        .platform
+        .registry
+        .get(&vending_domain::TenantId::parse(id).expect("an id"))
+        .await
+        .expect("registry read")
+        .expect("the tenant has a registry entry")
+}
+
+/// How many times the sandbox has answered `operation` so far.
+pub fn calls_of(local: &vend::local::Local, operation: &str) -> usize {
+    local
+        .sandbox
+        .calls()
+        .expect("calls")
+        .iter()
+        .filter(|c| c["operation"] == operation)
+        .count()
 }

@@ -5,11 +5,11 @@
 //! VPC's attachment and routes, the GitOps repository, and the events.
 
 use asl_executor::Status;
-use e2e::{drain, member, portal, portal_body, request, rule_to_queue, vending_with};
+use e2e::{drain, entry, member, portal, portal_body, request, rule_to_queue, vending_with};
 use serde_json::{Value, json};
 use vend::local::Local;
-use vending_domain::ports::{Registry, RegistryEntry, TenantStatus};
-use vending_domain::{PlatformConfig, TenantId};
+use vending_domain::PlatformConfig;
+use vending_domain::ports::{Registry, TenantStatus};
 
 /// The example config with a grace period of `grace` (virtual) seconds: locally a virtual
 /// second of a Wait passes in `vend::local::WAIT_PACE`.
@@ -21,16 +21,6 @@ fn config(grace: u64) -> PlatformConfig {
         .expect("the example config offboards")
         .grace_period_seconds = grace;
     config
-}
-
-async fn entry(local: &Local, id: &str) -> RegistryEntry {
-    local
-        .platform
-        .registry
-        .get(&TenantId::parse(id).expect("an id"))
-        .await
-        .expect("registry read")
-        .expect("an entry")
 }
 
 /// A call of the portal API, as API Gateway hands it to its function: status and body.
@@ -235,7 +225,8 @@ async fn an_offboarding_cordons_at_once_then_removes_everything_and_closes_the_a
     let account_id = vended(&local, &portal_body()).await;
     let ready = entry(&local, "payments").await;
     let generation = ready.generation().expect("handed off");
-    assert_eq!(access_entries(&local, &account_id).await.len(), 6);
+    // Three roles and two team roles, on two clusters.
+    assert_eq!(access_entries(&local, &account_id).await.len(), 10);
     let (attachments, routes) = network(&local, &account_id).await;
     assert_eq!((attachments.len(), routes.len()), (1, 1));
 
@@ -381,7 +372,7 @@ async fn a_new_request_during_the_grace_period_takes_the_tenant_back() {
     );
     let tenant_yaml = file_at(&local, "main", "tenants/payments/tenant.yaml").expect("there");
     assert!(!tenant_yaml.contains("cordoned"), "{tenant_yaml}");
-    assert_eq!(access_entries(&local, &account_id).await.len(), 6);
+    assert_eq!(access_entries(&local, &account_id).await.len(), 10);
     let prod = local.config().environments["prod"].ou_id.clone();
     assert_eq!(
         account(&local, &account_id).await,
@@ -680,7 +671,7 @@ async fn a_tenant_requested_again_after_closure_gets_a_new_account_and_its_gener
         "generations go on: the destination never sees one go back"
     );
     assert!(file_at(&local, "main", "tenants/payments/tenant.yaml").is_some());
-    assert_eq!(access_entries(&local, &new).await.len(), 6);
+    assert_eq!(access_entries(&local, &new).await.len(), 10);
     assert!(access_entries(&local, &old).await.is_empty());
     // The block it claims again is its own and carries no hold: nobody else may take it.
     let unit = local.config().network.pool.max_prefix_length;

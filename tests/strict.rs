@@ -5,7 +5,7 @@
 //! collide, and the AWS error codes each protocol carries to the Rust SDK.
 
 use asl_executor::Status;
-use e2e::{member, portal_body, request, vending, vending_with};
+use e2e::{calls_of, member, portal_body, request, vending, vending_with};
 use serde_json::{Value, json};
 use vend::local::Local;
 use vending_domain::StepError;
@@ -28,16 +28,6 @@ async fn failed(local: &Local, b: &Value) -> (String, String) {
     )
 }
 
-async fn calls_of(local: &Local, operation: &str) -> usize {
-    local
-        .sandbox
-        .calls()
-        .expect("calls")
-        .iter()
-        .filter(|c| c["operation"] == operation)
-        .count()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_statement_missing_from_the_template_fails_the_run_naming_the_action() {
     let template = vend::local::repo_file("infra/template.yaml").expect("template");
@@ -53,6 +43,27 @@ async fn a_statement_missing_from_the_template_fails_the_run_naming_the_action()
     );
     assert!(
         cause.contains("tenant-vending-EnsureAccountFunction"),
+        "the function's own role: {cause}"
+    );
+}
+
+/// The team assignments are made by their own function: without `sso:CreateAccountAssignment`
+/// the run stops at that call, naming the action and that function's role.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_team_assignment_without_its_statement_fails_the_run_naming_the_action() {
+    let template = vend::local::repo_file("infra/template.yaml").expect("template");
+    let without = template.replacen("                - sso:CreateAccountAssignment\n", "", 1);
+    assert_ne!(without, template, "the statement is in the template");
+    let config = vend::local::example_config().expect("config");
+    let local = vending_with(config, 0, Some(without)).await;
+    let (error, cause) = failed(&local, &portal_body()).await;
+    assert_eq!(error, "AccessDenied");
+    assert!(
+        cause.contains("is not authorized to perform: sso:CreateAccountAssignment"),
+        "{cause}"
+    );
+    assert!(
+        cause.contains("tenant-vending-AssignTeamsFunction"),
         "the function's own role: {cause}"
     );
 }
@@ -133,12 +144,12 @@ async fn a_boundary_the_baseline_never_deploys_is_retried_then_named() {
         .sandbox
         .configure(&json!({"baselinePolicies": []}))
         .expect("no baseline");
-    let before = calls_of(&local, "CreateRole").await;
+    let before = calls_of(&local, "CreateRole");
     let (error, cause) = failed(&local, &portal_body()).await;
     assert_eq!(error, "NotReady");
     assert!(cause.contains("policy/platform/tenant-boundary"), "{cause}");
     assert!(
-        calls_of(&local, "CreateRole").await - before >= 8,
+        calls_of(&local, "CreateRole") - before >= 8,
         "retried within the budget"
     );
 }
@@ -161,12 +172,12 @@ async fn a_creation_ended_by_a_concurrent_operation_is_started_again() {
         .sandbox
         .fail_account_creations("CONCURRENT_ACCOUNT_MODIFICATION", 1)
         .expect("injected");
-    let seeded = calls_of(&local, "CreateAccount").await;
+    let seeded = calls_of(&local, "CreateAccount");
     let (_, result) = request(&local, &portal_body()).await;
     let result = result.expect("started");
     assert_eq!(result.status, Status::Succeeded, "{:?}", result.cause);
     assert_eq!(
-        calls_of(&local, "CreateAccount").await - seeded,
+        calls_of(&local, "CreateAccount") - seeded,
         2,
         "the first request ended; a second made the account"
     );

@@ -10,9 +10,10 @@ use std::sync::{Arc, Mutex};
 use vending_domain::ports::Publication;
 use vending_domain::request::TenantRequest;
 use vending_domain::steps::{
-    AccessRecord, AccountProgress, CheckAccount, ClusterRecord, EnsureAccount, GrantClusterAccess,
-    HandOff, HandedOff, IdentityRecord, Normalize, PlaceAccount, Placement, ProvisionIdentity,
-    ProvisionNetwork, RecordFailure, Recorded, RoleRecord, STATES, Step, call,
+    AccessRecord, AccountProgress, AssignTeams, AssignTeamsInput, CheckAccount, ClusterRecord,
+    EnsureAccount, GrantClusterAccess, HandOff, HandedOff, IdentityRecord, Normalize, PlaceAccount,
+    Placement, ProvisionIdentity, ProvisionNetwork, RecordFailure, Recorded, RoleRecord, STATES,
+    Step, TeamsRecord, TeamsState, call,
 };
 use vending_domain::trigger::Normalized;
 use vending_domain::{StepError, TenantRecord};
@@ -43,9 +44,16 @@ fn harness(mut replies: HashMap<&'static str, Reply>) -> Harness {
     let calls = Arc::new(Mutex::new(Vec::new()));
     let mut subs = HashMap::new();
     for &step in STATES {
-        let reply = replies
-            .remove(step)
-            .unwrap_or_else(|| Arc::new(move |_, _| Ok(json!({"step": step}))));
+        let reply = replies.remove(step).unwrap_or_else(|| {
+            if step == AssignTeams::STATE {
+                // Its Choice reads `state`: nothing to assign.
+                Arc::new(|_, _| {
+                    Ok(json!({"state": "ASSIGNED", "accountId": "210987654321", "assignments": []}))
+                })
+            } else {
+                Arc::new(move |_, _| Ok(json!({"step": step})))
+            }
+        });
         let calls = calls.clone();
         let counter = Arc::new(Mutex::new(0usize));
         let handler: Arc<dyn TaskHandler> = handler_fn(move |req| {
@@ -135,7 +143,7 @@ async fn a_request_runs_every_step_in_order_and_polls_the_account() {
         Some(json!({"tenantId": "payments", "status": "READY", "accountId": "210987654321"}))
     );
     let steps: Vec<String> = h.steps().into_iter().collect();
-    let mut provision = steps[6..8].to_vec();
+    let mut provision = steps[6..9].to_vec();
     provision.sort();
     assert_eq!(
         &steps[..6],
@@ -148,8 +156,11 @@ async fn a_request_runs_every_step_in_order_and_polls_the_account() {
             "PlaceAccount"
         ]
     );
-    assert_eq!(provision, ["ProvisionIdentity", "ProvisionNetwork"]);
-    assert_eq!(&steps[8..], ["GrantClusterAccess", "HandOff"]);
+    assert_eq!(
+        provision,
+        ["AssignTeams", "ProvisionIdentity", "ProvisionNetwork"]
+    );
+    assert_eq!(&steps[9..], ["GrantClusterAccess", "HandOff"]);
     assert_eq!(
         history
             .iter()
@@ -468,7 +479,32 @@ fn typed_steps() -> HashMap<&'static str, Reply> {
                 }],
             })
         }),
+        typed::<AssignTeams>(|n, input| match input {
+            AssignTeamsInput::Assign { account_id, .. } => Ok(TeamsRecord {
+                state: TeamsState::InProgress,
+                account_id,
+                assignments: Vec::new(),
+                pending: vec!["assignment-1".into()],
+            }),
+            AssignTeamsInput::Check { mut teams, .. } => {
+                assert_eq!(
+                    teams.pending,
+                    ["assignment-1"],
+                    "the poll reads what the last Task said"
+                );
+                if n > 2 {
+                    teams.state = TeamsState::Assigned;
+                    teams.pending.clear();
+                }
+                Ok(teams)
+            }
+        }),
         typed::<GrantClusterAccess>(|_, input| {
+            assert_eq!(
+                input.teams.state,
+                TeamsState::Assigned,
+                "access comes after the assignments"
+            );
             Ok(AccessRecord {
                 clusters: vec![ClusterRecord {
                     name: "shared-1".into(),
@@ -485,6 +521,7 @@ fn typed_steps() -> HashMap<&'static str, Reply> {
                 "tgw-attach-210987654321"
             );
             assert_eq!(input.access.clusters[0].access_entries.len(), 1);
+            assert_eq!(input.teams.account_id, "210987654321");
             Ok(HandedOff {
                 record: record.clone(),
                 publication: Publication::Written {

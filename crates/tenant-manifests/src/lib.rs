@@ -163,6 +163,11 @@ fn labels(record: &TenantRecord) -> BTreeMap<String, String> {
     ])
 }
 
+/// The prefix of the annotations naming a tenant's Identity Center groups, one per kind of
+/// team (`teams.tenant-vending.dev/owners: payments-admins`): who reaches the tenant's
+/// namespaces through the permission sets' roles, for tools that show or audit it.
+pub const TEAMS_ANNOTATION_PREFIX: &str = "teams.tenant-vending.dev/";
+
 fn annotations(record: &TenantRecord) -> BTreeMap<String, String> {
     BTreeMap::from([
         (
@@ -176,6 +181,18 @@ fn annotations(record: &TenantRecord) -> BTreeMap<String, String> {
             record.display_name.clone(),
         ),
     ])
+}
+
+/// The Tenant's annotations: the record's, and its teams' groups per kind.
+fn tenant_annotations(record: &TenantRecord) -> BTreeMap<String, String> {
+    let mut all = annotations(record);
+    all.extend(record.identity.teams.iter().map(|t| {
+        (
+            format!("{TEAMS_ANNOTATION_PREFIX}{}", t.kind),
+            t.groups.join(","),
+        )
+    }));
+    all
 }
 
 fn allowed_classes(classes: &[String]) -> Option<AllowedClasses> {
@@ -234,7 +251,7 @@ pub fn tenant(record: &TenantRecord) -> Tenant {
         metadata: ObjectMeta {
             name: record.tenant_id.to_string(),
             labels: labels(record),
-            annotations: annotations(record),
+            annotations: tenant_annotations(record),
         },
         spec: TenantSpec {
             owners,

@@ -220,21 +220,27 @@ pub async fn bare(local: &Local, tenant: &str) -> Result<Run, String> {
     })
     .await?;
 
-    let (pn, pi) = (f("ProvisionNetwork"), f("ProvisionIdentity"));
-    let (network, identity) = tokio::join!(
+    let (pn, pi, pt) = (
+        f("ProvisionNetwork"),
+        f("ProvisionIdentity"),
+        f("AssignTeams"),
+    );
+    let (network, identity, teams) = tokio::join!(
         until_ready("ProvisionNetwork", || {
             provision_network::handle(&pn.accounts, &pn.registry, &pn.config, input.clone())
         }),
         until_ready("ProvisionIdentity", || {
             provision_identity::handle(&pi.accounts, &pi.config, input.clone())
         }),
+        assigned(&pt, &spec, &account_id, &execution_name),
     );
-    let (network, identity) = (network?, identity?);
+    let (network, identity, teams) = (network?, identity?, teams?);
 
     let p = f("GrantClusterAccess");
     let granted = GrantInput {
         spec: spec.clone(),
         identity: identity.clone(),
+        teams: teams.clone(),
         execution_name: execution_name.clone(),
     };
     let access = until_ready("GrantClusterAccess", || {
@@ -252,6 +258,7 @@ pub async fn bare(local: &Local, tenant: &str) -> Result<Run, String> {
         account_id,
         network,
         identity,
+        teams,
         access,
         execution_name,
     };
@@ -267,6 +274,35 @@ pub async fn bare(local: &Local, tenant: &str) -> Result<Run, String> {
         calls,
         served,
     })
+}
+
+/// AssignTeams as the workflow runs it: `assign`, then `check` until every assignment is made
+/// (without the workflow's wait between polls).
+async fn assigned(
+    p: &crate::local::Platform,
+    spec: &vending_domain::TenantSpec,
+    account_id: &str,
+    execution_name: &str,
+) -> Result<vending_domain::steps::TeamsRecord, String> {
+    use vending_domain::steps::{AssignTeamsInput, TeamsState};
+    let mut input = AssignTeamsInput::Assign {
+        spec: Box::new(spec.clone()),
+        account_id: account_id.to_owned(),
+        execution_name: execution_name.to_owned(),
+    };
+    loop {
+        let teams = until_ready("AssignTeams", || {
+            assign_teams::handle(&p.teams, &p.accounts, &p.config, input.clone())
+        })
+        .await?;
+        if teams.state == TeamsState::Assigned {
+            return Ok(teams);
+        }
+        input = AssignTeamsInput::Check {
+            teams,
+            execution_name: execution_name.to_owned(),
+        };
+    }
 }
 
 /// The calls of `a` not in `b` and of `b` not in `a`, as `service:Operation ×n`.
@@ -291,7 +327,7 @@ pub fn call_difference(a: &[String], b: &[String]) -> (Vec<String>, Vec<String>)
 }
 
 /// The vending definition with each Task a Pass whose result steers the happy path (one
-/// account poll) and each Wait of zero seconds: the same states, transitions and data flow,
+/// account poll, one assignment poll) and each Wait of zero seconds: the same states, transitions and data flow,
 /// with nothing outside the interpreter.
 pub fn passes_only(definition: &Value) -> Value {
     fn result(state: &str) -> Value {
@@ -299,6 +335,8 @@ pub fn passes_only(definition: &Value) -> Value {
             "Normalize" => json!({"spec": {"tenantId": "bench"}}),
             "EnsureAccount" => json!({"state": "IN_PROGRESS", "createAccountRequestId": "car-1"}),
             "CheckAccount" => json!({"state": "SUCCEEDED", "accountId": "111122223333"}),
+            "AssignTeams" => json!({"state": "IN_PROGRESS", "pending": ["assignment-1"]}),
+            "CheckAssignments" => json!({"state": "ASSIGNED", "assignments": []}),
             "HandOff" => json!({"record": {"tenantId": "bench"}}),
             _ => json!({}),
         }

@@ -313,6 +313,21 @@ pub fn render_plan(plan: &Plan, format: Format, color: bool) -> String {
             r.kubernetes_group
         ));
     }
+    if !plan.teams.is_empty() {
+        out.push_str("\nteams:\n");
+        for t in &plan.teams {
+            out.push_str(&format!(
+                "  {} -> {}: {}\n    role: {}\n",
+                t.kind,
+                t.permission_set,
+                t.groups.join(", "),
+                t.role_arn
+            ));
+            if let Some(template) = &t.cluster_access {
+                out.push_str(&format!("    clusters: as {template}\n"));
+            }
+        }
+    }
     out.push_str("\nclusters:\n");
     for c in &plan.clusters {
         out.push_str(&format!(

@@ -133,7 +133,13 @@ fn a_plan_prints_like_terraforms() {
     // As if vended: the record with the ids AWS gave, held by the registry.
     let mut text = serde_json::to_string(&record).expect("JSON");
     text = text.replace(vending_domain::plan::KNOWN_AFTER, "222233334444");
-    let held: vending_domain::TenantRecord = serde_json::from_str(&text).expect("a record");
+    let mut held: vending_domain::TenantRecord = serde_json::from_str(&text).expect("a record");
+    for team in &mut held.identity.teams {
+        team.role_arn = format!(
+            "arn:aws:iam::222233334444:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_{}_0123456789abcdef",
+            team.permission_set
+        );
+    }
     let mut entry = RegistryEntry::for_spec(&spec(&body));
     entry.status = TenantStatus::Ready;
     entry.account_id = Some("222233334444".into());

@@ -23,6 +23,8 @@ const CONCURRENT: &[&str] = &[
     "ConcurrentModificationException",
     "TransactionConflictException",
     "ResourceInUseException",
+    // IAM Identity Center: "a conflict with a previous successful write"; retry.
+    "ConflictException",
 ];
 
 /// Error codes that mean "a limit is reached: a person must act".

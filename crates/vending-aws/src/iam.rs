@@ -473,6 +473,30 @@ impl Identity for IamIdentity {
         }
     }
 
+    async fn permission_set_role(&self, permission_set: &str) -> Result<Option<String>, StepError> {
+        // IAM Identity Center's roles live under this path, with the instance's region after it
+        // (none for us-east-1); the name ends with a suffix Identity Center chooses, new each
+        // time the set is provisioned again.
+        let prefix = format!("AWSReservedSSO_{permission_set}_");
+        let mut pages = self
+            .client
+            .list_roles()
+            .path_prefix("/aws-reserved/sso.amazonaws.com/")
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("ListRoles", &e))?;
+            if let Some(role) = page.roles().iter().find(|r| {
+                r.role_name()
+                    .strip_prefix(&prefix)
+                    .is_some_and(|suffix| !suffix.contains('_'))
+            }) {
+                return Ok(Some(role.arn().to_owned()));
+            }
+        }
+        Ok(None)
+    }
+
     async fn remove_account_alias(&self, alias: &str) -> Result<bool, StepError> {
         if self.current_alias().await?.as_deref() != Some(alias) {
             return Ok(false);

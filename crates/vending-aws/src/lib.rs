@@ -15,6 +15,7 @@ pub mod organizations;
 pub mod parameters;
 pub mod registry;
 pub mod seed;
+pub mod sso;
 pub mod workflow;
 
 pub use accounts::MemberAccounts;
@@ -23,4 +24,5 @@ pub use events::EventBridgeBus;
 pub use manifests::S3Manifests;
 pub use organizations::OrganizationsAdapter;
 pub use registry::DynamoRegistry;
+pub use sso::IdentityCenter;
 pub use workflow::StepFunctionsWorkflow;

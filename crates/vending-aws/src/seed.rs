@@ -25,6 +25,11 @@ pub struct SeedSpec {
     /// the config name as owners, viewers and trusted principals. IAM refuses a trust policy
     /// naming a principal that does not exist, in the sandbox as in AWS.
     pub principals: Vec<String>,
+    /// Identity Store groups (display names) that requests name as teams.
+    pub groups: Vec<String>,
+    /// Permission sets of the Identity Center instance (names), each with the AWS managed
+    /// policy `ReadOnlyAccess` (what a set grants does not matter to the service).
+    pub permission_sets: Vec<String>,
 }
 
 /// What was created, with the ids the platform config needs.
@@ -46,6 +51,10 @@ pub struct SeededPlatform {
     pub platform_account_id: String,
     /// The bucket that receives VPC flow logs.
     pub flow_logs_bucket_arn: String,
+    /// The Identity Center instance of the management account.
+    pub instance_arn: String,
+    /// Its identity store.
+    pub identity_store_id: String,
 }
 
 impl SeededPlatform {
@@ -69,6 +78,10 @@ impl SeededPlatform {
         }
         for cluster in &mut config.clusters {
             cluster.account_id.clone_from(&self.platform_account_id);
+        }
+        if let Some(ic) = &mut config.identity_center {
+            ic.instance_arn.clone_from(&self.instance_arn);
+            ic.identity_store_id.clone_from(&self.identity_store_id);
         }
     }
 }
@@ -219,7 +232,10 @@ pub async fn seed(config: &SdkConfig, spec: &SeedSpec) -> Result<SeededPlatform,
             .await
             .map_err(|e| classify("CreateCluster", &e))?;
     }
+    let (instance_arn, identity_store_id) = seed_identity_center(config, spec).await?;
     Ok(SeededPlatform {
+        instance_arn,
+        identity_store_id,
         root_id,
         ou_ids,
         suspended_ou_id,
@@ -229,6 +245,59 @@ pub async fn seed(config: &SdkConfig, spec: &SeedSpec) -> Result<SeededPlatform,
         platform_account_id,
         flow_logs_bucket_arn: format!("arn:aws:s3:::{FLOW_LOGS_BUCKET}"),
     })
+}
+
+/// IAM Identity Center of the management account: its instance, the permission sets and
+/// the groups `spec` names. Returns the instance's ARN and its identity store's id.
+async fn seed_identity_center(
+    config: &SdkConfig,
+    spec: &SeedSpec,
+) -> Result<(String, String), StepError> {
+    let admin = aws_sdk_ssoadmin::Client::new(config);
+    let instances = admin
+        .list_instances()
+        .send()
+        .await
+        .map_err(|e| classify("ListInstances", &e))?;
+    let Some(instance) = instances.instances().first() else {
+        return Err(StepError::Internal(
+            "the sandbox has no IAM Identity Center instance".into(),
+        ));
+    };
+    let instance_arn = instance.instance_arn().unwrap_or_default().to_owned();
+    let store = instance.identity_store_id().unwrap_or_default().to_owned();
+    for name in &spec.permission_sets {
+        let made = admin
+            .create_permission_set()
+            .instance_arn(&instance_arn)
+            .name(name)
+            .send()
+            .await
+            .map_err(|e| classify("CreatePermissionSet", &e))?;
+        let arn = made
+            .permission_set()
+            .and_then(|p| p.permission_set_arn())
+            .unwrap_or_default();
+        admin
+            .attach_managed_policy_to_permission_set()
+            .instance_arn(&instance_arn)
+            .permission_set_arn(arn)
+            .managed_policy_arn("arn:aws:iam::aws:policy/ReadOnlyAccess")
+            .send()
+            .await
+            .map_err(|e| classify("AttachManagedPolicyToPermissionSet", &e))?;
+    }
+    let groups = aws_sdk_identitystore::Client::new(config);
+    for name in &spec.groups {
+        groups
+            .create_group()
+            .identity_store_id(&store)
+            .display_name(name)
+            .send()
+            .await
+            .map_err(|e| classify("CreateGroup", &e))?;
+    }
+    Ok((instance_arn, store))
 }
 
 /// The people of the organization: a role for each principal ARN of this account, which its

@@ -144,9 +144,9 @@ fn compare_tags(
         .collect()
 }
 
-/// A cluster's access entries against the record: one per tenant role with its Kubernetes
-/// group and its template's policy scoped to the tenant's namespaces, and no other entry
-/// tagged for the tenant.
+/// A cluster's access entries against the record: one per tenant role and per team role the
+/// platform maps into the clusters, with its Kubernetes group and its template's policy scoped
+/// to the tenant's namespaces, and no other entry tagged for the tenant.
 pub fn compare_access(
     record: &TenantRecord,
     cluster: &TenantCluster,
@@ -159,23 +159,43 @@ pub fn compare_access(
         .collect();
     let mut namespaces = cluster.namespaces.clone();
     namespaces.sort();
-    for role in &record.identity.roles {
-        let resource = format!("access-entry/{}/{}", cluster.name, role.arn);
-        let Some(entry) = by_principal.get(role.arn.as_str()) else {
+    // (principal, Kubernetes group, access policy) of every entry the tenant should have.
+    let principals: Vec<(&str, &str, &str)> = record
+        .identity
+        .roles
+        .iter()
+        .map(|r| {
+            (
+                r.arn.as_str(),
+                r.kubernetes_group.as_str(),
+                r.access_policy_arn.as_str(),
+            )
+        })
+        .chain(record.identity.teams.iter().filter_map(|t| {
+            Some((
+                t.role_arn.as_str(),
+                t.kubernetes_group.as_deref()?,
+                t.access_policy_arn.as_deref()?,
+            ))
+        }))
+        .collect();
+    for &(arn, kubernetes_group, access_policy_arn) in &principals {
+        let resource = format!("access-entry/{}/{}", cluster.name, arn);
+        let Some(entry) = by_principal.get(arn) else {
             out.push(differ(&resource, "exists", "yes", MISSING));
             continue;
         };
         let mut groups = entry.kubernetes_groups.clone();
         groups.sort();
-        if groups != [role.kubernetes_group.clone()] {
+        if groups != [kubernetes_group] {
             out.push(differ(
                 &resource,
                 "kubernetesGroups",
-                &role.kubernetes_group,
+                kubernetes_group,
                 list(&groups),
             ));
         }
-        let want = BTreeMap::from([(role.access_policy_arn.clone(), namespaces.clone())]);
+        let want = BTreeMap::from([(access_policy_arn.to_owned(), namespaces.clone())]);
         let have: BTreeMap<String, Vec<String>> = entry
             .policies
             .iter()
@@ -195,12 +215,7 @@ pub fn compare_access(
             out.push(differ(&resource, "policies", show(&want), show(&have)));
         }
     }
-    let roles: BTreeSet<&str> = record
-        .identity
-        .roles
-        .iter()
-        .map(|r| r.arn.as_str())
-        .collect();
+    let roles: BTreeSet<&str> = principals.iter().map(|(arn, _, _)| *arn).collect();
     for entry in actual {
         let tenant_tagged =
             entry.tags.get(TENANT_TAG).map(String::as_str) == Some(record.tenant_id.as_str());

@@ -122,6 +122,24 @@ pub struct RolePlan {
     pub kubernetes_group: String,
 }
 
+/// One team assignment as AssignTeams would leave it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TeamPlan {
+    /// The role kind (`owners`, `viewers`, ...).
+    pub kind: String,
+    /// The permission set assigned, by name.
+    pub permission_set: String,
+    /// The Identity Store groups assigned it, by name.
+    pub groups: Vec<String>,
+    /// The `AWSReservedSSO_` role the assignment makes, or `(known after apply)`.
+    pub role_arn: String,
+    /// The role template whose cluster access the role shares, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_access: Option<String>,
+}
+
 /// One access entry as the run would make it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -218,6 +236,9 @@ pub struct Plan {
     pub network: NetworkPlan,
     /// The tenant roles.
     pub roles: Vec<RolePlan>,
+    /// The teams' Identity Center assignments.
+    #[serde(default)]
+    pub teams: Vec<TeamPlan>,
     /// The access entries per shared cluster.
     pub clusters: Vec<ClusterPlan>,
     /// For an existing tenant, each field of its record that would change.
@@ -548,14 +569,28 @@ pub fn plan(
         .collect();
     let namespaces = spec.namespaces();
     let partition = config.partition();
+    let teams = planned_teams(config, spec, &account.account_id, previous.as_ref());
+    // Each role's entry, then each team role's that shares a template's cluster access (a
+    // team role not made yet is `(known after apply)`).
+    let mut principals: Vec<(String, &str)> = roles
+        .iter()
+        .map(|r| (r.arn.clone(), r.template.as_str()))
+        .collect();
+    principals.extend(teams.assignments.iter().filter_map(|a| {
+        let arn = a
+            .role_arn
+            .clone()
+            .unwrap_or_else(|| unknown_team_role(&a.permission_set));
+        Some((arn, a.cluster_access.as_deref()?))
+    }));
     let mut clusters = Vec::new();
     for cluster in &config.clusters {
         let mut entries = Vec::new();
-        for role in &roles {
-            let template = config.identity.template(&role.template)?;
+        for (arn, template) in &principals {
+            let template = config.identity.template(template)?;
             entries.push(AccessEntryPlan {
-                principal_arn: role.arn.clone(),
-                kubernetes_groups: vec![role.kubernetes_group.clone()],
+                principal_arn: arn.clone(),
+                kubernetes_groups: vec![template.kubernetes_group_for(spec.tenant_id.as_str())],
                 access_policy_arn: template.access_policy().arn(partition),
             });
         }
@@ -590,7 +625,8 @@ pub fn plan(
                     .iter()
                     .map(|e| {
                         // An entry the tenant has keeps its ARN (the record lists a
-                        // cluster's entries in its roles' order); a new one's is EKS's to give.
+                        // cluster's entries in its roles' order, then its team roles'); a new
+                        // one's is EKS's to give.
                         previous
                             .as_ref()
                             .and_then(|p| {
@@ -598,7 +634,12 @@ pub fn plan(
                                     .identity
                                     .roles
                                     .iter()
-                                    .position(|r| r.arn == e.principal_arn)?;
+                                    .map(|r| r.arn.as_str())
+                                    .chain(p.identity.teams.iter().filter_map(|t| {
+                                        t.kubernetes_group.as_ref()?;
+                                        Some(t.role_arn.as_str())
+                                    }))
+                                    .position(|arn| arn == e.principal_arn)?;
                                 p.clusters
                                     .iter()
                                     .find(|pc| pc.name == c.name)?
@@ -619,6 +660,7 @@ pub fn plan(
         account.account_id.clone(),
         network_record(config, &network, previous.as_ref()),
         identity,
+        &teams,
         access,
     )?
     .with_generation_after(previous.as_ref());
@@ -645,6 +687,20 @@ pub fn plan(
             account,
             network,
             roles,
+            teams: teams
+                .assignments
+                .iter()
+                .map(|a| TeamPlan {
+                    kind: a.kind.clone(),
+                    permission_set: a.permission_set.clone(),
+                    groups: a.groups.iter().map(|g| g.name.clone()).collect(),
+                    role_arn: a
+                        .role_arn
+                        .clone()
+                        .unwrap_or_else(|| unknown_team_role(&a.permission_set)),
+                    cluster_access: a.cluster_access.clone(),
+                })
+                .collect(),
             clusters,
             changes,
             manifests: Vec::new(),
@@ -653,6 +709,55 @@ pub fn plan(
         record,
         previous,
     })
+}
+
+/// The role a permission set's first assignment will make: Identity Center names it
+/// `AWSReservedSSO_<permission set>_<random suffix>`, so only its prefix is known before.
+fn unknown_team_role(permission_set: &str) -> String {
+    format!("AWSReservedSSO_{permission_set}_* {KNOWN_AFTER}")
+}
+
+/// The teams the request names, as AssignTeams would leave them: a kind the tenant has with
+/// the same permission set keeps its role; a new one's role is Identity Center's to make.
+fn planned_teams(
+    config: &PlatformConfig,
+    spec: &TenantSpec,
+    account_id: &str,
+    previous: Option<&TenantRecord>,
+) -> crate::steps::TeamsRecord {
+    let mut teams = crate::steps::TeamsRecord::none(account_id);
+    let Some(ic) = &config.identity_center else {
+        return teams;
+    };
+    for template in &ic.assignments {
+        let Some(names) = spec.teams.get(&template.kind) else {
+            continue;
+        };
+        let role_arn = previous.and_then(|p| {
+            p.identity
+                .teams
+                .iter()
+                .find(|t| t.kind == template.kind && t.permission_set == template.permission_set)
+                .map(|t| t.role_arn.clone())
+        });
+        teams.assignments.push(crate::steps::TeamAssignment {
+            kind: template.kind.clone(),
+            permission_set: template.permission_set.clone(),
+            permission_set_arn: KNOWN_AFTER.into(),
+            groups: names
+                .iter()
+                .map(|n| crate::steps::TeamGroup {
+                    name: n.clone(),
+                    id: KNOWN_AFTER.into(),
+                })
+                .collect(),
+            role_arn,
+            cluster_access: ic
+                .cluster_template(template, &config.identity.roles)
+                .map(|t| t.name.clone()),
+        });
+    }
+    teams
 }
 
 #[cfg(test)]

@@ -321,6 +321,61 @@ pub trait TransitGatewayHub: Send + Sync {
     ) -> impl Future<Output = Result<bool, StepError>> + Send;
 }
 
+/// IAM Identity Center, as AssignTeams uses it (in the management account, where the instance
+/// is): groups and permission sets found by name, account assignments read and made.
+pub trait TeamAccess: Send + Sync {
+    /// The id of the identity store's group with this display name, if there is one.
+    fn group_id(
+        &self,
+        display_name: &str,
+    ) -> impl Future<Output = Result<Option<String>, StepError>> + Send;
+
+    /// The ARN of the instance's permission set with this name, if there is one.
+    fn permission_set_arn(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<String>, StepError>> + Send;
+
+    /// The ids of the groups assigned `permission_set_arn` on `account_id` (assignments being
+    /// made are not listed yet).
+    fn assigned_groups(
+        &self,
+        account_id: &str,
+        permission_set_arn: &str,
+    ) -> impl Future<Output = Result<Vec<String>, StepError>> + Send;
+
+    /// Starts assigning `permission_set_arn` on `account_id` to the group `group_id`.
+    fn assign(
+        &self,
+        account_id: &str,
+        permission_set_arn: &str,
+        group_id: &str,
+    ) -> impl Future<Output = Result<AssignmentStatus, StepError>> + Send;
+
+    /// Where the assignment request `request_id` stands.
+    fn assignment_status(
+        &self,
+        request_id: &str,
+    ) -> impl Future<Output = Result<AssignmentStatus, StepError>> + Send;
+}
+
+/// Where an account assignment request stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssignmentStatus {
+    /// Being made: poll `request_id`.
+    InProgress {
+        /// The creation request.
+        request_id: String,
+    },
+    /// Made.
+    Succeeded,
+    /// Not made, for Identity Center's reason.
+    Failed {
+        /// Its reason.
+        reason: String,
+    },
+}
+
 /// A tenant role as it should be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleSpec {
@@ -369,6 +424,13 @@ pub trait Identity: Send + Sync {
         &self,
         alias: &str,
     ) -> impl Future<Output = Result<bool, StepError>> + Send;
+
+    /// The full ARN (with its path) of the role IAM Identity Center made in the account for
+    /// the permission set `permission_set` (`AWSReservedSSO_<name>_<suffix>`), if it is there.
+    fn permission_set_role(
+        &self,
+        permission_set: &str,
+    ) -> impl Future<Output = Result<Option<String>, StepError>> + Send;
 }
 
 /// An EKS access entry as it should be.

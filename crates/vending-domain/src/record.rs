@@ -87,6 +87,32 @@ pub struct TenantIdentity {
     pub viewers: Vec<PrincipalArn>,
     /// The tenant roles, in the config's order.
     pub roles: Vec<TenantRole>,
+    /// The tenant's teams in IAM Identity Center, in the order of the config's kinds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub teams: Vec<TenantTeam>,
+}
+
+/// One kind of team: Identity Store groups assigned a permission set on the tenant's account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TenantTeam {
+    /// The kind (`owners`, `viewers`, a role template's name).
+    pub kind: String,
+    /// The groups' display names, in the request's order.
+    pub groups: Vec<String>,
+    /// The permission set's name.
+    pub permission_set: String,
+    /// The role the permission set is in the account, by its full ARN (with its path).
+    pub role_arn: String,
+    /// The Kubernetes group that role's access entries carry, when the platform maps it into
+    /// the clusters (the group of the role template it shares cluster access with).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes_group: Option<String>,
+    /// The EKS access policy of that role's access entries (its template's), scoped to the
+    /// tenant's namespaces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_policy_arn: Option<String>,
 }
 
 /// One tenant role and what it is in the clusters.
@@ -154,9 +180,32 @@ impl TenantRecord {
         account_id: String,
         network: NetworkRecord,
         identity: crate::steps::IdentityRecord,
+        teams: &crate::steps::TeamsRecord,
         access: crate::steps::AccessRecord,
     ) -> Result<TenantRecord, crate::StepError> {
         let partition = config.partition();
+        let teams = teams
+            .assignments
+            .iter()
+            .map(|a| {
+                let template = match &a.cluster_access {
+                    Some(t) => Some(config.identity.template(t)?),
+                    None => None,
+                };
+                Ok(TenantTeam {
+                    kind: a.kind.clone(),
+                    groups: a.groups.iter().map(|g| g.name.clone()).collect(),
+                    permission_set: a.permission_set.clone(),
+                    role_arn: a
+                        .role_arn
+                        .clone()
+                        .unwrap_or_else(|| crate::plan::KNOWN_AFTER.into()),
+                    kubernetes_group: template
+                        .map(|t| t.kubernetes_group_for(spec.tenant_id.as_str())),
+                    access_policy_arn: template.map(|t| t.access_policy().arn(partition)),
+                })
+            })
+            .collect::<Result<Vec<_>, crate::StepError>>()?;
         let roles = identity
             .roles
             .into_iter()
@@ -187,6 +236,7 @@ impl TenantRecord {
                 owners: spec.owners,
                 viewers: spec.viewers,
                 roles,
+                teams,
             },
             clusters: access
                 .clusters

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The fields a request may carry; anything else is refused by name.
-const FIELDS: [&str; 11] = [
+const FIELDS: [&str; 12] = [
     "requestId",
     "tenantId",
     "displayName",
@@ -22,6 +22,7 @@ const FIELDS: [&str; 11] = [
     "tags",
     "network",
     "kubernetes",
+    "teams",
 ];
 
 /// A request as received, before validation.
@@ -65,6 +66,11 @@ pub struct TenantRequest {
     pub network: Option<NetworkRequest>,
     /// Cluster wishes, over the platform's defaults.
     pub kubernetes: Option<KubernetesRequest>,
+    /// Identity Store groups (by display name) per kind of team of the platform config's
+    /// `identityCenter` (`{"owners": ["payments-admins"]}`), each assigned that kind's
+    /// permission set on the tenant's account.
+    #[serde(default)]
+    pub teams: BTreeMap<String, Vec<String>>,
     /// What reading the JSON found wrong (unknown fields, wrong shapes), reported by
     /// `validate` together with everything else, so a caller learns every problem at once.
     #[serde(skip)]
@@ -146,6 +152,9 @@ pub struct TenantSpec {
     pub prefix_length: u8,
     /// The tenant's settings in the shared clusters.
     pub kubernetes: crate::kube::KubernetesSettings,
+    /// Identity Store groups per kind of team (checked against the config's kinds).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub teams: BTreeMap<String, Vec<String>>,
 }
 
 /// The tag key that marks a resource as the tenant's: looked up before anything is created.
@@ -275,6 +284,37 @@ fn principals(list: &[String], field: &str, errs: &mut ValidationErrors) -> Vec<
     out.into_iter().collect()
 }
 
+/// Checks a request's `teams`: each kind is one of the config's `identityCenter` kinds, and
+/// its group names are display names (whether the groups exist is AssignTeams' to find).
+fn check_teams(
+    config: &PlatformConfig,
+    teams: &BTreeMap<String, Vec<String>>,
+    errs: &mut ValidationErrors,
+) {
+    for (kind, names) in teams {
+        let known = config.identity_center.as_ref().map(|ic| {
+            ic.assignments
+                .iter()
+                .map(|a| a.kind.as_str())
+                .collect::<Vec<_>>()
+        });
+        match known {
+            None => errs.push(
+                format!("teams.{kind}"),
+                "this platform does not assign teams (its config has no identityCenter)",
+            ),
+            Some(kinds) if !kinds.contains(&kind.as_str()) => errs.push(
+                format!("teams.{kind}"),
+                format!(
+                    "'{kind}' is not a kind of team of this platform (known: {})",
+                    kinds.join(", ")
+                ),
+            ),
+            Some(_) => crate::config::check_group_names(kind, names, errs),
+        }
+    }
+}
+
 impl TenantRequest {
     /// Reads a request from JSON. Only a value that is not an object is refused here; unknown
     /// fields and fields of the wrong shape are named by `validate`, with every other problem.
@@ -312,6 +352,7 @@ impl TenantRequest {
         req.tags = field(obj, "tags", &mut errs).unwrap_or_default();
         req.network = field(obj, "network", &mut errs);
         req.kubernetes = field(obj, "kubernetes", &mut errs);
+        req.teams = field(obj, "teams", &mut errs).unwrap_or_default();
         req.read_errors = errs;
         Ok(req)
     }
@@ -446,6 +487,7 @@ impl TenantRequest {
         if tenant_id.is_some() {
             kubernetes.check("kubernetes", &mut errs);
         }
+        check_teams(config, &self.teams, &mut errs);
         // A field that could not be read is reported once, as read; the checks above saw only
         // its default value.
         let mut all = read.clone();
@@ -469,6 +511,7 @@ impl TenantRequest {
                     tags,
                     prefix_length,
                     kubernetes,
+                    teams: self.teams.clone(),
                 })
             }
             _ => Err(errs),

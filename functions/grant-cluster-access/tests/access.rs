@@ -20,9 +20,17 @@ async fn each_role_gets_its_templates_policy_scoped_to_the_tenants_namespaces() 
     .validate(&example_config())
     .expect("valid");
     let role = |t: &str| json!({"template": t, "arn": format!("arn:aws:iam::222233334444:role/payments-{t}"), "kubernetesGroup": format!("tenant:payments:{t}")});
+    // The viewers' team role shares the read-only template's access, by its full ARN.
+    let team_role = "arn:aws:iam::222233334444:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_TenantViewer_0123456789abcdef";
     let input = json!({
         "spec": spec,
         "identity": {"roles": [role("admin"), role("deploy"), role("read-only")]},
+        "teams": {"state": "ASSIGNED", "accountId": "222233334444", "assignments": [{
+            "kind": "viewers", "permissionSet": "TenantViewer",
+            "permissionSetArn": "arn:aws:sso:::permissionSet/ssoins-0000000000000000/ps-0000000000000001",
+            "groups": [{"name": "payments-auditors", "id": "g-1"}],
+            "roleArn": team_role, "clusterAccess": "read-only"
+        }]},
         "executionName": "exec-1"
     });
     let accounts = FakeAccounts::default();
@@ -35,11 +43,22 @@ async fn each_role_gets_its_templates_policy_scoped_to_the_tenants_namespaces() 
     .expect("granted");
     assert_eq!(out["clusters"].as_array().map(Vec::len), Some(2));
     let entries = accounts.clusters.entries();
-    assert_eq!(entries.len(), 6, "three roles on two clusters");
+    assert_eq!(
+        entries.len(),
+        8,
+        "three roles and a team role on two clusters"
+    );
+    let team = entries
+        .iter()
+        .find(|((_, principal), _)| principal == team_role)
+        .map(|(_, e)| e)
+        .expect("the team role's entry");
+    assert_eq!(team.kubernetes_groups, ["tenant:payments:viewers"]);
     for ((_, principal), entry) in entries {
         let wanted = match principal.rsplit('-').next() {
             Some("admin") => "AmazonEKSAdminPolicy",
             Some("deploy") => "AmazonEKSEditPolicy",
+            _ if principal.contains("AWSReservedSSO_TenantViewer_") => "AmazonEKSViewPolicy",
             _ => "AmazonEKSViewPolicy",
         };
         assert!(
@@ -84,9 +103,16 @@ async fn an_entry_of_a_role_the_tenant_no_longer_has_goes_and_others_stay() {
         "arn:aws:iam::555566667777:role/billing-legacy".into(),
         "billing",
     ));
+    // And a team role Identity Center replaced (its set's assignments were removed and made
+    // again): the old role's entry goes too.
+    let old_team_role = "arn:aws:iam::222233334444:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_TenantViewer_1111111111111111";
+    accounts
+        .clusters
+        .insert(entry(old_team_role.into(), "payments"));
     let input = json!({
         "spec": spec,
         "identity": {"roles": [role("admin"), role("deploy"), role("read-only")]},
+        "teams": {"state": "ASSIGNED", "accountId": "222233334444", "assignments": []},
         "executionName": "exec-1"
     });
     call::<GrantClusterAccess, _, _>(
@@ -103,6 +129,10 @@ async fn an_entry_of_a_role_the_tenant_no_longer_has_goes_and_others_stay() {
         .map(|(_, p)| p)
         .collect();
     assert!(!principals.contains(&arn("legacy")), "{principals:?}");
+    assert!(
+        !principals.contains(&old_team_role.to_owned()),
+        "{principals:?}"
+    );
     assert!(principals.contains(&arn("break-glass")), "{principals:?}");
     assert!(
         principals.contains(&"arn:aws:iam::555566667777:role/billing-legacy".to_owned()),

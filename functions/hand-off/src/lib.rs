@@ -22,10 +22,11 @@ pub fn tenant_record(
         account_id,
         network,
         identity,
+        teams,
         access,
         ..
     } = input;
-    TenantRecord::assemble(config, spec, account_id, network, identity, access)
+    TenantRecord::assemble(config, spec, account_id, network, identity, &teams, access)
 }
 
 /// The step: generation, render, destination, registry, event, lease.

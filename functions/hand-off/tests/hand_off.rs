@@ -64,6 +64,7 @@ fn input(request_id: &str, kubernetes: Value) -> Value {
             {"template": "admin", "arn": "arn:aws:iam::222233334444:role/payments-admin", "kubernetesGroup": "tenant:payments:admins"},
             {"template": "read-only", "arn": "arn:aws:iam::222233334444:role/payments-read-only", "kubernetesGroup": "tenant:payments:viewers"}
         ]},
+        "teams": {"state": "ASSIGNED", "accountId": "222233334444", "assignments": []},
         "access": {"clusters": [{
             "name": "shared-1", "arn": "arn:aws:eks:eu-west-1:345678901234:cluster/shared-1",
             "accessEntries": ["entry-1"],

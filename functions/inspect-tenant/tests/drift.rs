@@ -116,6 +116,7 @@ async fn vended(accounts: &FakeAccounts, destination: &FakeDestination) -> Tenan
         ACCOUNT.into(),
         network,
         IdentityRecord { roles },
+        &vending_domain::steps::TeamsRecord::none(ACCOUNT),
         AccessRecord { clusters },
     )
     .expect("a record");

@@ -25,13 +25,13 @@ use std::time::{Duration, Instant};
 use vending_aws::clients::sandbox_config;
 use vending_aws::seed::{SeedSpec, SeededPlatform, seed};
 use vending_aws::{
-    Clients, DynamoRegistry, EventBridgeBus, MemberAccounts, OrganizationsAdapter,
+    Clients, DynamoRegistry, EventBridgeBus, IdentityCenter, MemberAccounts, OrganizationsAdapter,
     StepFunctionsWorkflow,
 };
 use vending_domain::config::{GitDestinationConfig, GitOpsConfig, PermissionsBoundary};
 use vending_domain::steps::{
-    CheckAccount, EnsureAccount, GrantClusterAccess, HandOff, Normalize, Offboard, PlaceAccount,
-    ProvisionIdentity, ProvisionNetwork, RecordFailure, STATES, Step, call,
+    AssignTeams, CheckAccount, EnsureAccount, GrantClusterAccess, HandOff, Normalize, Offboard,
+    PlaceAccount, ProvisionIdentity, ProvisionNetwork, RecordFailure, STATES, Step, call,
 };
 use vending_domain::{PlatformConfig, StepError};
 
@@ -91,6 +91,8 @@ pub struct Platform {
     pub bus: EventBridgeBus,
     /// Member accounts, through the member role.
     pub accounts: MemberAccounts,
+    /// IAM Identity Center of the config's instance.
+    pub teams: IdentityCenter,
     /// The vending state machine, as the portal starts it.
     pub workflow: StepFunctionsWorkflow,
     /// Where HandOff commits tenant manifests (HandOff's platform only: its secret and bucket
@@ -106,6 +108,7 @@ impl Platform {
             registry: DynamoRegistry::new(clients.dynamodb.clone(), REGISTRY_TABLE),
             bus: EventBridgeBus::new(clients.eventbridge.clone(), EVENT_BUS),
             accounts: MemberAccounts::new(sdk.clone(), &config.member_role_name),
+            teams: IdentityCenter::for_config(&sdk, &config),
             workflow: StepFunctionsWorkflow::new(clients.stepfunctions.clone(), &machines.vending)
                 .with_batch(&machines.rerun)
                 .with_offboarding(&machines.offboarding),
@@ -228,6 +231,9 @@ pub fn register_functions(
         }),
         step::<ProvisionIdentity, _, _>(functions, observer, |p, input| async move {
             provision_identity::handle(&p.accounts, &p.config, input).await
+        }),
+        step::<AssignTeams, _, _>(functions, observer, |p, input| async move {
+            assign_teams::handle(&p.teams, &p.accounts, &p.config, input).await
         }),
         step::<GrantClusterAccess, _, _>(functions, observer, |p, input| async move {
             grant_cluster_access::handle(&p.accounts, &p.config, input).await
@@ -380,36 +386,62 @@ pub fn example_config() -> Result<PlatformConfig, LocalError> {
         .map_err(|e| LocalError::File(format!("infra/platform-config.json: {e}")))
 }
 
-/// The principals the samples of `events/` name: the organization's people in the sandbox.
-pub fn sample_principals() -> Vec<String> {
-    let mut out = Vec::new();
-    let Ok(dir) = std::fs::read_dir(repo_root().join("events")) else {
-        return out;
-    };
-    fn walk(v: &Value, out: &mut Vec<String>) {
-        match v {
-            Value::String(s) if s.starts_with("arn:aws:iam::") && s.contains(":role/") => {
-                out.push(s.clone());
-            }
+/// Every JSON value of the samples in `events/`, with JSON held in strings (an API Gateway
+/// event's body) read too.
+fn sample_values() -> Vec<Value> {
+    fn walk(v: Value, out: &mut Vec<Value>) {
+        match &v {
             Value::String(s) => {
                 if let Ok(inner) = serde_json::from_str::<Value>(s)
                     && inner.is_object()
                 {
-                    walk(&inner, out);
+                    walk(inner, out);
                 }
             }
-            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
-            Value::Object(o) => o.values().for_each(|i| walk(i, out)),
+            Value::Array(items) => items.iter().for_each(|i| walk(i.clone(), out)),
+            Value::Object(o) => o.values().for_each(|i| walk(i.clone(), out)),
             _ => {}
         }
+        out.push(v);
     }
+    let mut out = Vec::new();
+    let Ok(dir) = std::fs::read_dir(repo_root().join("events")) else {
+        return out;
+    };
     for entry in dir.flatten() {
         if let Ok(text) = std::fs::read_to_string(entry.path())
             && let Ok(v) = serde_json::from_str::<Value>(&text)
         {
-            walk(&v, &mut out);
+            walk(v, &mut out);
         }
     }
+    out
+}
+
+/// The principals the samples of `events/` name: the organization's people in the sandbox.
+pub fn sample_principals() -> Vec<String> {
+    let mut out: Vec<String> = sample_values()
+        .into_iter()
+        .filter_map(|v| match v {
+            Value::String(s) if s.starts_with("arn:aws:iam::") && s.contains(":role/") => Some(s),
+            _ => None,
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The Identity Store groups the samples of `events/` name as teams.
+pub fn sample_groups() -> Vec<String> {
+    let mut out: Vec<String> = sample_values()
+        .iter()
+        .filter_map(|v| v.get("teams")?.as_object())
+        .flat_map(|teams| teams.values())
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(|g| g.as_str().map(str::to_owned))
+        .collect();
     out.sort();
     out.dedup();
     out
@@ -480,6 +512,14 @@ impl Local {
             clusters: config.clusters.iter().map(|c| c.name.clone()).collect(),
             member_role_name: config.member_role_name.clone(),
             principals,
+            groups: sample_groups(),
+            permission_sets: config
+                .identity_center
+                .iter()
+                .flat_map(|ic| ic.assignments.iter().map(|a| a.permission_set.clone()))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect(),
         };
         let seeded = seed(&sdk, &spec).await.map_err(LocalError::Prepare)?;
         sandbox.configure(&json!({"ec2OptInCalls": options.sandbox.ec2_optin_calls}))?;

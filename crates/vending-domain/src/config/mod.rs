@@ -2,11 +2,14 @@
 //! completely, so a bad config fails loudly at init rather than half-way through a tenant.
 
 mod identity;
+mod teams;
 
 pub use identity::{
     EksAccessPolicy, IdentityConfig, PermissionsBoundary, RoleTemplate, TRUST_POLICY_MAX_CHARS,
     TenantAudience, policy_chars, trust_policy,
 };
+
+pub use teams::{AssignmentTemplate, IdentityCenterConfig, MAX_TEAMS_PER_KIND, check_group_names};
 
 use crate::cidr::CidrPool;
 use crate::error::ValidationErrors;
@@ -56,6 +59,9 @@ pub struct PlatformConfig {
     /// How tenants are offboarded; without it, offboarding is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offboarding: Option<OffboardingConfig>,
+    /// Team access through IAM Identity Center; without it, a request may not name teams.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_center: Option<IdentityCenterConfig>,
 }
 
 /// How tenants are offboarded (`workflows/tenant-offboarding.asl.json`).
@@ -649,6 +655,9 @@ impl PlatformConfig {
             );
         }
         self.identity.check(&mut errs);
+        if let Some(ic) = &self.identity_center {
+            ic.check(&self.identity.roles, &mut errs);
+        }
         if self.clusters.is_empty() {
             errs.push("clusters", "must name at least one shared cluster");
         }

@@ -19,6 +19,10 @@ struct IdentityState {
     policies: BTreeSet<String>,
     /// The account, as role ARNs name it (`000000000000` when not given).
     account: Option<String>,
+    /// Roles IAM Identity Center made, by permission set name: their full ARNs.
+    permission_set_roles: BTreeMap<String, String>,
+    /// How many such roles were ever made (each gets a new suffix).
+    permission_set_roles_made: u64,
 }
 
 /// IAM of one account, in memory. As IAM does, it refuses a boundary that does not exist in
@@ -53,6 +57,31 @@ impl FakeIdentity {
         if let Some(role) = lock(&self.state).roles.get_mut(name) {
             edit(role);
         }
+    }
+
+    /// IAM Identity Center provisions `permission_set` in the account (as a made assignment
+    /// does): its `AWSReservedSSO_` role, once, with a suffix never used before. Returns its ARN.
+    pub fn provision_permission_set(&self, permission_set: &str) -> String {
+        let mut s = lock(&self.state);
+        if let Some(arn) = s.permission_set_roles.get(permission_set) {
+            return arn.clone();
+        }
+        s.permission_set_roles_made += 1;
+        let arn = format!(
+            "arn:aws:iam::{}:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_{permission_set}_{:016x}",
+            s.account.as_deref().unwrap_or("000000000000"),
+            s.permission_set_roles_made
+        );
+        s.permission_set_roles
+            .insert(permission_set.to_owned(), arn.clone());
+        arn
+    }
+
+    /// The permission set's role goes (its last assignment in the account was removed).
+    pub fn unprovision_permission_set(&self, permission_set: &str) {
+        lock(&self.state)
+            .permission_set_roles
+            .remove(permission_set);
     }
 
     /// The account alias.
@@ -131,6 +160,14 @@ impl Identity for FakeIdentity {
         }
         current.alias = Some(alias.to_owned());
         Ok(alias.to_owned())
+    }
+
+    async fn permission_set_role(&self, permission_set: &str) -> Result<Option<String>, StepError> {
+        self.calls.enter("ListRoles")?;
+        Ok(lock(&self.state)
+            .permission_set_roles
+            .get(permission_set)
+            .cloned())
     }
 
     async fn remove_account_alias(&self, alias: &str) -> Result<bool, StepError> {

@@ -8,12 +8,14 @@ mod network;
 mod organization;
 mod registry;
 mod services;
+mod teams;
 
 pub use accounts::{FakeAccounts, FakeClusters, FakeIdentity};
 pub use network::{FakeHub, FakeNetwork};
 pub use organization::{FakeOrganization, MANAGEMENT_ACCOUNT};
 pub use registry::FakeRegistry;
 pub use services::{FakeBus, FakeDestination, FakeWorkflow};
+pub use teams::FakeTeamAccess;
 
 use crate::error::StepError;
 use std::collections::BTreeMap;

@@ -9,7 +9,9 @@
 //! (`EnsureAccount`), its handler is `functions/<kebab-name>/src/lib.rs` (`handle`), and its
 //! tests are in that crate's `tests/`.
 
-use super::{AccessRecord, AccountProgress, IdentityRecord, NetworkRecord};
+use super::{
+    AccessRecord, AccountProgress, AssignTeamsInput, IdentityRecord, NetworkRecord, TeamsRecord,
+};
 use crate::error::StepError;
 use crate::ports::Publication;
 use crate::record::TenantRecord;
@@ -76,6 +78,8 @@ steps! {
     ProvisionNetwork: AccountInput => NetworkRecord;
     /// The tenant's roles.
     ProvisionIdentity: AccountInput => IdentityRecord;
+    /// The tenant's teams' Identity Center assignments, made and polled.
+    AssignTeams: AssignTeamsInput => TeamsRecord;
     /// The roles' access entries on the shared clusters.
     GrantClusterAccess: GrantInput => AccessRecord;
     /// The record to the GitOps destination and the registry, and `TenantReady`.
@@ -159,6 +163,8 @@ pub struct GrantInput {
     pub spec: TenantSpec,
     /// ProvisionIdentity's roles.
     pub identity: IdentityRecord,
+    /// AssignTeams' assignments, whose permission sets' roles may get cluster access.
+    pub teams: TeamsRecord,
     /// The execution, for the assumed-role session name.
     pub execution_name: String,
 }
@@ -175,6 +181,8 @@ pub struct HandOffInput {
     pub network: NetworkRecord,
     /// ProvisionIdentity's result.
     pub identity: IdentityRecord,
+    /// AssignTeams' result.
+    pub teams: TeamsRecord,
     /// GrantClusterAccess's result.
     pub access: AccessRecord,
     /// The execution, whose tenant lease is given back.

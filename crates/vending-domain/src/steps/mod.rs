@@ -3,9 +3,11 @@
 
 mod io;
 mod offboard;
+mod teams;
 
 pub use io::*;
 pub use offboard::*;
+pub use teams::*;
 
 use crate::cidr::Ipv4Cidr;
 use crate::error::StepError;
