@@ -477,6 +477,7 @@ fn typed_steps() -> HashMap<&'static str, Reply> {
                     arn: format!("arn:aws:iam::{}:role/payments-admin", input.account_id),
                     kubernetes_group: "tenant:payments:admin".into(),
                 }],
+                backup: None,
             })
         }),
         typed::<AssignTeams>(|n, input| match input {

@@ -1,7 +1,8 @@
 """The front: one WSGI application in front of moto's. For each signed AWS request, in order:
 an injected fault that strikes before the call; IAM authorization of the caller (when
 enforced); the services' own refusals (Organizations, IAM, EC2, EventBridge); the operations
-the front serves itself (EKS access entries, slow account creation); moto; an injected fault
+the front serves itself (EKS access entries, slow account creation, AWS Backup's selections);
+moto; an injected fault
 that strikes after the call. Whatever moto answers that an SDK cannot read (its HTML error
 pages) becomes an AWS error in the caller's protocol.
 
@@ -16,7 +17,7 @@ import time
 
 from werkzeug.wrappers import Request, Response
 
-from . import authz, ec2_rules, eks, executions, faults, iam_rules, organizations, sso, state, wire
+from . import authz, backup, ec2_rules, eks, executions, faults, iam_rules, organizations, sso, state, wire
 
 READ_PREFIXES = ("Describe", "List", "Get", "Head", "Scan", "Query", "BatchGet", "TransactGet", "Lookup", "Search")
 
@@ -42,6 +43,8 @@ class Front:
             return self.moto(environ, start_response)
         eks_op = eks.operation(request) if service == "eks" else None
         rest_op = eks_op[0] if eks_op else (eks.cluster_operation(request) if service == "eks" else None)
+        if service == "backup":
+            rest_op = backup.operation(request)
         call = wire.read_call(request, rest_op)
         started = time.perf_counter()
         caller = authz.caller_of(call.access_key)
@@ -118,6 +121,10 @@ class Front:
             return eks.handle(call, caller.account, cluster, principal, policy)
         if call.service == "organizations" and call.operation in organizations.HANDLERS:
             answer = organizations.HANDLERS[call.operation](call, caller, forward)
+            if answer is not None:
+                return answer
+        if call.service == "backup" and call.operation in backup.HANDLERS:
+            answer = backup.HANDLERS[call.operation](call, caller)
             if answer is not None:
                 return answer
         if call.service == "sso" and call.operation in sso.HANDLERS:
@@ -258,6 +265,7 @@ def reset():
             eks.ASSOCIATIONS,
             ec2_rules.READS,
             executions.HISTORIES,
+            backup.SELECTIONS,
         ):
             table.clear()
         organizations.INJECTED.clear()

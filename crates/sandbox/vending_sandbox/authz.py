@@ -255,6 +255,21 @@ def requested(call, account):
         if target:
             names.append(f"arn:aws:sso:::account/{target}")
         return [(f"sso:{op}", n or "*") for n in names]
+    if svc == "backup":
+        # AWS Backup authorizes on the plan or vault a call names, and a selection passes its
+        # role to the service: iam:PassRole on it too (AWS Backup Developer Guide, "Identity
+        # and access management").
+        parts = [x for x in call.path.split("/") if x]
+        resource = "*"
+        if parts[:2] == ["backup", "plans"] and len(parts) >= 3:
+            resource = f"arn:aws:backup:{call.region}:{account}:backup-plan:{parts[2]}"
+        elif parts[:1] == ["backup-vaults"] and len(parts) >= 2:
+            resource = f"arn:aws:backup:{call.region}:{account}:backup-vault:{parts[1]}"
+        out = [(f"backup:{op}", resource)]
+        if op == "CreateBackupSelection":
+            role = (p.get("BackupSelection") or {}).get("IamRoleArn", "*")
+            out.append(("iam:PassRole", role))
+        return out
     if svc == "identitystore" and p.get("IdentityStoreId"):
         store = f"arn:aws:identitystore::{account}:identitystore/{p['IdentityStoreId']}"
         return [(f"identitystore:{op}", store)]

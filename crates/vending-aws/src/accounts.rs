@@ -1,4 +1,4 @@
-//! The `Accounts` port: clients for tenant, network and cluster accounts, each reached by
+//! The `Accounts` port: clients for tenant (IAM, EC2, AWS Backup), network and cluster accounts, each reached by
 //! assuming the configured member role with the execution name as session name.
 //!
 //! The role is assumed when the adapter is made, not lazily by a credentials provider at the
@@ -6,6 +6,7 @@
 //! account) instead of surfacing as a code-less dispatch failure that the workflow would retry
 //! as `Unavailable`.
 
+use crate::backup::AwsBackups;
 use crate::classify::classify;
 use crate::ec2::{Ec2Hub, Ec2Network};
 use crate::eks::EksAccess;
@@ -115,6 +116,7 @@ impl Accounts for MemberAccounts {
     type Hub = Ec2Hub;
     type Identity = IamIdentity;
     type Clusters = EksAccess;
+    type Backups = AwsBackups;
 
     async fn network(
         &self,
@@ -139,6 +141,20 @@ impl Accounts for MemberAccounts {
     async fn identity(&self, account_id: &str, session: &str) -> Result<IamIdentity, StepError> {
         let config = self.config(account_id, None, session).await?;
         Ok(IamIdentity::new(aws_sdk_iam::Client::new(&config)))
+    }
+
+    async fn backups(
+        &self,
+        account_id: &str,
+        region: &str,
+        session: &str,
+    ) -> Result<AwsBackups, StepError> {
+        let config = self.config(account_id, Some(region), session).await?;
+        Ok(AwsBackups::new(
+            aws_sdk_backup::Client::new(&config),
+            aws_sdk_iam::Client::new(&config),
+            region,
+        ))
     }
 
     async fn clusters(

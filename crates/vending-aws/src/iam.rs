@@ -82,7 +82,7 @@ where
 }
 
 /// IAM returns policy documents URL-encoded (RFC 3986); read one either way.
-fn read_policy(text: &str) -> Option<Value> {
+pub(crate) fn read_policy(text: &str) -> Option<Value> {
     serde_json::from_str(text).ok().or_else(|| {
         let decoded = percent_encoding::percent_decode_str(text)
             .decode_utf8()

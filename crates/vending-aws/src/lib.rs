@@ -4,6 +4,7 @@
 //! turns AWS errors into `StepError`s by their error code, never by message text.
 
 pub mod accounts;
+pub mod backup;
 mod classify;
 pub mod clients;
 pub mod ec2;

@@ -610,6 +610,7 @@ pub fn plan(
                 kubernetes_group: r.kubernetes_group.clone(),
             })
             .collect(),
+        backup: None,
     };
     let access = AccessRecord {
         clusters: clusters

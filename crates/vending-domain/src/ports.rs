@@ -433,6 +433,38 @@ pub trait Identity: Send + Sync {
     ) -> impl Future<Output = Result<Option<String>, StepError>> + Send;
 }
 
+/// A tenant account's AWS Backup baseline as it is once ensured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupRecord {
+    /// The vault's ARN.
+    pub vault_arn: String,
+    /// The plan's ARN.
+    pub plan_arn: String,
+    /// The plan's selection (its id).
+    pub selection_id: String,
+    /// The role AWS Backup backs up with (its full ARN, with its path).
+    pub role_arn: String,
+    /// What this call made or repaired (`role`, `vault`, `plan`, `selection`), in that order;
+    /// empty when everything was as the config says.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed: Vec<String>,
+}
+
+/// AWS Backup in a tenant account, with the IAM role it backs up with.
+pub trait Backups: Send + Sync {
+    /// The role (trusting `backup.amazonaws.com`, with AWS's managed backup and restore
+    /// policies), the vault, the plan with exactly `config`'s rules and its one selection
+    /// (`BACKUP_SELECTION_NAME`: the tag condition and the role) exist; each is read first, a
+    /// plan whose rules differ is updated and a selection that differs replaced (AWS cannot
+    /// update one). `tags` go on what it makes.
+    fn ensure_backup(
+        &self,
+        config: &crate::config::BackupConfig,
+        tags: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<BackupRecord, StepError>> + Send;
+}
+
 /// An EKS access entry as it should be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessEntrySpec {
@@ -501,6 +533,8 @@ pub trait Accounts: Send + Sync {
     type Identity: Identity;
     /// EKS in a cluster account.
     type Clusters: ClusterAccess;
+    /// AWS Backup in a tenant account.
+    type Backups: Backups;
     /// EC2 of `account_id` in `region`.
     fn network(
         &self,
@@ -521,6 +555,13 @@ pub trait Accounts: Send + Sync {
         account_id: &str,
         session: &str,
     ) -> impl Future<Output = Result<Self::Identity, StepError>> + Send;
+    /// AWS Backup (and IAM, for its role) of `account_id` in `region`.
+    fn backups(
+        &self,
+        account_id: &str,
+        region: &str,
+        session: &str,
+    ) -> impl Future<Output = Result<Self::Backups, StepError>> + Send;
     /// EKS of `account_id` in `region`.
     fn clusters(
         &self,

@@ -115,7 +115,10 @@ async fn vended(accounts: &FakeAccounts, destination: &FakeDestination) -> Tenan
         spec,
         ACCOUNT.into(),
         network,
-        IdentityRecord { roles },
+        IdentityRecord {
+            roles,
+            backup: None,
+        },
         &vending_domain::steps::TeamsRecord::none(ACCOUNT),
         AccessRecord { clusters },
     )

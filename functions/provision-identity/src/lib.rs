@@ -6,9 +6,16 @@
 //! IAM says does not exist is an `InvalidRequest` naming the request field that named it.
 //! The tenant's roles of templates the config no longer has (named `<tenant>-...`, tagged for
 //! the tenant) are deleted.
+//!
+//! It also ensures the account's AWS Backup baseline where the tenant's environment has one
+//! (`environments.<env>.baseline.backup`): the backup role, vault, plan and selection, each
+//! read first and repaired when it differs. It is part of this step, not a state of its own,
+//! so a happy-path tenant takes no more state transitions.
 
+use std::collections::BTreeMap;
 use vending_domain::plan::role_specs;
-use vending_domain::ports::{Accounts, Identity};
+use vending_domain::ports::{Accounts, Backups, Identity};
+use vending_domain::request::TENANT_TAG;
 use vending_domain::steps::{AccountInput, IdentityRecord, RoleRecord};
 use vending_domain::{PlatformConfig, StepError, TenantSpec, ValidationErrors};
 
@@ -73,7 +80,27 @@ pub async fn provision_identity<I: Identity>(
             tracing::info!(tenant, role = %name, "deleted a role of a template the platform no longer has");
         }
     }
-    Ok(IdentityRecord { roles })
+    Ok(IdentityRecord {
+        roles,
+        backup: None,
+    })
+}
+
+/// The account's AWS Backup baseline, where the tenant's environment has one.
+pub async fn ensure_backup<B: Backups>(
+    backups: &B,
+    config: &PlatformConfig,
+    spec: &TenantSpec,
+) -> Result<Option<vending_domain::ports::BackupRecord>, StepError> {
+    let Some(backup) = config.backup_of(&spec.environment) else {
+        return Ok(None);
+    };
+    let tags = BTreeMap::from([(TENANT_TAG.to_owned(), spec.tenant_id.to_string())]);
+    let record = backups.ensure_backup(backup, &tags).await?;
+    if !record.changed.is_empty() {
+        tracing::info!(tenant = %spec.tenant_id, changed = ?record.changed, "ensured the account's backup baseline");
+    }
+    Ok(Some(record))
 }
 
 /// The step on its typed input (`vending_domain::steps::ProvisionIdentity`).
@@ -85,5 +112,12 @@ pub async fn handle<A: Accounts>(
     let iam = accounts
         .identity(&input.account_id, &input.execution_name)
         .await?;
-    provision_identity(&iam, config, &input.spec, &input.account_id).await
+    let mut record = provision_identity(&iam, config, &input.spec, &input.account_id).await?;
+    if config.backup_of(&input.spec.environment).is_some() {
+        let backups = accounts
+            .backups(&input.account_id, &config.region, &input.execution_name)
+            .await?;
+        record.backup = ensure_backup(&backups, config, &input.spec).await?;
+    }
+    Ok(record)
 }

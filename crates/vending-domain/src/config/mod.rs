@@ -1,6 +1,7 @@
 //! The platform config: the platform team's choices, read once at start-up and validated
 //! completely, so a bad config fails loudly at init rather than half-way through a tenant.
 
+mod baseline;
 mod identity;
 mod teams;
 
@@ -9,6 +10,10 @@ pub use identity::{
     TenantAudience, policy_chars, trust_policy,
 };
 
+pub use baseline::{
+    BACKUP_SELECTION_NAME, BackupConfig, BackupRule, BaselineConfig, DEFAULT_BACKUP_ROLE,
+    SelectionTag,
+};
 pub use teams::{AssignmentTemplate, IdentityCenterConfig, MAX_TEAMS_PER_KIND, check_group_names};
 
 use crate::cidr::CidrPool;
@@ -394,6 +399,9 @@ pub struct AdoptionConfig {
 pub struct Environment {
     /// The organizational unit id its accounts are placed in (`ou-xxxx-yyyyyyyy`).
     pub ou_id: String,
+    /// What every account of the environment gets beside its network and roles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineConfig>,
 }
 
 /// Tenant networks.
@@ -488,6 +496,16 @@ impl PlatformConfig {
             .iter()
             .find(|(_, e)| e.ou_id == ou_id)
             .map(|(name, _)| name.as_str())
+    }
+
+    /// The AWS Backup baseline of an environment's accounts, if it has one.
+    pub fn backup_of(&self, environment: &str) -> Option<&BackupConfig> {
+        self.environments
+            .get(environment)?
+            .baseline
+            .as_ref()?
+            .backup
+            .as_ref()
     }
 
     /// The account alias of a tenant.
@@ -596,6 +614,9 @@ impl PlatformConfig {
                     format!("environments.{name}.ouId"),
                     format!("'{}' is not an OU id (ou-xxxx-yyyyyyyy)", env.ou_id),
                 );
+            }
+            if let Some(baseline) = &env.baseline {
+                baseline.check(&format!("environments.{name}.baseline"), &mut errs);
             }
         }
         let n = &self.network;

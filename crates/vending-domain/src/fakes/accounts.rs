@@ -1,5 +1,5 @@
 //! Fakes of the member accounts the steps reach: IAM of a tenant account, EKS of the
-//! clusters' account, and the `Accounts` port that hands them out.
+//! clusters' account, and the `Accounts` port that hands them out (with AWS Backup, `backup`).
 
 use super::network::{FakeHub, FakeNetwork};
 use super::{Calls, lock};
@@ -267,6 +267,7 @@ impl FakeClusters {
 pub struct FakeAccounts {
     networks: Mutex<BTreeMap<(String, String), FakeNetwork>>,
     identities: Mutex<BTreeMap<String, FakeIdentity>>,
+    backups: Mutex<BTreeMap<String, super::FakeBackups>>,
     /// The network account's transit gateway hub.
     pub hub: FakeHub,
     /// The clusters' EKS.
@@ -308,6 +309,14 @@ impl FakeAccounts {
             .clone()
     }
 
+    /// The account's AWS Backup.
+    pub fn backups_of(&self, account: &str) -> super::FakeBackups {
+        lock(&self.backups)
+            .entry(account.to_owned())
+            .or_insert_with(|| super::FakeBackups::of(account))
+            .clone()
+    }
+
     /// Makes AssumeRole into `account` refused.
     pub fn deny(&self, account: &str) {
         lock(&self.denied).insert(account.to_owned());
@@ -329,6 +338,7 @@ impl Accounts for FakeAccounts {
     type Hub = FakeHub;
     type Identity = FakeIdentity;
     type Clusters = FakeClusters;
+    type Backups = super::FakeBackups;
 
     async fn network(
         &self,
@@ -353,6 +363,16 @@ impl Accounts for FakeAccounts {
     async fn identity(&self, account_id: &str, _session: &str) -> Result<FakeIdentity, StepError> {
         self.assume(account_id)?;
         Ok(self.identity_of(account_id))
+    }
+
+    async fn backups(
+        &self,
+        account_id: &str,
+        _region: &str,
+        _session: &str,
+    ) -> Result<super::FakeBackups, StepError> {
+        self.assume(account_id)?;
+        Ok(self.backups_of(account_id))
     }
 
     async fn clusters(

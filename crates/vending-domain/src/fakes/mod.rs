@@ -4,6 +4,7 @@
 //! fail.
 
 mod accounts;
+mod backup;
 mod network;
 mod organization;
 mod registry;
@@ -11,6 +12,7 @@ mod services;
 mod teams;
 
 pub use accounts::{FakeAccounts, FakeClusters, FakeIdentity};
+pub use backup::FakeBackups;
 pub use network::{FakeHub, FakeNetwork};
 pub use organization::{FakeOrganization, MANAGEMENT_ACCOUNT};
 pub use registry::FakeRegistry;

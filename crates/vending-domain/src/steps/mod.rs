@@ -160,6 +160,9 @@ pub struct RoleRecord {
 pub struct IdentityRecord {
     /// The tenant roles, in the config's order.
     pub roles: Vec<RoleRecord>,
+    /// The account's AWS Backup, where its environment's baseline has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<crate::ports::BackupRecord>,
 }
 
 /// The tenant's access to one shared cluster.

@@ -1,0 +1,494 @@
+//! AWS Backup of a tenant account behind the `Backups` port: the role AWS Backup assumes, the
+//! vault, the plan and its one selection, each read before it is made or changed.
+//!
+//! AWS Backup cannot update a selection: one that differs is deleted and made again. A plan
+//! is found by its name among the plans that are not deleted (CreateBackupPlan refuses a name
+//! that is taken with `AlreadyExistsException`, so a run racing another converges on the
+//! plan the other made).
+
+use crate::classify::classify;
+use crate::iam::read_policy;
+use aws_sdk_backup::Client;
+use aws_sdk_backup::error::ProvideErrorMetadata;
+use aws_sdk_backup::types::{
+    BackupPlanInput, BackupRuleInput, BackupSelection, Condition, ConditionType, Lifecycle,
+};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use vending_domain::StepError;
+use vending_domain::config::{BACKUP_SELECTION_NAME, BackupConfig, BackupRule};
+use vending_domain::ports::{BackupRecord, Backups};
+
+/// The tag that marks the backup role as the service's (it is the platform's, not a tenant's).
+pub const BASELINE_TAG: &str = "vending:baseline";
+
+/// The path of the service's platform roles in a tenant account.
+pub const ROLE_PATH: &str = "/vending/";
+
+const BACKUP_SERVICE: &str = "backup.amazonaws.com";
+
+/// The `Backups` port on AWS Backup and IAM clients of one tenant account.
+#[derive(Debug, Clone)]
+pub struct AwsBackups {
+    backup: Client,
+    iam: aws_sdk_iam::Client,
+    partition: &'static str,
+}
+
+fn built<T, E: std::fmt::Display>(what: &str, r: Result<T, E>) -> Result<T, StepError> {
+    r.map_err(|e| StepError::Internal(format!("building {what}: {e}")))
+}
+
+/// The trust policy of the backup role: AWS Backup, and no one else.
+fn backup_trust() -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": BACKUP_SERVICE},
+            "Action": "sts:AssumeRole"
+        }]
+    })
+}
+
+/// True when a trust policy lets exactly AWS Backup assume the role.
+fn trusts_backup_only(doc: &Value) -> bool {
+    let Some([s]) = doc
+        .get("Statement")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+    else {
+        return false;
+    };
+    let principal = s.get("Principal");
+    let service = principal.and_then(|p| p.get("Service"));
+    s.get("Effect") == Some(&json!("Allow"))
+        && principal
+            .and_then(Value::as_object)
+            .is_some_and(|p| p.len() == 1)
+        && (service == Some(&json!(BACKUP_SERVICE)) || service == Some(&json!([BACKUP_SERVICE])))
+}
+
+/// A rule as the config says and as the plan holds it, for comparing.
+type RuleKey = (String, String, String, i64);
+
+fn wanted_rules(config: &BackupConfig) -> BTreeSet<RuleKey> {
+    config
+        .rules
+        .iter()
+        .map(|r| {
+            (
+                r.name.clone(),
+                config.vault_name.clone(),
+                r.schedule.clone(),
+                i64::from(r.delete_after_days),
+            )
+        })
+        .collect()
+}
+
+fn rule_input(vault: &str, rule: &BackupRule) -> Result<BackupRuleInput, StepError> {
+    built(
+        "a backup rule",
+        BackupRuleInput::builder()
+            .rule_name(&rule.name)
+            .target_backup_vault_name(vault)
+            .schedule_expression(&rule.schedule)
+            .lifecycle(
+                Lifecycle::builder()
+                    .delete_after_days(i64::from(rule.delete_after_days))
+                    .build(),
+            )
+            .build(),
+    )
+}
+
+fn plan_input(config: &BackupConfig) -> Result<BackupPlanInput, StepError> {
+    let rules = config
+        .rules
+        .iter()
+        .map(|r| rule_input(&config.vault_name, r))
+        .collect::<Result<Vec<_>, _>>()?;
+    built(
+        "a backup plan",
+        BackupPlanInput::builder()
+            .backup_plan_name(&config.plan_name)
+            .set_rules(Some(rules))
+            .build(),
+    )
+}
+
+impl AwsBackups {
+    /// Wraps clients of one tenant account (built from its assumed-role configuration).
+    pub fn new(backup: Client, iam: aws_sdk_iam::Client, region: &str) -> AwsBackups {
+        AwsBackups {
+            backup,
+            iam,
+            partition: vending_domain::config::partition_of(region),
+        }
+    }
+
+    /// The backup role, made or brought back to its trust and policies; its ARN, and whether
+    /// anything changed.
+    async fn ensure_role(&self, name: &str) -> Result<(String, bool), StepError> {
+        let policies = ["Backup", "Restores"].map(|p| {
+            format!(
+                "arn:{}:iam::aws:policy/service-role/AWSBackupServiceRolePolicyFor{p}",
+                self.partition
+            )
+        });
+        let mut changed = false;
+        let role = match self.iam.get_role().role_name(name).send().await {
+            Ok(out) => out.role().cloned(),
+            Err(e) if e.code() == Some("NoSuchEntity") => None,
+            Err(e) => return Err(classify("GetRole", &e)),
+        };
+        let role = match role {
+            Some(role) => {
+                let ours = role
+                    .tags()
+                    .iter()
+                    .any(|t| t.key() == BASELINE_TAG && t.value() == "backup");
+                if !ours || role.path() != ROLE_PATH {
+                    return Err(StepError::Conflict(format!(
+                        "role {name} exists and is not the service's backup role (path {ROLE_PATH}, tagged {BASELINE_TAG}=backup)"
+                    )));
+                }
+                let trust = role.assume_role_policy_document().and_then(read_policy);
+                if !trust.as_ref().is_some_and(trusts_backup_only) {
+                    self.iam
+                        .update_assume_role_policy()
+                        .role_name(name)
+                        .policy_document(backup_trust().to_string())
+                        .send()
+                        .await
+                        .map_err(|e| classify("UpdateAssumeRolePolicy", &e))?;
+                    changed = true;
+                }
+                role
+            }
+            None => {
+                let tag = built(
+                    "a tag",
+                    aws_sdk_iam::types::Tag::builder()
+                        .key(BASELINE_TAG)
+                        .value("backup")
+                        .build(),
+                )?;
+                let made = self
+                    .iam
+                    .create_role()
+                    .role_name(name)
+                    .path(ROLE_PATH)
+                    .assume_role_policy_document(backup_trust().to_string())
+                    .description("The role AWS Backup backs the account up with (tenant-vending)")
+                    .tags(tag)
+                    .send()
+                    .await;
+                changed = true;
+                match made {
+                    Ok(out) => out.role().cloned().ok_or_else(|| {
+                        StepError::Internal(format!("CreateRole {name} returned no role"))
+                    })?,
+                    Err(e) if e.code() == Some("EntityAlreadyExists") => {
+                        return Err(StepError::ConcurrentModification(format!(
+                            "role {name} was made by another run at the same time"
+                        )));
+                    }
+                    Err(e) => return Err(classify("CreateRole", &e)),
+                }
+            }
+        };
+        let out = self
+            .iam
+            .list_attached_role_policies()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(|e| classify("ListAttachedRolePolicies", &e))?;
+        let attached: Vec<&str> = out
+            .attached_policies()
+            .iter()
+            .filter_map(|p| p.policy_arn())
+            .collect();
+        for arn in &policies {
+            if !attached.contains(&arn.as_str()) {
+                self.iam
+                    .attach_role_policy()
+                    .role_name(name)
+                    .policy_arn(arn)
+                    .send()
+                    .await
+                    .map_err(|e| classify("AttachRolePolicy", &e))?;
+                changed = true;
+            }
+        }
+        Ok((role.arn().to_owned(), changed))
+    }
+
+    /// The vault's ARN, made if missing; and whether it was.
+    async fn ensure_vault(
+        &self,
+        config: &BackupConfig,
+        tags: &HashMap<String, String>,
+    ) -> Result<(String, bool), StepError> {
+        let name = &config.vault_name;
+        match self
+            .backup
+            .describe_backup_vault()
+            .backup_vault_name(name)
+            .send()
+            .await
+        {
+            Ok(out) => return Ok((out.backup_vault_arn().unwrap_or_default().to_owned(), false)),
+            Err(e) if e.code() == Some("ResourceNotFoundException") => {}
+            Err(e) => return Err(classify("DescribeBackupVault", &e)),
+        }
+        let made = self
+            .backup
+            .create_backup_vault()
+            .backup_vault_name(name)
+            .set_backup_vault_tags(Some(tags.clone()))
+            .send()
+            .await;
+        match made {
+            Ok(out) => Ok((out.backup_vault_arn().unwrap_or_default().to_owned(), true)),
+            // Made by a run racing this one: the same vault.
+            Err(e) if e.code() == Some("AlreadyExistsException") => {
+                let out = self
+                    .backup
+                    .describe_backup_vault()
+                    .backup_vault_name(name)
+                    .send()
+                    .await
+                    .map_err(|e| classify("DescribeBackupVault", &e))?;
+                Ok((out.backup_vault_arn().unwrap_or_default().to_owned(), false))
+            }
+            Err(e) => Err(classify("CreateBackupVault", &e)),
+        }
+    }
+
+    /// The live plan named `name`: (id, ARN).
+    async fn find_plan(&self, name: &str) -> Result<Option<(String, String)>, StepError> {
+        let mut pages = self.backup.list_backup_plans().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("ListBackupPlans", &e))?;
+            let found = page
+                .backup_plans_list()
+                .iter()
+                .find(|p| p.backup_plan_name() == Some(name) && p.deletion_date().is_none());
+            if let Some(p) = found {
+                return Ok(Some((
+                    p.backup_plan_id().unwrap_or_default().to_owned(),
+                    p.backup_plan_arn().unwrap_or_default().to_owned(),
+                )));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The plan with exactly the config's rules: (id, ARN, changed).
+    async fn ensure_plan(
+        &self,
+        config: &BackupConfig,
+        tags: &HashMap<String, String>,
+    ) -> Result<(String, String, bool), StepError> {
+        if let Some((id, arn)) = self.find_plan(&config.plan_name).await? {
+            let out = self
+                .backup
+                .get_backup_plan()
+                .backup_plan_id(&id)
+                .send()
+                .await
+                .map_err(|e| classify("GetBackupPlan", &e))?;
+            let rules: BTreeSet<RuleKey> = out
+                .backup_plan()
+                .map(|p| p.rules())
+                .unwrap_or_default()
+                .iter()
+                .map(|r| {
+                    (
+                        r.rule_name().to_owned(),
+                        r.target_backup_vault_name().to_owned(),
+                        r.schedule_expression().unwrap_or_default().to_owned(),
+                        r.lifecycle()
+                            .and_then(|l| l.delete_after_days())
+                            .unwrap_or_default(),
+                    )
+                })
+                .collect();
+            if rules == wanted_rules(config) {
+                return Ok((id, arn, false));
+            }
+            self.backup
+                .update_backup_plan()
+                .backup_plan_id(&id)
+                .backup_plan(plan_input(config)?)
+                .send()
+                .await
+                .map_err(|e| classify("UpdateBackupPlan", &e))?;
+            return Ok((id, arn, true));
+        }
+        let made = self
+            .backup
+            .create_backup_plan()
+            .backup_plan(plan_input(config)?)
+            .set_backup_plan_tags(Some(tags.clone()))
+            .send()
+            .await;
+        match made {
+            Ok(out) => Ok((
+                out.backup_plan_id().unwrap_or_default().to_owned(),
+                out.backup_plan_arn().unwrap_or_default().to_owned(),
+                true,
+            )),
+            Err(e) if e.code() == Some("AlreadyExistsException") => {
+                Err(StepError::ConcurrentModification(format!(
+                    "backup plan {} was made by another run at the same time",
+                    config.plan_name
+                )))
+            }
+            Err(e) => Err(classify("CreateBackupPlan", &e)),
+        }
+    }
+
+    /// The plan's one selection, with the config's tag condition and the role: its id, and
+    /// whether it was made.
+    async fn ensure_selection(
+        &self,
+        plan_id: &str,
+        config: &BackupConfig,
+        role_arn: &str,
+        role_is_new: bool,
+    ) -> Result<(String, bool), StepError> {
+        let out = self
+            .backup
+            .list_backup_selections()
+            .backup_plan_id(plan_id)
+            .send()
+            .await
+            .map_err(|e| classify("ListBackupSelections", &e))?;
+        let tag = &config.selection_tag;
+        for s in out.backup_selections_list() {
+            if s.selection_name() != Some(BACKUP_SELECTION_NAME) {
+                continue;
+            }
+            let id = s.selection_id().unwrap_or_default();
+            let got = self
+                .backup
+                .get_backup_selection()
+                .backup_plan_id(plan_id)
+                .selection_id(id)
+                .send()
+                .await
+                .map_err(|e| classify("GetBackupSelection", &e))?;
+            let same = got.backup_selection().is_some_and(|b| {
+                b.iam_role_arn() == role_arn
+                    && b.resources().is_empty()
+                    && matches!(b.list_of_tags(), [c] if c.condition_type() == &ConditionType::Stringequals
+                        && c.condition_key() == tag.key
+                        && c.condition_value() == tag.value)
+            });
+            if same {
+                return Ok((id.to_owned(), false));
+            }
+            // AWS Backup has no update for a selection: it goes, and is made again below.
+            self.backup
+                .delete_backup_selection()
+                .backup_plan_id(plan_id)
+                .selection_id(id)
+                .send()
+                .await
+                .map_err(|e| classify("DeleteBackupSelection", &e))?;
+        }
+        let condition = built(
+            "a tag condition",
+            Condition::builder()
+                .condition_type(ConditionType::Stringequals)
+                .condition_key(&tag.key)
+                .condition_value(&tag.value)
+                .build(),
+        )?;
+        let selection = built(
+            "a backup selection",
+            BackupSelection::builder()
+                .selection_name(BACKUP_SELECTION_NAME)
+                .iam_role_arn(role_arn)
+                .list_of_tags(condition)
+                .build(),
+        )?;
+        let made = self
+            .backup
+            .create_backup_selection()
+            .backup_plan_id(plan_id)
+            .backup_selection(selection)
+            .send()
+            .await;
+        match made {
+            Ok(out) => Ok((out.selection_id().unwrap_or_default().to_owned(), true)),
+            // IAM is eventually consistent: a role made a moment ago may not be usable yet.
+            Err(e) if role_is_new && e.code() == Some("InvalidParameterValueException") => {
+                Err(StepError::NotReady(format!(
+                    "CreateBackupSelection: the backup role {role_arn} is new and not usable yet: {}",
+                    e.message().unwrap_or_default()
+                )))
+            }
+            Err(e) => Err(classify("CreateBackupSelection", &e)),
+        }
+    }
+}
+
+impl Backups for AwsBackups {
+    async fn ensure_backup(
+        &self,
+        config: &BackupConfig,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<BackupRecord, StepError> {
+        let tags: HashMap<String, String> = tags.clone().into_iter().collect();
+        let mut changed = Vec::new();
+        let (role_arn, role_changed) = self.ensure_role(&config.role_name).await?;
+        if role_changed {
+            changed.push("role".to_owned());
+        }
+        let (vault_arn, vault_made) = self.ensure_vault(config, &tags).await?;
+        if vault_made {
+            changed.push("vault".to_owned());
+        }
+        let (plan_id, plan_arn, plan_changed) = self.ensure_plan(config, &tags).await?;
+        if plan_changed {
+            changed.push("plan".to_owned());
+        }
+        let (selection_id, selection_made) = self
+            .ensure_selection(&plan_id, config, &role_arn, role_changed)
+            .await?;
+        if selection_made {
+            changed.push("selection".to_owned());
+        }
+        Ok(BackupRecord {
+            vault_arn,
+            plan_arn,
+            selection_id,
+            role_arn,
+            changed,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_backup_role_trusts_aws_backup_alone() {
+        assert!(trusts_backup_only(&backup_trust()));
+        let mut listed = backup_trust();
+        listed["Statement"][0]["Principal"]["Service"] = json!([BACKUP_SERVICE]);
+        assert!(trusts_backup_only(&listed));
+        let mut more = backup_trust();
+        more["Statement"][0]["Principal"]["AWS"] = json!("arn:aws:iam::111122223333:root");
+        assert!(!trusts_backup_only(&more), "no one else may assume it");
+        let mut other = backup_trust();
+        other["Statement"][0]["Principal"]["Service"] = json!("ec2.amazonaws.com");
+        assert!(!trusts_backup_only(&other));
+    }
+}
