@@ -13,6 +13,7 @@
 //! so a happy-path tenant takes no more state transitions.
 
 use std::collections::BTreeMap;
+use vending_domain::config::BackupConfig;
 use vending_domain::plan::role_specs;
 use vending_domain::ports::{Accounts, Backups, Identity};
 use vending_domain::request::TENANT_TAG;
@@ -86,21 +87,18 @@ pub async fn provision_identity<I: Identity>(
     })
 }
 
-/// The account's AWS Backup baseline, where the tenant's environment has one.
+/// The account's AWS Backup baseline of the tenant's environment (`backup`).
 pub async fn ensure_backup<B: Backups>(
     backups: &B,
-    config: &PlatformConfig,
+    backup: &BackupConfig,
     spec: &TenantSpec,
-) -> Result<Option<vending_domain::ports::BackupRecord>, StepError> {
-    let Some(backup) = config.backup_of(&spec.environment) else {
-        return Ok(None);
-    };
+) -> Result<vending_domain::ports::BackupRecord, StepError> {
     let tags = BTreeMap::from([(TENANT_TAG.to_owned(), spec.tenant_id.to_string())]);
     let record = backups.ensure_backup(backup, &tags).await?;
     if !record.changed.is_empty() {
         tracing::info!(tenant = %spec.tenant_id, changed = ?record.changed, "ensured the account's backup baseline");
     }
-    Ok(Some(record))
+    Ok(record)
 }
 
 /// The step on its typed input (`vending_domain::steps::ProvisionIdentity`).
@@ -113,11 +111,11 @@ pub async fn handle<A: Accounts>(
         .identity(&input.account_id, &input.execution_name)
         .await?;
     let mut record = provision_identity(&iam, config, &input.spec, &input.account_id).await?;
-    if config.backup_of(&input.spec.environment).is_some() {
+    if let Some(backup) = config.backup_of(&input.spec.environment) {
         let backups = accounts
             .backups(&input.account_id, &config.region, &input.execution_name)
             .await?;
-        record.backup = ensure_backup(&backups, config, &input.spec).await?;
+        record.backup = Some(ensure_backup(&backups, backup, &input.spec).await?);
     }
     Ok(record)
 }
