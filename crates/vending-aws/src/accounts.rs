@@ -5,6 +5,10 @@
 //! first call: a refusal then has its own stable name (`AccessDenied`, naming the role and the
 //! account) instead of surfacing as a code-less dispatch failure that the workflow would retry
 //! as `Unavailable`.
+//!
+//! A session's credentials are kept while they have more than five minutes left, so a step
+//! that needs several services of one account (ProvisionIdentity: IAM, then AWS Backup;
+//! ProvisionNetwork: EC2 in each region) assumes the role once per account and execution.
 
 use crate::backup::AwsBackups;
 use crate::classify::classify;
@@ -14,6 +18,9 @@ use crate::iam::IamIdentity;
 use aws_config::{Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
 use vending_domain::StepError;
 use vending_domain::config::partition_of;
 use vending_domain::ports::Accounts;
@@ -24,7 +31,12 @@ pub struct MemberAccounts {
     base: SdkConfig,
     sts: aws_sdk_sts::Client,
     role_name: String,
+    /// Credentials by (account, session name).
+    sessions: Arc<Mutex<HashMap<(String, String), Credentials>>>,
 }
+
+/// How long before their expiry kept credentials are assumed again: longer than any step.
+const FRESH_FOR: Duration = Duration::from_secs(300);
 
 /// An STS session name from an execution name: AWS allows 2 to 64 of `[\w+=,.@-]`.
 pub fn session_name(session: &str) -> String {
@@ -47,6 +59,7 @@ impl MemberAccounts {
             sts: aws_sdk_sts::Client::new(&base),
             base,
             role_name: role_name.into(),
+            sessions: Arc::default(),
         }
     }
 
@@ -56,6 +69,7 @@ impl MemberAccounts {
             base,
             sts,
             role_name: role_name.into(),
+            sessions: Arc::default(),
         }
     }
 
@@ -75,12 +89,40 @@ impl MemberAccounts {
         region: Option<&str>,
         session: &str,
     ) -> Result<SdkConfig, StepError> {
+        let credentials = self.credentials(account_id, session).await?;
+        let mut builder = self
+            .base
+            .to_builder()
+            .credentials_provider(SharedCredentialsProvider::new(credentials));
+        if let Some(r) = region {
+            builder = builder.region(Region::new(r.to_owned()));
+        }
+        Ok(builder.build())
+    }
+
+    /// The member role's credentials in `account_id` for `session`: kept ones while fresh,
+    /// else assumed now.
+    async fn credentials(&self, account_id: &str, session: &str) -> Result<Credentials, StepError> {
+        let key = (account_id.to_owned(), session_name(session));
+        let kept = self
+            .sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+            .filter(|c| {
+                c.expiry()
+                    .is_some_and(|at| at > SystemTime::now() + FRESH_FOR)
+            })
+            .cloned();
+        if let Some(credentials) = kept {
+            return Ok(credentials);
+        }
         let role_arn = self.role_arn(account_id);
         let out = self
             .sts
             .assume_role()
             .role_arn(&role_arn)
-            .role_session_name(session_name(session))
+            .role_session_name(&key.1)
             .send()
             .await
             .map_err(|e| match classify("AssumeRole", &e) {
@@ -92,7 +134,7 @@ impl MemberAccounts {
         let c = out.credentials().ok_or_else(|| {
             StepError::Internal(format!("AssumeRole {role_arn} returned no credentials"))
         })?;
-        let expiry = std::time::SystemTime::try_from(*c.expiration()).ok();
+        let expiry = SystemTime::try_from(*c.expiration()).ok();
         let credentials = Credentials::new(
             c.access_key_id(),
             c.secret_access_key(),
@@ -100,14 +142,11 @@ impl MemberAccounts {
             expiry,
             "member-role",
         );
-        let mut builder = self
-            .base
-            .to_builder()
-            .credentials_provider(SharedCredentialsProvider::new(credentials));
-        if let Some(r) = region {
-            builder = builder.region(Region::new(r.to_owned()));
-        }
-        Ok(builder.build())
+        self.sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key, credentials.clone());
+        Ok(credentials)
     }
 }
 
@@ -208,6 +247,54 @@ mod tests {
             denied.num_calls(),
             1,
             "asked once: the workflow's budget does the retrying"
+        );
+    }
+
+    #[tokio::test]
+    async fn one_session_in_one_account_assumes_the_role_once_for_every_service() {
+        let in_an_hour =
+            aws_smithy_types::DateTime::from(SystemTime::now() + Duration::from_secs(3600));
+        let assumed = mock!(aws_sdk_sts::Client::assume_role).then_output(move || {
+            aws_sdk_sts::operation::assume_role::AssumeRoleOutput::builder()
+                .credentials(
+                    aws_sdk_sts::types::Credentials::builder()
+                        .access_key_id("ASIA1")
+                        .secret_access_key("secret")
+                        .session_token("token")
+                        .expiration(in_an_hour)
+                        .build()
+                        .expect("credentials"),
+                )
+                .build()
+        });
+        let sts = mock_client!(aws_sdk_sts, RuleMode::MatchAny, [&assumed]);
+        let base = crate::clients::sandbox_config("http://127.0.0.1:1", "eu-west-1");
+        let accounts = MemberAccounts::with_sts(base, sts, "OrganizationAccountAccessRole");
+        accounts
+            .identity("111122223333", "exec-1")
+            .await
+            .expect("assumed");
+        accounts
+            .backups("111122223333", "eu-west-1", "exec-1")
+            .await
+            .expect("kept");
+        accounts
+            .network("111122223333", "eu-central-1", "exec-1")
+            .await
+            .expect("kept");
+        assert_eq!(assumed.num_calls(), 1, "one AssumeRole for the session");
+        accounts
+            .identity("111122223333", "exec-2")
+            .await
+            .expect("assumed");
+        accounts
+            .identity("444455556666", "exec-1")
+            .await
+            .expect("assumed");
+        assert_eq!(
+            assumed.num_calls(),
+            3,
+            "another session or account assumes again"
         );
     }
 
