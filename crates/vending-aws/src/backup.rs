@@ -7,7 +7,7 @@
 //! plan the other made).
 
 use crate::classify::classify;
-use crate::iam::read_policy;
+use crate::iam::{attached_policies, get_role, read_policy};
 use aws_sdk_backup::Client;
 use aws_sdk_backup::error::ProvideErrorMetadata;
 use aws_sdk_backup::types::{
@@ -16,14 +16,13 @@ use aws_sdk_backup::types::{
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use vending_domain::StepError;
-use vending_domain::config::{BACKUP_SELECTION_NAME, BackupConfig, BackupRule};
+use vending_domain::config::{
+    BACKUP_ROLE_PATH as ROLE_PATH, BACKUP_SELECTION_NAME, BackupConfig, BackupRule,
+};
 use vending_domain::ports::{BackupRecord, Backups};
 
 /// The tag that marks the backup role as the service's (it is the platform's, not a tenant's).
 pub const BASELINE_TAG: &str = "vending:baseline";
-
-/// The path of the service's platform roles in a tenant account.
-pub const ROLE_PATH: &str = "/vending/";
 
 const BACKUP_SERVICE: &str = "backup.amazonaws.com";
 
@@ -138,12 +137,7 @@ impl AwsBackups {
             )
         });
         let mut changed = false;
-        let role = match self.iam.get_role().role_name(name).send().await {
-            Ok(out) => out.role().cloned(),
-            Err(e) if e.code() == Some("NoSuchEntity") => None,
-            Err(e) => return Err(classify("GetRole", &e)),
-        };
-        let role = match role {
+        let role = match get_role(&self.iam, name).await? {
             Some(role) => {
                 let ours = role
                     .tags()
@@ -199,20 +193,9 @@ impl AwsBackups {
                 }
             }
         };
-        let out = self
-            .iam
-            .list_attached_role_policies()
-            .role_name(name)
-            .send()
-            .await
-            .map_err(|e| classify("ListAttachedRolePolicies", &e))?;
-        let attached: Vec<&str> = out
-            .attached_policies()
-            .iter()
-            .filter_map(|p| p.policy_arn())
-            .collect();
+        let attached = attached_policies(&self.iam, name).await?;
         for arn in &policies {
-            if !attached.contains(&arn.as_str()) {
+            if !attached.contains(arn) {
                 self.iam
                     .attach_role_policy()
                     .role_name(name)

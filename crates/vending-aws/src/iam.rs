@@ -138,20 +138,47 @@ fn sdk_tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, StepError> {
         .collect()
 }
 
+/// The role `name` of the client's account, if there is one.
+pub(crate) async fn get_role(client: &Client, name: &str) -> Result<Option<Role>, StepError> {
+    match client.get_role().role_name(name).send().await {
+        Ok(out) => Ok(out.role().cloned()),
+        Err(e)
+            if matches!(
+                e.as_service_error(),
+                Some(GetRoleError::NoSuchEntityException(_))
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(classify("GetRole", &e)),
+    }
+}
+
+/// The ARNs of the managed policies attached to `role`, every page read.
+pub(crate) async fn attached_policies(
+    client: &Client,
+    role: &str,
+) -> Result<Vec<String>, StepError> {
+    let mut attached = Vec::new();
+    let mut pages = client
+        .list_attached_role_policies()
+        .role_name(role)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| classify("ListAttachedRolePolicies", &e))?;
+        attached.extend(
+            page.attached_policies()
+                .iter()
+                .filter_map(|p| p.policy_arn().map(str::to_owned)),
+        );
+    }
+    Ok(attached)
+}
+
 impl IamIdentity {
     async fn get_role(&self, name: &str) -> Result<Option<Role>, StepError> {
-        match self.client.get_role().role_name(name).send().await {
-            Ok(out) => Ok(out.role().cloned()),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(GetRoleError::NoSuchEntityException(_))
-                ) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(classify("GetRole", &e)),
-        }
+        get_role(&self.client, name).await
     }
 
     /// Brings an existing role of ours to `spec`.
@@ -220,22 +247,7 @@ impl IamIdentity {
     }
 
     async fn attached_policies(&self, role: &str) -> Result<Vec<String>, StepError> {
-        let mut attached = Vec::new();
-        let mut pages = self
-            .client
-            .list_attached_role_policies()
-            .role_name(role)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| classify("ListAttachedRolePolicies", &e))?;
-            attached.extend(
-                page.attached_policies()
-                    .iter()
-                    .filter_map(|p| p.policy_arn().map(str::to_owned)),
-            );
-        }
-        Ok(attached)
+        attached_policies(&self.client, role).await
     }
 
     async fn attach_policies(&self, spec: &RoleSpec) -> Result<(), StepError> {

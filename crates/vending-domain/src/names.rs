@@ -160,7 +160,7 @@ impl PrincipalArn {
         }
         let name = path_and_name.rsplit('/').next().unwrap_or_default();
         let valid_char = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c);
-        if name.is_empty() || name.len() > 64 || !name.chars().all(valid_char) {
+        if !is_iam_name(name, 64) {
             return Err(
                 "the name must have 1 to 64 characters from letters, digits and +=,.@_-".into(),
             );
@@ -274,6 +274,15 @@ impl Tags {
             Err(errors)
         }
     }
+}
+
+/// An IAM-style name (roles, policies, permission sets): 1 to `max` of letters, digits and
+/// `+=,.@_-`.
+pub(crate) fn is_iam_name(name: &str, max: usize) -> bool {
+    (1..=max).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
 }
 
 #[cfg(test)]

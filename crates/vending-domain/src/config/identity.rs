@@ -57,11 +57,7 @@ impl PermissionsBoundary {
     }
 
     fn check(&self, errs: &mut ValidationErrors) {
-        let name_ok = |n: &str| {
-            (1..=128).contains(&n.len())
-                && n.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
-        };
+        let name_ok = |n: &str| crate::names::is_iam_name(n, 128);
         match self {
             PermissionsBoundary::CustomerManaged { name, path } => {
                 if !name_ok(name) {

@@ -107,11 +107,7 @@ impl IdentityCenterConfig {
                     format!("'{}' is given twice", a.kind),
                 );
             }
-            let name_ok = (1..=32).contains(&a.permission_set.len())
-                && a.permission_set
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"+=,.@-_".contains(&b));
-            if !name_ok {
+            if !crate::names::is_iam_name(&a.permission_set, 32) {
                 errs.push(
                     format!("identityCenter.assignments[{i}].permissionSet"),
                     format!(
