@@ -218,6 +218,18 @@ pub fn portal(body: &serde_json::Value) -> serde_json::Value {
     event
 }
 
+/// Re-runs tenant `id` through the API (`POST /tenants/{id}/rerun`), and waits until the
+/// executions it started have ended.
+pub async fn rerun(local: &vend::local::Local, id: &str) {
+    let mut event = portal(&serde_json::json!({}));
+    event["rawPath"] = serde_json::json!(format!("/tenants/{id}/rerun"));
+    event["routeKey"] = serde_json::json!("POST /tenants/{tenantId}/rerun");
+    event["requestContext"]["http"]["path"] = serde_json::json!(format!("/tenants/{id}/rerun"));
+    let answer = local.request(event).await;
+    assert_eq!(answer["statusCode"], 202, "{answer}");
+    local.settle().await.expect("the re-run ends");
+}
+
 /// The sample portal request's body.
 pub fn portal_body() -> serde_json::Value {
     let event: serde_json::Value = serde_json::from_str(

@@ -5,7 +5,7 @@
 //! nothing twice; every bad name is refused with its field; a removed assignment is repaired.
 
 use asl_executor::Status;
-use e2e::{calls_of, entry, member, portal, portal_body, request, vending};
+use e2e::{calls_of, entry, member, portal_body, request, rerun, vending};
 use serde_json::json;
 use vend::local::Local;
 use vending_domain::ports::TenantStatus;
@@ -72,16 +72,6 @@ async fn permission_set(local: &Local, name: &str) -> String {
         }
     }
     panic!("no permission set {name}")
-}
-
-async fn rerun(local: &Local, id: &str) {
-    let mut event = portal(&json!({}));
-    event["rawPath"] = json!(format!("/tenants/{id}/rerun"));
-    event["routeKey"] = json!("POST /tenants/{tenantId}/rerun");
-    event["requestContext"]["http"]["path"] = json!(format!("/tenants/{id}/rerun"));
-    let answer = local.request(event).await;
-    assert_eq!(answer["statusCode"], 202, "{answer}");
-    local.settle().await.expect("the re-run ends");
 }
 
 #[tokio::test(flavor = "multi_thread")]

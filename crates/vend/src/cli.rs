@@ -356,6 +356,22 @@ pub fn render_plan(plan: &Plan, format: Format, color: bool) -> String {
             out.push('\n');
         }
     }
+    if let Some(backup) = plan.baseline.as_ref().and_then(|b| b.backup.as_ref()) {
+        out.push_str(&format!(
+            "\nbaseline:\n  backup vault {}, plan {}\n",
+            backup.vault_name, backup.plan_name
+        ));
+        for r in &backup.rules {
+            out.push_str(&format!(
+                "    rule {}: {}, kept {} days\n",
+                r.name, r.schedule, r.delete_after_days
+            ));
+        }
+        out.push_str(&format!(
+            "    selection: resources tagged {}\n    role: {}\n",
+            backup.selection_tag, backup.role_arn
+        ));
+    }
     if !plan.changes.is_empty() {
         out.push_str("\nrecord changes:\n");
         let shown = |v: &Option<Value>| {

@@ -140,6 +140,46 @@ pub struct TeamPlan {
     pub cluster_access: Option<String>,
 }
 
+/// An environment's account baseline as ProvisionIdentity would ensure it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct BaselinePlan {
+    /// AWS Backup, where the environment's baseline has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<BackupPlan>,
+}
+
+/// The account's AWS Backup vault, plan and selection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct BackupPlan {
+    /// The vault.
+    pub vault_name: String,
+    /// The plan.
+    pub plan_name: String,
+    /// Its rules: name, schedule, and how many days a recovery point is kept.
+    pub rules: Vec<BackupRulePlan>,
+    /// The selection: resources tagged `key=value`.
+    pub selection_tag: String,
+    /// The role AWS Backup backs up with (the account's id may be `(known after apply)`).
+    pub role_arn: String,
+}
+
+/// One rule of a backup plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct BackupRulePlan {
+    /// Its name.
+    pub name: String,
+    /// Its cron schedule, in UTC.
+    pub schedule: String,
+    /// How many days its recovery points are kept.
+    pub delete_after_days: u32,
+}
+
 /// One access entry as the run would make it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -241,6 +281,9 @@ pub struct Plan {
     pub teams: Vec<TeamPlan>,
     /// The access entries per shared cluster.
     pub clusters: Vec<ClusterPlan>,
+    /// The environment's account baseline; absent where it has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselinePlan>,
     /// For an existing tenant, each field of its record that would change.
     pub changes: Vec<FieldChange>,
     /// The files the hand-off would write, against what the last hand-off wrote.
@@ -677,6 +720,7 @@ pub fn plan(
             (action, changes)
         }
     };
+    let baseline = baseline(config, spec, &account.account_id);
     Ok(Planned {
         plan: Plan {
             tenant_id: spec.tenant_id.clone(),
@@ -703,12 +747,43 @@ pub fn plan(
                 })
                 .collect(),
             clusters,
+            baseline,
             changes,
             manifests: Vec::new(),
             warnings,
         },
         record,
         previous,
+    })
+}
+
+/// The environment's baseline as ProvisionIdentity ensures it in `account_id`.
+fn baseline(config: &PlatformConfig, spec: &TenantSpec, account_id: &str) -> Option<BaselinePlan> {
+    let backup = config.backup_of(&spec.environment)?;
+    Some(BaselinePlan {
+        backup: Some(BackupPlan {
+            vault_name: backup.vault_name.clone(),
+            plan_name: backup.plan_name.clone(),
+            rules: backup
+                .rules
+                .iter()
+                .map(|r| BackupRulePlan {
+                    name: r.name.clone(),
+                    schedule: r.schedule.clone(),
+                    delete_after_days: r.delete_after_days,
+                })
+                .collect(),
+            selection_tag: format!(
+                "{}={}",
+                backup.selection_tag.key, backup.selection_tag.value
+            ),
+            role_arn: format!(
+                "arn:{}:iam::{account_id}:role{}{}",
+                config.partition(),
+                crate::config::BACKUP_ROLE_PATH,
+                backup.role_name
+            ),
+        }),
     })
 }
 

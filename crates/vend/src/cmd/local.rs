@@ -75,6 +75,9 @@ fn observer(main: Arc<Mutex<Option<String>>>) -> Observer {
             "  {:<20} {ms:>8.1} ms  {outcome}{whose}",
             r.state
         );
+        if let Some(detail) = &r.detail {
+            let _ = writeln!(std::io::stderr(), "  {:<20} {detail}", "");
+        }
     })
 }
 

@@ -147,6 +147,36 @@ pub struct StepReport {
     pub elapsed: Duration,
     /// `None` on success, else the stable error name and message.
     pub error: Option<(String, String)>,
+    /// What the step made that a reader would look for, in a line, when it says (the
+    /// account's backup baseline, say).
+    pub detail: Option<String>,
+}
+
+/// The line `vend local` shows under a step for what it made: today the account baseline
+/// ProvisionIdentity ensured (what it made or repaired, or that it was as configured).
+fn detail(output: &Value) -> Option<String> {
+    let backup = output.get("backup")?;
+    let changed: Vec<&str> = backup["changed"]
+        .as_array()
+        .map(|c| c.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let name = |arn: &Value| {
+        arn.as_str()
+            .and_then(|a| a.rsplit([':', '/']).next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    Some(format!(
+        "baseline: backup vault {}, plan {}, selection {}: {}",
+        name(&backup["vaultArn"]),
+        name(&backup["planArn"]),
+        backup["selectionId"].as_str().unwrap_or_default(),
+        if changed.is_empty() {
+            "as configured".to_owned()
+        } else {
+            format!("made {}", changed.join(", "))
+        }
+    ))
 }
 
 /// Receives each step call as it ends.
@@ -182,6 +212,7 @@ where
                     .as_ref()
                     .err()
                     .map(|e| (e.error_type().to_owned(), e.to_string())),
+                detail: result.as_ref().ok().and_then(detail),
             });
             result.map_err(task_error)
         }

@@ -63,6 +63,9 @@ fn default_backup_role() -> String {
     DEFAULT_BACKUP_ROLE.to_owned()
 }
 
+/// The path of the backup role: no tenant role is made under it, so none can take its name.
+pub const BACKUP_ROLE_PATH: &str = "/vending/";
+
 /// The selection's name in the plan: one selection per plan, made by the service.
 pub const BACKUP_SELECTION_NAME: &str = "tenant-vending";
 
@@ -149,11 +152,7 @@ impl BaselineConfig {
                 "must be at most 256 characters",
             );
         }
-        let role_ok = (1..=64).contains(&b.role_name.len())
-            && b.role_name
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || b"+=,.@-_".contains(&c));
-        if !role_ok {
+        if !crate::names::is_iam_name(&b.role_name, 64) {
             errs.push(
                 format!("{at}.roleName"),
                 format!(

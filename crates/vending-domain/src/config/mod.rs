@@ -11,8 +11,8 @@ pub use identity::{
 };
 
 pub use baseline::{
-    BACKUP_SELECTION_NAME, BackupConfig, BackupRule, BaselineConfig, DEFAULT_BACKUP_ROLE,
-    SelectionTag,
+    BACKUP_ROLE_PATH, BACKUP_SELECTION_NAME, BackupConfig, BackupRule, BaselineConfig,
+    DEFAULT_BACKUP_ROLE, SelectionTag,
 };
 pub use teams::{AssignmentTemplate, IdentityCenterConfig, MAX_TEAMS_PER_KIND, check_group_names};
 

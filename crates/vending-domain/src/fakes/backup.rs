@@ -81,7 +81,11 @@ impl Backups for FakeBackups {
         let account = &self.account;
         let mut s = lock(&self.state);
         let mut changed = Vec::new();
-        let role_arn = format!("arn:aws:iam::{account}:role/vending/{}", config.role_name);
+        let role_arn = format!(
+            "arn:aws:iam::{account}:role{}{}",
+            crate::config::BACKUP_ROLE_PATH,
+            config.role_name
+        );
         if s.role.as_deref() != Some(&role_arn) {
             s.role = Some(role_arn.clone());
             changed.push("role".to_owned());
