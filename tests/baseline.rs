@@ -2,12 +2,12 @@
 //! whose role cannot be passed or does not trust AWS Backup, and a plan deleted while it still
 //! has a selection, as AWS does): a prod tenant's account gets the vault, the plan with the
 //! config's rules and the tag selection; a re-run writes nothing; a selection or plan removed
-//! by hand is made again by a re-run; a dev tenant, whose environment has no baseline, gets
+//! by hand is named by the drift check and made again by a re-run; a dev tenant, whose environment has no baseline, gets
 //! none.
 
 use asl_executor::Status;
 use aws_sdk_backup::Client;
-use e2e::{calls_of, entry, member, portal_body, request, rerun, vending};
+use e2e::{calls_of, drift_of, entry, member, portal_body, request, rerun, vending};
 use serde_json::json;
 use vend::local::Local;
 use vending_domain::config::{BACKUP_SELECTION_NAME, BackupConfig};
@@ -144,7 +144,7 @@ async fn a_prod_account_gets_its_backup_baseline_and_a_rerun_writes_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_removed_selection_or_plan_is_made_again_by_a_rerun() {
+async fn a_removed_selection_or_plan_is_named_by_drift_and_made_again_by_a_rerun() {
     let local = vending(1).await;
     vend_sample(&local).await;
     let wanted = config(&local);
@@ -160,7 +160,24 @@ async fn a_removed_selection_or_plan_is_made_again_by_a_rerun() {
         .send()
         .await
         .expect("deleted");
+    // The drift check names it; a re-run makes it again.
+    let (status, report) = drift_of(&local, "payments").await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        report["differences"],
+        json!([{
+            "resource": format!("backup-selection/{}/{BACKUP_SELECTION_NAME}", wanted.plan_name),
+            "field": "exists",
+            "expected": "yes",
+            "actual": "(missing)",
+        }]),
+        "{report}"
+    );
     rerun(&local, "payments").await;
+    assert_eq!(
+        drift_of(&local, "payments").await.1["differences"],
+        json!([])
+    );
     let again = selections(&backup, &plan_id).await;
     assert_eq!(again.len(), 1, "made again: {again:?}");
     assert_ne!(again[0].1, selection_id, "a new selection");

@@ -230,6 +230,21 @@ pub async fn rerun(local: &vend::local::Local, id: &str) {
     local.settle().await.expect("the re-run ends");
 }
 
+/// The portal API's drift check of a tenant, as API Gateway gives it to InspectTenant: the
+/// status and the body.
+pub async fn drift_of(local: &vend::local::Local, id: &str) -> (u64, serde_json::Value) {
+    let mut event = portal(&serde_json::json!({}));
+    let path = format!("/tenants/{id}/drift");
+    event["rawPath"] = serde_json::json!(path);
+    event["routeKey"] = serde_json::json!("GET /tenants/{tenantId}/drift");
+    event["requestContext"]["http"]["method"] = serde_json::json!("GET");
+    event["requestContext"]["http"]["path"] = serde_json::json!(path);
+    event["body"] = serde_json::Value::Null;
+    let answer = local.request(event).await;
+    let body = serde_json::from_str(answer["body"].as_str().unwrap_or("null")).expect("JSON");
+    (answer["statusCode"].as_u64().unwrap_or_default(), body)
+}
+
 /// The sample portal request's body.
 pub fn portal_body() -> serde_json::Value {
     let event: serde_json::Value = serde_json::from_str(

@@ -4,7 +4,7 @@
 
 use asl_executor::Status;
 use aws_sdk_ec2::types::Filter;
-use e2e::{drain, event_queue, member, portal, portal_body, request, vending};
+use e2e::{drain, drift_of, event_queue, member, portal, portal_body, request, vending};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use vend::local::Local;
@@ -1216,21 +1216,6 @@ async fn an_updated_request_converges_the_tenant_and_what_cannot_change_is_refus
         "portal-update-2",
         "the refused requests changed nothing"
     );
-}
-
-/// The portal API's drift check of a tenant, as API Gateway gives it to InspectTenant: the
-/// status and the body.
-async fn drift_of(local: &Local, id: &str) -> (u64, Value) {
-    let mut event = portal(&json!({}));
-    let path = format!("/tenants/{id}/drift");
-    event["rawPath"] = json!(path);
-    event["routeKey"] = json!("GET /tenants/{tenantId}/drift");
-    event["requestContext"]["http"]["method"] = json!("GET");
-    event["requestContext"]["http"]["path"] = json!(path);
-    event["body"] = Value::Null;
-    let answer = local.request(event).await;
-    let body = serde_json::from_str(answer["body"].as_str().unwrap_or("null")).expect("JSON");
-    (answer["statusCode"].as_u64().unwrap_or_default(), body)
 }
 
 /// Runs git in `dir`, or fails the test with its output.

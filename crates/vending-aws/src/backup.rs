@@ -16,10 +16,11 @@ use aws_sdk_backup::types::{
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use vending_domain::StepError;
+use vending_domain::config::SelectionTag;
 use vending_domain::config::{
     BACKUP_ROLE_PATH as ROLE_PATH, BACKUP_SELECTION_NAME, BackupConfig, BackupRule,
 };
-use vending_domain::ports::{BackupRecord, Backups};
+use vending_domain::ports::{BackupRecord, BackupState, Backups};
 
 /// The tag that marks the backup role as the service's (it is the platform's, not a tenant's).
 pub const BASELINE_TAG: &str = "vending:baseline";
@@ -69,21 +70,37 @@ fn trusts_backup_only(doc: &Value) -> bool {
 }
 
 /// A rule as the config says and as the plan holds it, for comparing.
-type RuleKey = (String, String, String, i64);
+/// A rule as compared: name, vault, schedule, days kept.
+type RuleKey = (String, String, String, u32);
 
-fn wanted_rules(config: &BackupConfig) -> BTreeSet<RuleKey> {
-    config
-        .rules
-        .iter()
-        .map(|r| {
+fn rule_keys<'a>(rules: impl IntoIterator<Item = &'a (BackupRule, String)>) -> BTreeSet<RuleKey> {
+    rules
+        .into_iter()
+        .map(|(r, vault)| {
             (
                 r.name.clone(),
-                config.vault_name.clone(),
+                vault.clone(),
                 r.schedule.clone(),
-                i64::from(r.delete_after_days),
+                r.delete_after_days,
             )
         })
         .collect()
+}
+
+fn wanted_rules(config: &BackupConfig) -> BTreeSet<RuleKey> {
+    let rules: Vec<(BackupRule, String)> = config
+        .rules
+        .iter()
+        .map(|r| (r.clone(), config.vault_name.clone()))
+        .collect();
+    rule_keys(&rules)
+}
+
+/// A selection as read: its tag conditions, its role, and whether it also names resources.
+struct SelectionState {
+    tags: Vec<SelectionTag>,
+    role_arn: String,
+    names_resources: bool,
 }
 
 fn rule_input(vault: &str, rule: &BackupRule) -> Result<BackupRuleInput, StepError> {
@@ -270,6 +287,79 @@ impl AwsBackups {
         Ok(None)
     }
 
+    /// The rules of plan `id`, each with the vault it backs up into.
+    async fn plan_rules(&self, id: &str) -> Result<Vec<(BackupRule, String)>, StepError> {
+        let out = self
+            .backup
+            .get_backup_plan()
+            .backup_plan_id(id)
+            .send()
+            .await
+            .map_err(|e| classify("GetBackupPlan", &e))?;
+        Ok(out
+            .backup_plan()
+            .map(|p| p.rules())
+            .unwrap_or_default()
+            .iter()
+            .map(|r| {
+                let days = r.lifecycle().and_then(|l| l.delete_after_days());
+                (
+                    BackupRule {
+                        name: r.rule_name().to_owned(),
+                        schedule: r.schedule_expression().unwrap_or_default().to_owned(),
+                        // A rule without expiry, or one beyond u32, never equals the config's.
+                        delete_after_days: days.and_then(|d| u32::try_from(d).ok()).unwrap_or(0),
+                    },
+                    r.target_backup_vault_name().to_owned(),
+                )
+            })
+            .collect())
+    }
+
+    /// The ids of plan `plan_id`'s selections named `BACKUP_SELECTION_NAME`.
+    async fn our_selections(&self, plan_id: &str) -> Result<Vec<String>, StepError> {
+        let out = self
+            .backup
+            .list_backup_selections()
+            .backup_plan_id(plan_id)
+            .send()
+            .await
+            .map_err(|e| classify("ListBackupSelections", &e))?;
+        Ok(out
+            .backup_selections_list()
+            .iter()
+            .filter(|s| s.selection_name() == Some(BACKUP_SELECTION_NAME))
+            .filter_map(|s| s.selection_id().map(str::to_owned))
+            .collect())
+    }
+
+    /// Selection `id` of plan `plan_id`, as read.
+    async fn selection(&self, plan_id: &str, id: &str) -> Result<SelectionState, StepError> {
+        let got = self
+            .backup
+            .get_backup_selection()
+            .backup_plan_id(plan_id)
+            .selection_id(id)
+            .send()
+            .await
+            .map_err(|e| classify("GetBackupSelection", &e))?;
+        let b = got.backup_selection();
+        Ok(SelectionState {
+            tags: b
+                .map(|b| b.list_of_tags())
+                .unwrap_or_default()
+                .iter()
+                .filter(|c| c.condition_type() == &ConditionType::Stringequals)
+                .map(|c| SelectionTag {
+                    key: c.condition_key().to_owned(),
+                    value: c.condition_value().to_owned(),
+                })
+                .collect(),
+            role_arn: b.map(|b| b.iam_role_arn().to_owned()).unwrap_or_default(),
+            names_resources: b.is_some_and(|b| !b.resources().is_empty()),
+        })
+    }
+
     /// The plan with exactly the config's rules: (id, ARN, changed).
     async fn ensure_plan(
         &self,
@@ -277,30 +367,8 @@ impl AwsBackups {
         tags: &HashMap<String, String>,
     ) -> Result<(String, String, bool), StepError> {
         if let Some((id, arn)) = self.find_plan(&config.plan_name).await? {
-            let out = self
-                .backup
-                .get_backup_plan()
-                .backup_plan_id(&id)
-                .send()
-                .await
-                .map_err(|e| classify("GetBackupPlan", &e))?;
-            let rules: BTreeSet<RuleKey> = out
-                .backup_plan()
-                .map(|p| p.rules())
-                .unwrap_or_default()
-                .iter()
-                .map(|r| {
-                    (
-                        r.rule_name().to_owned(),
-                        r.target_backup_vault_name().to_owned(),
-                        r.schedule_expression().unwrap_or_default().to_owned(),
-                        r.lifecycle()
-                            .and_then(|l| l.delete_after_days())
-                            .unwrap_or_default(),
-                    )
-                })
-                .collect();
-            if rules == wanted_rules(config) {
+            let rules = self.plan_rules(&id).await?;
+            if rule_keys(&rules) == wanted_rules(config) {
                 return Ok((id, arn, false));
             }
             self.backup
@@ -344,42 +412,21 @@ impl AwsBackups {
         role_arn: &str,
         role_is_new: bool,
     ) -> Result<(String, bool), StepError> {
-        let out = self
-            .backup
-            .list_backup_selections()
-            .backup_plan_id(plan_id)
-            .send()
-            .await
-            .map_err(|e| classify("ListBackupSelections", &e))?;
         let tag = &config.selection_tag;
-        for s in out.backup_selections_list() {
-            if s.selection_name() != Some(BACKUP_SELECTION_NAME) {
-                continue;
-            }
-            let id = s.selection_id().unwrap_or_default();
-            let got = self
-                .backup
-                .get_backup_selection()
-                .backup_plan_id(plan_id)
-                .selection_id(id)
-                .send()
-                .await
-                .map_err(|e| classify("GetBackupSelection", &e))?;
-            let same = got.backup_selection().is_some_and(|b| {
-                b.iam_role_arn() == role_arn
-                    && b.resources().is_empty()
-                    && matches!(b.list_of_tags(), [c] if c.condition_type() == &ConditionType::Stringequals
-                        && c.condition_key() == tag.key
-                        && c.condition_value() == tag.value)
-            });
+        for id in self.our_selections(plan_id).await? {
+            let got = self.selection(plan_id, &id).await?;
+            let same = got.role_arn == role_arn
+                && !got.names_resources
+                && got.tags.len() == 1
+                && got.tags[0] == *tag;
             if same {
-                return Ok((id.to_owned(), false));
+                return Ok((id, false));
             }
             // AWS Backup has no update for a selection: it goes, and is made again below.
             self.backup
                 .delete_backup_selection()
                 .backup_plan_id(plan_id)
-                .selection_id(id)
+                .selection_id(&id)
                 .send()
                 .await
                 .map_err(|e| classify("DeleteBackupSelection", &e))?;
@@ -422,6 +469,50 @@ impl AwsBackups {
 }
 
 impl Backups for AwsBackups {
+    async fn backup_state(&self, config: &BackupConfig) -> Result<BackupState, StepError> {
+        let role_arn = get_role(&self.iam, &config.role_name)
+            .await?
+            .filter(|r| {
+                r.path() == ROLE_PATH
+                    && r.tags()
+                        .iter()
+                        .any(|t| t.key() == BASELINE_TAG && t.value() == "backup")
+            })
+            .map(|r| r.arn().to_owned());
+        let vault = match self
+            .backup
+            .describe_backup_vault()
+            .backup_vault_name(&config.vault_name)
+            .send()
+            .await
+        {
+            Ok(_) => true,
+            Err(e) if e.code() == Some("ResourceNotFoundException") => false,
+            Err(e) => return Err(classify("DescribeBackupVault", &e)),
+        };
+        let Some((plan_id, _)) = self.find_plan(&config.plan_name).await? else {
+            return Ok(BackupState {
+                role_arn,
+                vault,
+                ..BackupState::default()
+            });
+        };
+        let plan_rules = Some(self.plan_rules(&plan_id).await?);
+        let selection = match self.our_selections(&plan_id).await?.first() {
+            Some(id) => {
+                let s = self.selection(&plan_id, id).await?;
+                Some((s.tags, s.role_arn))
+            }
+            None => None,
+        };
+        Ok(BackupState {
+            role_arn,
+            vault,
+            plan_rules,
+            selection,
+        })
+    }
+
     async fn ensure_backup(
         &self,
         config: &BackupConfig,

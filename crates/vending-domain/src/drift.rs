@@ -4,8 +4,9 @@
 //! here, since each step converges on the same expectations.
 
 use crate::PlatformConfig;
+use crate::config::{BACKUP_ROLE_PATH, BACKUP_SELECTION_NAME, BackupConfig, BackupRule};
 use crate::plan::role_spec;
-use crate::ports::{AccessEntryState, RoleSpec, VpcState};
+use crate::ports::{AccessEntryState, BackupState, RoleSpec, VpcState};
 use crate::record::{TenantCluster, TenantRecord};
 use crate::request::TENANT_TAG;
 use serde::{Deserialize, Serialize};
@@ -278,6 +279,83 @@ pub fn compare_network(record: &TenantRecord, actual: Option<&VpcState>) -> Vec<
     out
 }
 
+/// A backup rule as drift shows it: name, schedule, days kept and vault.
+fn rule_text((rule, vault): &(BackupRule, String)) -> String {
+    format!(
+        "{}: {} kept {} days into {vault}",
+        rule.name, rule.schedule, rule.delete_after_days
+    )
+}
+
+/// The account's AWS Backup baseline against its environment's config (`backup`): the role,
+/// the vault, the plan's rules, and the plan's selection (its tag and role). `role_arn` is the
+/// role's ARN as the service makes it in the tenant's account.
+pub fn compare_backup(
+    backup: &BackupConfig,
+    role_arn: &str,
+    state: &BackupState,
+) -> Vec<Difference> {
+    let mut out = Vec::new();
+    let role = format!("backup-role{BACKUP_ROLE_PATH}{}", backup.role_name);
+    if state.role_arn.as_deref() != Some(role_arn) {
+        out.push(differ(
+            &role,
+            "exists",
+            role_arn,
+            state.role_arn.as_deref().unwrap_or(MISSING),
+        ));
+    }
+    if !state.vault {
+        out.push(differ(
+            &format!("backup-vault/{}", backup.vault_name),
+            "exists",
+            "yes",
+            MISSING,
+        ));
+    }
+    let plan = format!("backup-plan/{}", backup.plan_name);
+    let Some(rules) = &state.plan_rules else {
+        out.push(differ(&plan, "exists", "yes", MISSING));
+        return out;
+    };
+    let wanted: Vec<String> = backup
+        .rules
+        .iter()
+        .map(|r| rule_text(&(r.clone(), backup.vault_name.clone())))
+        .collect();
+    let mut have: Vec<String> = rules.iter().map(rule_text).collect();
+    have.sort();
+    let mut sorted = wanted.clone();
+    sorted.sort();
+    if have != sorted {
+        out.push(differ(&plan, "rules", list(&wanted), list(&have)));
+    }
+    let selection = format!(
+        "backup-selection/{}/{BACKUP_SELECTION_NAME}",
+        backup.plan_name
+    );
+    let tag = format!(
+        "{}={}",
+        backup.selection_tag.key, backup.selection_tag.value
+    );
+    match &state.selection {
+        None => out.push(differ(&selection, "exists", "yes", MISSING)),
+        Some((tags, role)) => {
+            let actual: Vec<String> = tags
+                .iter()
+                .map(|t| format!("{}={}", t.key, t.value))
+                .collect();
+            if actual != [tag.clone()] {
+                out.push(differ(&selection, "tags", tag, list(&actual)));
+            }
+            if role != role_arn {
+                out.push(differ(&selection, "role", role_arn, role));
+            }
+        }
+    }
+    out
+}
+
 /// The files a hand-off of the record writes against the files the destination holds.
 pub fn compare_files(
     expected: &BTreeMap<String, Vec<u8>>,
@@ -363,5 +441,67 @@ mod tests {
             ]
         );
         assert_eq!(compare_files(&want, &want), []);
+    }
+
+    #[test]
+    fn a_backup_baseline_as_configured_has_no_difference_and_each_change_is_named() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../infra/platform-config.json"
+        );
+        let config =
+            PlatformConfig::from_json(&std::fs::read_to_string(path).expect("the example config"))
+                .expect("valid");
+        let backup = config
+            .backup_of("prod")
+            .expect("prod has a baseline")
+            .clone();
+        let role = backup.role_arn("aws", "222233334444");
+        let rules = |b: &BackupConfig| {
+            b.rules
+                .iter()
+                .map(|r| (r.clone(), b.vault_name.clone()))
+                .collect::<Vec<_>>()
+        };
+        let fine = BackupState {
+            role_arn: Some(role.clone()),
+            vault: true,
+            plan_rules: Some(rules(&backup).into_iter().rev().collect()),
+            selection: Some((vec![backup.selection_tag.clone()], role.clone())),
+        };
+        assert_eq!(
+            compare_backup(&backup, &role, &fine),
+            [],
+            "rules in any order"
+        );
+
+        let fields = |state: &BackupState| {
+            compare_backup(&backup, &role, state)
+                .into_iter()
+                .map(|d| format!("{} {}", d.resource, d.field))
+                .collect::<Vec<_>>()
+        };
+        let mut edited = fine.clone();
+        if let Some(rules) = edited.plan_rules.as_mut() {
+            rules[0].0.delete_after_days = 1;
+        }
+        edited.selection = Some((vec![], "arn:aws:iam::222233334444:role/other".into()));
+        assert_eq!(
+            fields(&edited),
+            [
+                "backup-plan/tenant-vending-daily rules",
+                "backup-selection/tenant-vending-daily/tenant-vending tags",
+                "backup-selection/tenant-vending-daily/tenant-vending role",
+            ]
+        );
+        assert_eq!(
+            fields(&BackupState::default()),
+            [
+                "backup-role/vending/tenant-vending-backup exists",
+                "backup-vault/tenant-vending exists",
+                "backup-plan/tenant-vending-daily exists",
+            ],
+            "nothing there: the plan's absence says its selection's"
+        );
     }
 }

@@ -777,12 +777,7 @@ fn baseline(config: &PlatformConfig, spec: &TenantSpec, account_id: &str) -> Opt
                 "{}={}",
                 backup.selection_tag.key, backup.selection_tag.value
             ),
-            role_arn: format!(
-                "arn:{}:iam::{account_id}:role{}{}",
-                config.partition(),
-                crate::config::BACKUP_ROLE_PATH,
-                backup.role_name
-            ),
+            role_arn: backup.role_arn(config.partition(), account_id),
         }),
     })
 }

@@ -451,8 +451,27 @@ pub struct BackupRecord {
     pub changed: Vec<String>,
 }
 
+/// A tenant account's AWS Backup baseline as it is, read without changing anything (drift).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BackupState {
+    /// The backup role's ARN, when the role exists and is the service's (path and tag).
+    pub role_arn: Option<String>,
+    /// Whether the vault exists.
+    pub vault: bool,
+    /// The live plan of the config's name: each rule with the vault it backs up into.
+    pub plan_rules: Option<Vec<(crate::config::BackupRule, String)>>,
+    /// The plan's selection `BACKUP_SELECTION_NAME`: its tag conditions and its role.
+    pub selection: Option<(Vec<crate::config::SelectionTag>, String)>,
+}
+
 /// AWS Backup in a tenant account, with the IAM role it backs up with.
 pub trait Backups: Send + Sync {
+    /// What the account has of `config`'s baseline, read only.
+    fn backup_state(
+        &self,
+        config: &crate::config::BackupConfig,
+    ) -> impl Future<Output = Result<BackupState, StepError>> + Send;
+
     /// The role (trusting `backup.amazonaws.com`, with AWS's managed backup and restore
     /// policies), the vault, the plan with exactly `config`'s rules and its one selection
     /// (`BACKUP_SELECTION_NAME`: the tag condition and the role) exist; each is read first, a

@@ -1,7 +1,8 @@
 //! The portal API's drift check, `GET /tenants/{tenantId}/drift` (`vend plan TENANT`): what a
 //! tenant's resources are, where they live, against what its record says. It reads the
 //! tenant's roles in its account, its access entries on every shared cluster, its VPC with
-//! the transit gateway attachment and routes, and the files in the GitOps destination, and
+//! the transit gateway attachment and routes, its account's AWS Backup baseline (where its
+//! environment has one), and the files in the GitOps destination, and
 //! answers each difference by resource and field (`vending_domain::drift`). It changes
 //! nothing: a re-run of the tenant's vending repairs what it finds.
 //!
@@ -12,10 +13,12 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use vending_domain::api::{Endpoint, route};
 use vending_domain::drift::{
-    DriftReport, compare_access, compare_files, compare_network, compare_role, expected_roles,
+    DriftReport, compare_access, compare_backup, compare_files, compare_network, compare_role,
+    expected_roles,
 };
 use vending_domain::ports::{
-    Accounts, ClusterAccess as _, Identity as _, ManifestDestination, Registry, TenantNetwork as _,
+    Accounts, Backups as _, ClusterAccess as _, Identity as _, ManifestDestination, Registry,
+    TenantNetwork as _,
 };
 use vending_domain::record::Lifecycle;
 use vending_domain::{PlatformConfig, StepError, TenantId, TenantRecord};
@@ -64,6 +67,17 @@ pub async fn drift<A: Accounts, D: ManifestDestination>(
     let vpc = network.tenant_vpc(record.tenant_id.as_str()).await?;
     checked.push(format!("vpc/{}", record.tenant_id));
     differences.extend(compare_network(record, vpc.as_ref()));
+
+    // The account baseline as the environment's config says today (what a re-run ensures).
+    if let Some(backup) = config.backup_of(&record.environment) {
+        let backups = accounts
+            .backups(&record.account.id, &config.region, &session)
+            .await?;
+        let state = backups.backup_state(backup).await?;
+        checked.push(format!("backup-plan/{}", backup.plan_name));
+        let role_arn = backup.role_arn(config.partition(), &record.account.id);
+        differences.extend(compare_backup(backup, &role_arn, &state));
+    }
 
     let bundle = tenant_manifests::bundle(record, config.gitops.root())
         .map_err(|e| StepError::Internal(format!("the record does not render: {e}")))?;

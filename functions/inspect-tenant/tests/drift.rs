@@ -1,13 +1,14 @@
-//! InspectTenant on fakes: a tenant made as its record says has no drift; a role edited and a
-//! manifest changed behind the service's back are each named; the API's refusals (no such
-//! tenant, no record yet, a bad id) are answers, never failures.
+//! InspectTenant on fakes: a tenant made as its record says has no drift; a role edited, a
+//! backup plan's rules changed and a manifest changed behind the service's back are each
+//! named; the API's refusals (no such tenant, no record yet, a bad id) are answers, never
+//! failures.
 
 use serde_json::{Value, json};
 use vending_domain::fakes::{FakeAccounts, FakeDestination, FakeRegistry, example_config};
 use vending_domain::plan::role_specs;
 use vending_domain::ports::{
-    AccessEntrySpec, Accounts as _, ClusterAccess as _, Identity as _, ManifestDestination as _,
-    Registry as _, RegistryEntry, TenantNetwork as _,
+    AccessEntrySpec, Accounts as _, Backups as _, ClusterAccess as _, Identity as _,
+    ManifestDestination as _, Registry as _, RegistryEntry, TenantNetwork as _,
 };
 use vending_domain::request::TenantRequest;
 use vending_domain::steps::{
@@ -48,6 +49,15 @@ async fn vended(accounts: &FakeAccounts, destination: &FakeDestination) -> Tenan
             kubernetes_group: template.kubernetes_group_for("payments"),
         });
     }
+    // The prod environment's AWS Backup baseline, as ProvisionIdentity ensures it.
+    let backup = config.backup_of("prod").expect("prod has a baseline");
+    accounts
+        .backups(ACCOUNT, &config.region, "s")
+        .await
+        .expect("backup")
+        .ensure_backup(backup, &spec.all_tags())
+        .await
+        .expect("the baseline");
     let mut clusters = Vec::new();
     for cluster in &config.clusters {
         let eks = accounts
@@ -160,6 +170,10 @@ async fn a_tenant_as_its_record_says_has_no_drift_and_each_edit_is_named() {
         .find(|p| p.ends_with("tenants/payments/tenant.yaml"))
         .expect("the Tenant manifest");
     destination.edit(&tenant_file, b"kind: Tenant\n".to_vec());
+    let plan = &config.backup_of("prod").expect("a baseline").plan_name;
+    accounts
+        .backups_of(ACCOUNT)
+        .edit_rules(plan, |rules| rules[0].delete_after_days = 1);
     let report = inspect_tenant::drift(&accounts, &destination, &config, &record)
         .await
         .expect("checked");
@@ -172,6 +186,7 @@ async fn a_tenant_as_its_record_says_has_no_drift_and_each_edit_is_named() {
         found,
         [
             (format!("role/{admin}"), "trust".to_owned()),
+            (format!("backup-plan/{plan}"), "rules".to_owned()),
             (format!("file/{tenant_file}"), "content".to_owned()),
         ]
     );

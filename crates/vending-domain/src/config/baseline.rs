@@ -66,6 +66,16 @@ fn default_backup_role() -> String {
 /// The path of the backup role: no tenant role is made under it, so none can take its name.
 pub const BACKUP_ROLE_PATH: &str = "/vending/";
 
+impl BackupConfig {
+    /// The backup role's ARN in `account_id`, path included.
+    pub fn role_arn(&self, partition: &str, account_id: &str) -> String {
+        format!(
+            "arn:{partition}:iam::{account_id}:role{BACKUP_ROLE_PATH}{}",
+            self.role_name
+        )
+    }
+}
+
 /// The selection's name in the plan: one selection per plan, made by the service.
 pub const BACKUP_SELECTION_NAME: &str = "tenant-vending";
 

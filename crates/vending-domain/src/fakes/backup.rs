@@ -4,12 +4,12 @@
 use super::{Calls, lock};
 use crate::config::{BackupConfig, BackupRule, SelectionTag};
 use crate::error::StepError;
-use crate::ports::{BackupRecord, Backups};
+use crate::ports::{BackupRecord, BackupState, Backups};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Default)]
-struct BackupState {
+struct Account {
     role: Option<String>,
     vaults: BTreeMap<String, String>,
     /// Plans by name: (id, rules, the selection's tag and role, if it has one).
@@ -27,7 +27,7 @@ struct FakePlan {
 /// AWS Backup of one account, in memory.
 #[derive(Debug, Clone, Default)]
 pub struct FakeBackups {
-    state: Arc<Mutex<BackupState>>,
+    state: Arc<Mutex<Account>>,
     /// The account, as ARNs name it.
     pub account: String,
     /// Calls made, and failures to answer with.
@@ -58,6 +58,13 @@ impl FakeBackups {
             .map(|(_, t, _)| t.clone())
     }
 
+    /// Deletes the plan's selection (an account admin's doing).
+    pub fn delete_selection(&self, plan: &str) {
+        if let Some(p) = lock(&self.state).plans.get_mut(plan) {
+            p.selection = None;
+        }
+    }
+
     /// Deletes the plan and its selection (an account admin's doing).
     pub fn delete_plan(&self, name: &str) {
         lock(&self.state).plans.remove(name);
@@ -72,6 +79,25 @@ impl FakeBackups {
 }
 
 impl Backups for FakeBackups {
+    async fn backup_state(&self, config: &BackupConfig) -> Result<BackupState, StepError> {
+        self.calls.enter("BackupState")?;
+        let s = lock(&self.state);
+        let plan = s.plans.get(&config.plan_name);
+        Ok(BackupState {
+            role_arn: s.role.clone(),
+            vault: s.vaults.contains_key(&config.vault_name),
+            plan_rules: plan.map(|p| {
+                p.rules
+                    .iter()
+                    .map(|r| (r.clone(), config.vault_name.clone()))
+                    .collect()
+            }),
+            selection: plan
+                .and_then(|p| p.selection.as_ref())
+                .map(|(_, tag, role)| (vec![tag.clone()], role.clone())),
+        })
+    }
+
     async fn ensure_backup(
         &self,
         config: &BackupConfig,
@@ -81,11 +107,7 @@ impl Backups for FakeBackups {
         let account = &self.account;
         let mut s = lock(&self.state);
         let mut changed = Vec::new();
-        let role_arn = format!(
-            "arn:aws:iam::{account}:role{}{}",
-            crate::config::BACKUP_ROLE_PATH,
-            config.role_name
-        );
+        let role_arn = config.role_arn("aws", account);
         if s.role.as_deref() != Some(&role_arn) {
             s.role = Some(role_arn.clone());
             changed.push("role".to_owned());
