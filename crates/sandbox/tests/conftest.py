@@ -51,6 +51,7 @@ def sandbox(url):
             "closurePolls": 2,
             "assignmentPolls": 2,
             "closeQuota": None,
+            "controlTowerBaseline": None,
         },
     )
     return Sandbox(url)

@@ -17,7 +17,7 @@ import time
 
 from werkzeug.wrappers import Request, Response
 
-from . import authz, backup, ec2_rules, eks, executions, faults, iam_rules, organizations, sso, state, wire
+from . import authz, backup, ec2_rules, eks, executions, faults, iam_rules, organizations, recording, sso, state, wire
 
 READ_PREFIXES = ("Describe", "List", "Get", "Head", "Scan", "Query", "BatchGet", "TransactGet", "Lookup", "Search")
 
@@ -98,6 +98,7 @@ class Front:
             organizations.refuse_outside_management(call, caller)
             or iam_rules.check(call, caller)
             or organizations.optin_refusal(call, caller)
+            or recording.refusal(call, caller)
         )
         if refused is not None:
             return refused, False

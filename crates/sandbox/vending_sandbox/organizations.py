@@ -22,7 +22,7 @@ import datetime
 import json
 import uuid
 
-from . import state, wire
+from . import recording, state, wire
 
 POLLS = {}  # creation request id -> polls answered so far
 REFUSED = {}  # creation request id -> status of a request the sandbox fails
@@ -133,6 +133,7 @@ def _give_member_role(account_id, role_name):
 
     iam = iam_backends[account_id]["aws"]
     iam.attach_role_policy(ADMINISTRATOR, role_name)
+    recording.enrol(account_id)
     for policy in state.CONFIG["baselinePolicies"]:
         iam.create_policy(
             description="platform baseline",

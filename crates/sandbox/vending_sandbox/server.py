@@ -3,7 +3,7 @@
 import os
 import threading
 
-from . import ec2_rules, speed, state
+from . import ec2_rules, recording, speed, state
 from .app import Front
 
 
@@ -15,6 +15,7 @@ def application():
 
     ec2_rules.install()
     speed.install()
+    recording.install()
     return Front(DomainDispatcherApplication(create_backend_app))
 
 

@@ -32,6 +32,9 @@ CONFIG = {
     # Customer-managed policies the platform's baseline (a service-managed stack set with
     # automatic deployment) puts in every new account: [{"name", "path", "document"}].
     "baselinePolicies": [],
+    # The regions where Control Tower enrols every new account (its own AWS Config recorder
+    # and delivery channel, recording); null: the organization has no Control Tower.
+    "controlTowerBaseline": None,
 }
 
 # Every AWS call answered: service, operation, status, and whether it changed anything.
