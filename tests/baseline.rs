@@ -7,18 +7,25 @@
 
 use asl_executor::Status;
 use aws_sdk_backup::Client;
-use e2e::{calls_of, drift_of, entry, member, portal_body, request, rerun, vending};
+use e2e::{calls_of, drift_of, entry, member, portal_body, request, rerun, vending, vending_with};
 use serde_json::json;
 use vend::local::Local;
-use vending_domain::config::{BACKUP_SELECTION_NAME, BackupConfig};
+use vending_domain::config::{BACKUP_SELECTION_NAME, BackupConfig, BaselineMode, RECORDING_NAME};
 
-/// Every AWS call that writes the backup baseline.
-const WRITES: [&str; 5] = [
+/// Every AWS call that writes the baseline.
+const WRITES: [&str; 12] = [
     "CreateBackupVault",
     "CreateBackupPlan",
     "UpdateBackupPlan",
     "CreateBackupSelection",
     "DeleteBackupSelection",
+    "PutConfigurationRecorder",
+    "PutDeliveryChannel",
+    "StartConfigurationRecorder",
+    "PutConfigRule",
+    "CreateTrail",
+    "UpdateTrail",
+    "StartLogging",
 ];
 
 fn writes(local: &Local) -> Vec<usize> {
@@ -88,7 +95,7 @@ async fn vend_sample(local: &Local) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_prod_account_gets_its_backup_baseline_and_a_rerun_writes_nothing() {
+async fn a_prod_account_gets_its_backup_recorder_rules_and_trail_and_a_rerun_writes_nothing() {
     let local = vending(1).await;
     vend_sample(&local).await;
     let wanted = config(&local);
@@ -131,6 +138,91 @@ async fn a_prod_account_gets_its_backup_baseline_and_a_rerun_writes_nothing() {
             wanted.selection_tag.value.as_str()
         )
     );
+
+    // AWS Config records, delivering to the platform's bucket, with the config's rules; the
+    // trail logs to the platform's bucket.
+    let account = entry(&local, "payments")
+        .await
+        .account_id
+        .expect("an account");
+    let sdk = member(&local, &account).await;
+    let recorded = aws_sdk_config::Client::new(&sdk);
+    let recorders = recorded
+        .describe_configuration_recorders()
+        .send()
+        .await
+        .expect("read");
+    let names: Vec<&str> = recorders
+        .configuration_recorders()
+        .iter()
+        .filter_map(|r| r.name())
+        .collect();
+    assert_eq!(names, [RECORDING_NAME]);
+    let status = recorded
+        .describe_configuration_recorder_status()
+        .send()
+        .await
+        .expect("read");
+    assert!(
+        status
+            .configuration_recorders_status()
+            .iter()
+            .all(|s| s.recording()),
+        "{status:?}"
+    );
+    let channels = recorded
+        .describe_delivery_channels()
+        .send()
+        .await
+        .expect("read");
+    let buckets: Vec<&str> = channels
+        .delivery_channels()
+        .iter()
+        .filter_map(|c| c.s3_bucket_name())
+        .collect();
+    let recording = local
+        .platform
+        .config
+        .config_of("prod")
+        .expect("prod records");
+    assert_eq!(
+        buckets,
+        [recording.delivery_bucket.as_deref().unwrap_or_default()]
+    );
+    let rules = recorded.describe_config_rules().send().await.expect("read");
+    let mut have: Vec<&str> = rules
+        .config_rules()
+        .iter()
+        .filter_map(|r| r.config_rule_name())
+        .collect();
+    have.sort_unstable();
+    let mut named: Vec<&str> = recording.rules.iter().map(|r| r.name.as_str()).collect();
+    named.sort_unstable();
+    assert_eq!(have, named);
+    let trails = aws_sdk_cloudtrail::Client::new(&sdk);
+    let trail = trails
+        .get_trail()
+        .name(RECORDING_NAME)
+        .send()
+        .await
+        .expect("the trail");
+    let trail = trail.trail().expect("a trail");
+    assert_eq!(
+        trail.s3_bucket_name(),
+        local
+            .platform
+            .config
+            .trail_of("prod")
+            .and_then(|t| t.bucket.as_deref())
+    );
+    assert_eq!(trail.is_multi_region_trail(), Some(true));
+    let logging = trails
+        .get_trail_status()
+        .name(RECORDING_NAME)
+        .send()
+        .await
+        .expect("read");
+    assert_eq!(logging.is_logging(), Some(true));
 
     // A re-run reads everything and writes nothing.
     let before = writes(&local);
@@ -233,5 +325,78 @@ async fn an_environment_without_a_baseline_gets_no_backup() {
     assert!(vaults.backup_vault_list().is_empty(), "{vaults:?}");
     let plans = backup.list_backup_plans().send().await.expect("listed");
     assert!(plans.backup_plans_list().is_empty(), "{plans:?}");
-    assert_eq!(writes(&local), [0; 5], "{WRITES:?}");
+    assert_eq!(writes(&local), [0; 12], "{WRITES:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn in_control_tower_mode_its_recorder_and_trail_are_left_and_only_the_rules_added() {
+    let mut config = vend::local::example_config().expect("the example config");
+    let baseline = config
+        .environments
+        .get_mut("prod")
+        .and_then(|e| e.baseline.as_mut())
+        .expect("prod has a baseline");
+    if let Some(c) = baseline.config.as_mut() {
+        c.mode = BaselineMode::ControlTower;
+        c.delivery_bucket = None;
+    }
+    if let Some(t) = baseline.trail.as_mut() {
+        t.mode = BaselineMode::ControlTower;
+        t.bucket = None;
+    }
+    let local = vending_with(config, 1, None).await;
+
+    // An account Control Tower has not enrolled has no recorder: the step waits for it, then
+    // the tenant fails saying so.
+    let mut early = portal_body();
+    early["tenantId"] = json!("ledger");
+    early["requestId"] = json!("portal-ledger");
+    let (answer, result) = request(&local, &early).await;
+    let result = result.unwrap_or_else(|| panic!("started: {answer}"));
+    assert_eq!(result.status, Status::Failed, "{result:?}");
+    let failure = entry(&local, "ledger").await.failure.expect("recorded");
+    assert_eq!(failure.error, "NotReady", "{failure:?}");
+    assert!(failure.cause.contains("Control Tower"), "{failure:?}");
+
+    // Control Tower enrols the accounts it governs from now on.
+    let region = local.platform.config.region.clone();
+    local
+        .sandbox
+        .configure(&json!({"controlTowerBaseline": [region]}))
+        .expect("configured");
+    vend_sample(&local).await;
+    let account = entry(&local, "payments")
+        .await
+        .account_id
+        .expect("an account");
+    let recorded = aws_sdk_config::Client::new(&member(&local, &account).await);
+    let recorders = recorded
+        .describe_configuration_recorders()
+        .send()
+        .await
+        .expect("read");
+    let names: Vec<&str> = recorders
+        .configuration_recorders()
+        .iter()
+        .filter_map(|r| r.name())
+        .collect();
+    assert_eq!(names, ["aws-controltower-BaselineConfigRecorder"]);
+    let rules = recorded.describe_config_rules().send().await.expect("read");
+    assert_eq!(
+        rules.config_rules().len(),
+        local
+            .platform
+            .config
+            .config_of("prod")
+            .map_or(0, |c| c.rules.len())
+    );
+    for op in [
+        "PutConfigurationRecorder",
+        "PutDeliveryChannel",
+        "StartConfigurationRecorder",
+        "CreateTrail",
+        "StartLogging",
+    ] {
+        assert_eq!(calls_of(&local, op), 0, "{op}: Control Tower's to make");
+    }
 }

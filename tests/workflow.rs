@@ -478,6 +478,8 @@ fn typed_steps() -> HashMap<&'static str, Reply> {
                     kubernetes_group: "tenant:payments:admin".into(),
                 }],
                 backup: None,
+                config: None,
+                trail: None,
             })
         }),
         typed::<AssignTeams>(|n, input| match input {

@@ -1,6 +1,7 @@
 """AWS Config and CloudTrail as AWS behaves where moto is kinder: a delivery channel or a trail
 needs a bucket that exists and lets the service write, in any account; Control Tower's own
-recorder, channel and trail are changed by no one else; Control Tower enrols new accounts."""
+recorder, channel and trail are changed by no one else; Control Tower enrols new accounts; a
+recorder passes its role (iam:PassRole)."""
 
 import json
 
@@ -123,3 +124,14 @@ def test_control_towers_trail_is_changed_by_no_one_else(sandbox):
     with pytest.raises(ClientError) as e:
         trail.stop_logging(Name="aws-controltower-BaselineCloudTrail")
     assert code(e) == "AccessDeniedException"
+
+
+def test_a_recorder_passes_its_role_which_needs_iam_pass_role(sandbox):
+    """A caller allowed every AWS Config action but not iam:PassRole cannot make a recorder."""
+    arn = sandbox.role("config-admin", [{"Effect": "Allow", "Action": "config:*", "Resource": "*"}])
+    caller = sandbox.client("config", sandbox.assume(arn))
+    sandbox.enforce()
+    with pytest.raises(ClientError) as e:
+        recorder(caller)
+    assert code(e) == "AccessDeniedException"
+    assert "iam:PassRole" in e.value.response["Error"]["Message"]

@@ -270,6 +270,11 @@ def requested(call, account):
             role = (p.get("BackupSelection") or {}).get("IamRoleArn", "*")
             out.append(("iam:PassRole", role))
         return out
+    if svc == "config" and op == "PutConfigurationRecorder":
+        # The recorder passes its role to AWS Config (AWS Config Developer Guide, "Permissions
+        # for the IAM role assigned to AWS Config").
+        role = (p.get("ConfigurationRecorder") or {}).get("roleARN", "*")
+        return [("config:PutConfigurationRecorder", "*"), ("iam:PassRole", role)]
     if svc == "identitystore" and p.get("IdentityStoreId"):
         store = f"arn:aws:identitystore::{account}:identitystore/{p['IdentityStoreId']}"
         return [(f"identitystore:{op}", store)]

@@ -356,9 +356,12 @@ pub fn render_plan(plan: &Plan, format: Format, color: bool) -> String {
             out.push('\n');
         }
     }
+    if plan.baseline.is_some() {
+        out.push_str("\nbaseline:\n");
+    }
     if let Some(backup) = plan.baseline.as_ref().and_then(|b| b.backup.as_ref()) {
         out.push_str(&format!(
-            "\nbaseline:\n  backup vault {}, plan {}\n",
+            "  backup vault {}, plan {}\n",
             backup.vault_name, backup.plan_name
         ));
         for r in &backup.rules {
@@ -371,6 +374,30 @@ pub fn render_plan(plan: &Plan, format: Format, color: bool) -> String {
             "    selection: resources tagged {}\n    role: {}\n",
             backup.selection_tag, backup.role_arn
         ));
+    }
+    if let Some(c) = plan.baseline.as_ref().and_then(|b| b.config.as_ref()) {
+        match &c.delivery_bucket {
+            Some(bucket) => out.push_str(&format!(
+                "  config ({}): recorder, delivering to {bucket}\n",
+                c.mode
+            )),
+            None => out.push_str(&format!(
+                "  config ({}): Control Tower's recorder\n",
+                c.mode
+            )),
+        }
+        if !c.rules.is_empty() {
+            out.push_str(&format!("    rules: {}\n", c.rules.join(", ")));
+        }
+    }
+    if let Some(t) = plan.baseline.as_ref().and_then(|b| b.trail.as_ref()) {
+        match &t.bucket {
+            Some(bucket) => out.push_str(&format!("  trail ({}): writing to {bucket}\n", t.mode)),
+            None => out.push_str(&format!(
+                "  trail ({}): the organization trail covers the account\n",
+                t.mode
+            )),
+        }
     }
     if !plan.changes.is_empty() {
         out.push_str("\nrecord changes:\n");

@@ -15,6 +15,7 @@ use crate::classify::classify;
 use crate::ec2::{Ec2Hub, Ec2Network};
 use crate::eks::EksAccess;
 use crate::iam::IamIdentity;
+use crate::recording::AwsRecording;
 use aws_config::{Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -156,6 +157,7 @@ impl Accounts for MemberAccounts {
     type Identity = IamIdentity;
     type Clusters = EksAccess;
     type Backups = AwsBackups;
+    type Recording = AwsRecording;
 
     async fn network(
         &self,
@@ -191,6 +193,21 @@ impl Accounts for MemberAccounts {
         let config = self.config(account_id, Some(region), session).await?;
         Ok(AwsBackups::new(
             aws_sdk_backup::Client::new(&config),
+            aws_sdk_iam::Client::new(&config),
+            region,
+        ))
+    }
+
+    async fn recording(
+        &self,
+        account_id: &str,
+        region: &str,
+        session: &str,
+    ) -> Result<AwsRecording, StepError> {
+        let config = self.config(account_id, Some(region), session).await?;
+        Ok(AwsRecording::new(
+            aws_sdk_config::Client::new(&config),
+            aws_sdk_cloudtrail::Client::new(&config),
             aws_sdk_iam::Client::new(&config),
             region,
         ))

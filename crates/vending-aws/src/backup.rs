@@ -7,23 +7,18 @@
 //! plan the other made).
 
 use crate::classify::classify;
-use crate::iam::{attached_policies, get_role, read_policy};
+use crate::iam::get_role;
+use crate::service_role::{self, ServiceRole};
 use aws_sdk_backup::Client;
 use aws_sdk_backup::error::ProvideErrorMetadata;
 use aws_sdk_backup::types::{
     BackupPlanInput, BackupRuleInput, BackupSelection, Condition, ConditionType, Lifecycle,
 };
-use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use vending_domain::StepError;
 use vending_domain::config::SelectionTag;
-use vending_domain::config::{
-    BACKUP_ROLE_PATH as ROLE_PATH, BACKUP_SELECTION_NAME, BackupConfig, BackupRule,
-};
+use vending_domain::config::{BACKUP_SELECTION_NAME, BackupConfig, BackupRule};
 use vending_domain::ports::{BackupRecord, BackupState, Backups};
-
-/// The tag that marks the backup role as the service's (it is the platform's, not a tenant's).
-pub const BASELINE_TAG: &str = "vending:baseline";
 
 const BACKUP_SERVICE: &str = "backup.amazonaws.com";
 
@@ -37,36 +32,6 @@ pub struct AwsBackups {
 
 fn built<T, E: std::fmt::Display>(what: &str, r: Result<T, E>) -> Result<T, StepError> {
     r.map_err(|e| StepError::Internal(format!("building {what}: {e}")))
-}
-
-/// The trust policy of the backup role: AWS Backup, and no one else.
-fn backup_trust() -> Value {
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Service": BACKUP_SERVICE},
-            "Action": "sts:AssumeRole"
-        }]
-    })
-}
-
-/// True when a trust policy lets exactly AWS Backup assume the role.
-fn trusts_backup_only(doc: &Value) -> bool {
-    let Some([s]) = doc
-        .get("Statement")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-    else {
-        return false;
-    };
-    let principal = s.get("Principal");
-    let service = principal.and_then(|p| p.get("Service"));
-    s.get("Effect") == Some(&json!("Allow"))
-        && principal
-            .and_then(Value::as_object)
-            .is_some_and(|p| p.len() == 1)
-        && (service == Some(&json!(BACKUP_SERVICE)) || service == Some(&json!([BACKUP_SERVICE])))
 }
 
 /// A rule as the config says and as the plan holds it, for comparing.
@@ -147,83 +112,25 @@ impl AwsBackups {
     /// The backup role, made or brought back to its trust and policies; its ARN, and whether
     /// anything changed.
     async fn ensure_role(&self, name: &str) -> Result<(String, bool), StepError> {
-        let policies = ["Backup", "Restores"].map(|p| {
-            format!(
-                "arn:{}:iam::aws:policy/service-role/AWSBackupServiceRolePolicyFor{p}",
-                self.partition
-            )
-        });
-        let mut changed = false;
-        let role = match get_role(&self.iam, name).await? {
-            Some(role) => {
-                let ours = role
-                    .tags()
-                    .iter()
-                    .any(|t| t.key() == BASELINE_TAG && t.value() == "backup");
-                if !ours || role.path() != ROLE_PATH {
-                    return Err(StepError::Conflict(format!(
-                        "role {name} exists and is not the service's backup role (path {ROLE_PATH}, tagged {BASELINE_TAG}=backup)"
-                    )));
-                }
-                let trust = role.assume_role_policy_document().and_then(read_policy);
-                if !trust.as_ref().is_some_and(trusts_backup_only) {
-                    self.iam
-                        .update_assume_role_policy()
-                        .role_name(name)
-                        .policy_document(backup_trust().to_string())
-                        .send()
-                        .await
-                        .map_err(|e| classify("UpdateAssumeRolePolicy", &e))?;
-                    changed = true;
-                }
-                role
-            }
-            None => {
-                let tag = built(
-                    "a tag",
-                    aws_sdk_iam::types::Tag::builder()
-                        .key(BASELINE_TAG)
-                        .value("backup")
-                        .build(),
-                )?;
-                let made = self
-                    .iam
-                    .create_role()
-                    .role_name(name)
-                    .path(ROLE_PATH)
-                    .assume_role_policy_document(backup_trust().to_string())
-                    .description("The role AWS Backup backs the account up with (tenant-vending)")
-                    .tags(tag)
-                    .send()
-                    .await;
-                changed = true;
-                match made {
-                    Ok(out) => out.role().cloned().ok_or_else(|| {
-                        StepError::Internal(format!("CreateRole {name} returned no role"))
-                    })?,
-                    Err(e) if e.code() == Some("EntityAlreadyExists") => {
-                        return Err(StepError::ConcurrentModification(format!(
-                            "role {name} was made by another run at the same time"
-                        )));
-                    }
-                    Err(e) => return Err(classify("CreateRole", &e)),
-                }
-            }
-        };
-        let attached = attached_policies(&self.iam, name).await?;
-        for arn in &policies {
-            if !attached.contains(arn) {
-                self.iam
-                    .attach_role_policy()
-                    .role_name(name)
-                    .policy_arn(arn)
-                    .send()
-                    .await
-                    .map_err(|e| classify("AttachRolePolicy", &e))?;
-                changed = true;
-            }
-        }
-        Ok((role.arn().to_owned(), changed))
+        let policies = ["Backup", "Restores"]
+            .map(|p| {
+                format!(
+                    "arn:{}:iam::aws:policy/service-role/AWSBackupServiceRolePolicyFor{p}",
+                    self.partition
+                )
+            })
+            .to_vec();
+        service_role::ensure(
+            &self.iam,
+            &ServiceRole {
+                name,
+                service: BACKUP_SERVICE,
+                kind: "backup",
+                description: "The role AWS Backup backs the account up with (tenant-vending)",
+                policies,
+            },
+        )
+        .await
     }
 
     /// The vault's ARN, made if missing; and whether it was.
@@ -472,12 +379,7 @@ impl Backups for AwsBackups {
     async fn backup_state(&self, config: &BackupConfig) -> Result<BackupState, StepError> {
         let role_arn = get_role(&self.iam, &config.role_name)
             .await?
-            .filter(|r| {
-                r.path() == ROLE_PATH
-                    && r.tags()
-                        .iter()
-                        .any(|t| t.key() == BASELINE_TAG && t.value() == "backup")
-            })
+            .filter(|r| service_role::is_ours(r, "backup"))
             .map(|r| r.arn().to_owned());
         let vault = match self
             .backup
@@ -545,24 +447,5 @@ impl Backups for AwsBackups {
             role_arn,
             changed,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_backup_role_trusts_aws_backup_alone() {
-        assert!(trusts_backup_only(&backup_trust()));
-        let mut listed = backup_trust();
-        listed["Statement"][0]["Principal"]["Service"] = json!([BACKUP_SERVICE]);
-        assert!(trusts_backup_only(&listed));
-        let mut more = backup_trust();
-        more["Statement"][0]["Principal"]["AWS"] = json!("arn:aws:iam::111122223333:root");
-        assert!(!trusts_backup_only(&more), "no one else may assume it");
-        let mut other = backup_trust();
-        other["Statement"][0]["Principal"]["Service"] = json!("ec2.amazonaws.com");
-        assert!(!trusts_backup_only(&other));
     }
 }

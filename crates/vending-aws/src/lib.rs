@@ -14,8 +14,10 @@ pub mod iam;
 pub mod manifests;
 pub mod organizations;
 pub mod parameters;
+pub mod recording;
 pub mod registry;
 pub mod seed;
+mod service_role;
 pub mod sso;
 pub mod workflow;
 

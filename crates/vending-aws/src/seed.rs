@@ -51,6 +51,10 @@ pub struct SeededPlatform {
     pub platform_account_id: String,
     /// The bucket that receives VPC flow logs.
     pub flow_logs_bucket_arn: String,
+    /// The bucket AWS Config delivers to (its policy lets AWS Config write).
+    pub config_bucket: String,
+    /// The bucket trails write to (its policy lets CloudTrail write).
+    pub trail_bucket: String,
     /// The Identity Center instance of the management account.
     pub instance_arn: String,
     /// Its identity store.
@@ -73,6 +77,21 @@ impl SeededPlatform {
             .clone_from(&self.transit_gateway_route_table_id);
         n.flow_logs_bucket_arn
             .clone_from(&self.flow_logs_bucket_arn);
+        for env in config.environments.values_mut() {
+            let Some(baseline) = &mut env.baseline else {
+                continue;
+            };
+            if let Some(bucket) = baseline
+                .config
+                .as_mut()
+                .and_then(|c| c.delivery_bucket.as_mut())
+            {
+                bucket.clone_from(&self.config_bucket);
+            }
+            if let Some(bucket) = baseline.trail.as_mut().and_then(|t| t.bucket.as_mut()) {
+                bucket.clone_from(&self.trail_bucket);
+            }
+        }
         if let Some(off) = &mut config.offboarding {
             off.suspended_ou_id.clone_from(&self.suspended_ou_id);
         }
@@ -91,6 +110,34 @@ const SUSPENDED_OU: &str = "Suspended";
 
 /// The name of the seeded flow-log bucket.
 const FLOW_LOGS_BUCKET: &str = "sandbox-vpc-flow-logs";
+
+/// The seeded buckets of the account baseline's recording, and the service each lets write.
+const RECORDING_BUCKETS: [(&str, &str); 2] = [
+    ("sandbox-config-logs", "config.amazonaws.com"),
+    ("sandbox-cloudtrail-logs", "cloudtrail.amazonaws.com"),
+];
+
+/// Makes `bucket` with a policy that lets `service` put its logs under `AWSLogs/`.
+async fn ensure_log_bucket(sdk: &SdkConfig, bucket: &str, service: &str) -> Result<(), StepError> {
+    ensure_bucket(sdk, bucket).await?;
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": "s3:PutObject",
+            "Resource": format!("arn:aws:s3:::{bucket}/AWSLogs/*")
+        }]
+    });
+    crate::manifests::path_style_client(sdk)
+        .put_bucket_policy()
+        .bucket(bucket)
+        .policy(policy.to_string())
+        .send()
+        .await
+        .map_err(|e| classify("PutBucketPolicy", &e))?;
+    Ok(())
+}
 
 async fn create_member_account(
     org: &aws_sdk_organizations::Client,
@@ -216,6 +263,9 @@ pub async fn seed(config: &SdkConfig, spec: &SeedSpec) -> Result<SeededPlatform,
         .to_owned();
 
     ensure_bucket(&network, FLOW_LOGS_BUCKET).await?;
+    for (bucket, service) in RECORDING_BUCKETS {
+        ensure_log_bucket(&network, bucket, service).await?;
+    }
 
     let platform_account_id =
         create_member_account(&org, "platform", &spec.member_role_name).await?;
@@ -244,6 +294,8 @@ pub async fn seed(config: &SdkConfig, spec: &SeedSpec) -> Result<SeededPlatform,
         transit_gateway_route_table_id,
         platform_account_id,
         flow_logs_bucket_arn: format!("arn:aws:s3:::{FLOW_LOGS_BUCKET}"),
+        config_bucket: RECORDING_BUCKETS[0].0.to_owned(),
+        trail_bucket: RECORDING_BUCKETS[1].0.to_owned(),
     })
 }
 

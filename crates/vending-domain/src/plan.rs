@@ -148,6 +148,38 @@ pub struct BaselinePlan {
     /// AWS Backup, where the environment's baseline has it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup: Option<BackupPlan>,
+    /// AWS Config, where the environment's baseline has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<ConfigPlan>,
+    /// The trail, where the environment's baseline has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trail: Option<TrailPlan>,
+}
+
+/// The account's AWS Config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigPlan {
+    /// Who owns the recorder and its channel (`service`, `controlTower`).
+    pub mode: String,
+    /// `service` mode: the bucket the delivery channel writes to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_bucket: Option<String>,
+    /// The managed rules, by name.
+    pub rules: Vec<String>,
+}
+
+/// The account's trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TrailPlan {
+    /// Who owns it (`service`, `controlTower`: the organization trail).
+    pub mode: String,
+    /// `service` mode: the bucket it writes to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
 }
 
 /// The account's AWS Backup vault, plan and selection.
@@ -654,6 +686,8 @@ pub fn plan(
             })
             .collect(),
         backup: None,
+        config: None,
+        trail: None,
     };
     let access = AccessRecord {
         clusters: clusters
@@ -759,27 +793,47 @@ pub fn plan(
 
 /// The environment's baseline as ProvisionIdentity ensures it in `account_id`.
 fn baseline(config: &PlatformConfig, spec: &TenantSpec, account_id: &str) -> Option<BaselinePlan> {
-    let backup = config.backup_of(&spec.environment)?;
-    Some(BaselinePlan {
-        backup: Some(BackupPlan {
-            vault_name: backup.vault_name.clone(),
-            plan_name: backup.plan_name.clone(),
-            rules: backup
-                .rules
-                .iter()
-                .map(|r| BackupRulePlan {
-                    name: r.name.clone(),
-                    schedule: r.schedule.clone(),
-                    delete_after_days: r.delete_after_days,
-                })
-                .collect(),
-            selection_tag: format!(
-                "{}={}",
-                backup.selection_tag.key, backup.selection_tag.value
-            ),
-            role_arn: backup.role_arn(config.partition(), account_id),
+    let env = &spec.environment;
+    let plan = BaselinePlan {
+        backup: config
+            .backup_of(env)
+            .map(|backup| backup_plan(config, backup, account_id)),
+        config: config.config_of(env).map(|c| ConfigPlan {
+            mode: c.mode.as_str().to_owned(),
+            delivery_bucket: c.delivery_bucket.clone(),
+            rules: c.rules.iter().map(|r| r.name.clone()).collect(),
         }),
-    })
+        trail: config.trail_of(env).map(|t| TrailPlan {
+            mode: t.mode.as_str().to_owned(),
+            bucket: t.bucket.clone(),
+        }),
+    };
+    (plan.backup.is_some() || plan.config.is_some() || plan.trail.is_some()).then_some(plan)
+}
+
+fn backup_plan(
+    config: &PlatformConfig,
+    backup: &crate::config::BackupConfig,
+    account_id: &str,
+) -> BackupPlan {
+    BackupPlan {
+        vault_name: backup.vault_name.clone(),
+        plan_name: backup.plan_name.clone(),
+        rules: backup
+            .rules
+            .iter()
+            .map(|r| BackupRulePlan {
+                name: r.name.clone(),
+                schedule: r.schedule.clone(),
+                delete_after_days: r.delete_after_days,
+            })
+            .collect(),
+        selection_tag: format!(
+            "{}={}",
+            backup.selection_tag.key, backup.selection_tag.value
+        ),
+        role_arn: backup.role_arn(config.partition(), account_id),
+    }
 }
 
 /// The role a permission set's first assignment will make: Identity Center names it

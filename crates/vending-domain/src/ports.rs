@@ -451,6 +451,58 @@ pub struct BackupRecord {
     pub changed: Vec<String>,
 }
 
+/// A tenant account's AWS Config baseline as it is once ensured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigRecord {
+    /// Who owns the recorder and its channel.
+    pub mode: crate::config::BaselineMode,
+    /// The recorder's name (the service's, or Control Tower's).
+    pub recorder: String,
+    /// The config's rules, by name, as the account has them.
+    pub rules: Vec<String>,
+    /// What this call made or changed (`role`, `recorder`, `channel`, `recording`,
+    /// `rule:<name>`), in that order; empty when everything was as the config says.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed: Vec<String>,
+}
+
+/// A tenant account's CloudTrail baseline as it is once ensured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrailRecord {
+    /// Who owns the trail.
+    pub mode: crate::config::BaselineMode,
+    /// The service's trail; none where Control Tower's organization trail covers the account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trail_arn: Option<String>,
+    /// What this call made or changed (`trail`, `logging`); empty when as the config says.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed: Vec<String>,
+}
+
+/// AWS Config and CloudTrail in a tenant account, with the role the recorder records with.
+pub trait Recording: Send + Sync {
+    /// AWS Config as `config` says. In `service` mode: the recorder's role, the recorder
+    /// `RECORDING_NAME` (every supported resource type, global ones included), its delivery
+    /// channel to the configured bucket, and recording on. In `controlTower` mode: Control
+    /// Tower's recorder must be there (`NotReady` until enrolment has made it) and nothing of
+    /// it is changed. In both: each managed rule exists with its source. `tags` go on what it
+    /// makes.
+    fn ensure_config(
+        &self,
+        config: &crate::config::ConfigBaseline,
+        tags: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<ConfigRecord, StepError>> + Send;
+    /// The service's trail `RECORDING_NAME` (multi-region, log file validation, writing to the
+    /// configured bucket) and its logging on; called in `service` mode only.
+    fn ensure_trail(
+        &self,
+        bucket: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<TrailRecord, StepError>> + Send;
+}
+
 /// A tenant account's AWS Backup baseline as it is, read without changing anything (drift).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BackupState {
@@ -554,6 +606,8 @@ pub trait Accounts: Send + Sync {
     type Clusters: ClusterAccess;
     /// AWS Backup in a tenant account.
     type Backups: Backups;
+    /// AWS Config and CloudTrail in a tenant account.
+    type Recording: Recording;
     /// EC2 of `account_id` in `region`.
     fn network(
         &self,
@@ -581,6 +635,14 @@ pub trait Accounts: Send + Sync {
         region: &str,
         session: &str,
     ) -> impl Future<Output = Result<Self::Backups, StepError>> + Send;
+    /// AWS Config and CloudTrail (and IAM, for the recorder's role) of `account_id` in
+    /// `region`.
+    fn recording(
+        &self,
+        account_id: &str,
+        region: &str,
+        session: &str,
+    ) -> impl Future<Output = Result<Self::Recording, StepError>> + Send;
     /// EKS of `account_id` in `region`.
     fn clusters(
         &self,

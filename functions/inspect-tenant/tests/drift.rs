@@ -128,6 +128,8 @@ async fn vended(accounts: &FakeAccounts, destination: &FakeDestination) -> Tenan
         IdentityRecord {
             roles,
             backup: None,
+            config: None,
+            trail: None,
         },
         &vending_domain::steps::TeamsRecord::none(ACCOUNT),
         AccessRecord { clusters },

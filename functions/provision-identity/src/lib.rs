@@ -7,15 +7,19 @@
 //! The tenant's roles of templates the config no longer has (named `<tenant>-...`, tagged for
 //! the tenant) are deleted.
 //!
-//! It also ensures the account's AWS Backup baseline where the tenant's environment has one
-//! (`environments.<env>.baseline.backup`): the backup role, vault, plan and selection, each
-//! read first and repaired when it differs. It is part of this step, not a state of its own,
-//! so a happy-path tenant takes no more state transitions.
+//! It also ensures the account's baseline where the tenant's environment has one
+//! (`environments.<env>.baseline`): AWS Backup (the backup role, vault, plan and selection),
+//! AWS Config (in `service` mode the recorder, its role, delivery channel and recording; in
+//! `controlTower` mode Control Tower's recorder must be there, and is never changed; the rules
+//! in both) and the trail (made in `service` mode; in `controlTower` mode the organization
+//! trail covers the account and nothing is called). Each part is read first and repaired when
+//! it differs. It is part of this step, not a state of its own, so a happy-path tenant takes
+//! no more state transitions.
 
 use std::collections::BTreeMap;
-use vending_domain::config::BackupConfig;
+use vending_domain::config::{BackupConfig, BaselineMode};
 use vending_domain::plan::role_specs;
-use vending_domain::ports::{Accounts, Backups, Identity};
+use vending_domain::ports::{Accounts, Backups, Identity, Recording, TrailRecord};
 use vending_domain::request::TENANT_TAG;
 use vending_domain::steps::{AccountInput, IdentityRecord, RoleRecord};
 use vending_domain::{PlatformConfig, StepError, TenantSpec, ValidationErrors};
@@ -84,6 +88,8 @@ pub async fn provision_identity<I: Identity>(
     Ok(IdentityRecord {
         roles,
         backup: None,
+        config: None,
+        trail: None,
     })
 }
 
@@ -116,6 +122,34 @@ pub async fn handle<A: Accounts>(
             .backups(&input.account_id, &config.region, &input.execution_name)
             .await?;
         record.backup = Some(ensure_backup(&backups, backup, &input.spec).await?);
+    }
+    let environment = &input.spec.environment;
+    let (recorded, trail) = (config.config_of(environment), config.trail_of(environment));
+    if recorded.is_some() || trail.is_some() {
+        let recording = accounts
+            .recording(&input.account_id, &config.region, &input.execution_name)
+            .await?;
+        let tags = BTreeMap::from([(TENANT_TAG.to_owned(), input.spec.tenant_id.to_string())]);
+        if let Some(c) = recorded {
+            let made = recording.ensure_config(c, &tags).await?;
+            if !made.changed.is_empty() {
+                tracing::info!(tenant = %input.spec.tenant_id, changed = ?made.changed, "ensured the account's AWS Config");
+            }
+            record.config = Some(made);
+        }
+        if let Some(t) = trail {
+            record.trail = Some(match (t.mode, &t.bucket) {
+                (BaselineMode::Service, Some(bucket)) => {
+                    recording.ensure_trail(bucket, &tags).await?
+                }
+                // Control Tower's organization trail covers the account: nothing to call.
+                _ => TrailRecord {
+                    mode: BaselineMode::ControlTower,
+                    trail_arn: None,
+                    changed: Vec::new(),
+                },
+            });
+        }
     }
     Ok(record)
 }

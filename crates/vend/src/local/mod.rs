@@ -153,30 +153,51 @@ pub struct StepReport {
 }
 
 /// The line `vend local` shows under a step for what it made: today the account baseline
-/// ProvisionIdentity ensured (what it made or repaired, or that it was as configured).
+/// ProvisionIdentity ensured (each part's mode where it has one, and what it made or repaired,
+/// or that it was as configured).
 fn detail(output: &Value) -> Option<String> {
-    let backup = output.get("backup")?;
-    let changed: Vec<&str> = backup["changed"]
-        .as_array()
-        .map(|c| c.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
+    let changed = |part: &Value| {
+        let made: Vec<&str> = part["changed"]
+            .as_array()
+            .map(|c| c.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        if made.is_empty() {
+            "as configured".to_owned()
+        } else {
+            format!("made {}", made.join(", "))
+        }
+    };
     let name = |arn: &Value| {
         arn.as_str()
             .and_then(|a| a.rsplit([':', '/']).next())
             .unwrap_or_default()
             .to_owned()
     };
-    Some(format!(
-        "baseline: backup vault {}, plan {}, selection {}: {}",
-        name(&backup["vaultArn"]),
-        name(&backup["planArn"]),
-        backup["selectionId"].as_str().unwrap_or_default(),
-        if changed.is_empty() {
-            "as configured".to_owned()
-        } else {
-            format!("made {}", changed.join(", "))
-        }
-    ))
+    let mut parts = Vec::new();
+    if let Some(b) = output.get("backup") {
+        parts.push(format!(
+            "backup vault {}, plan {}, selection {}: {}",
+            name(&b["vaultArn"]),
+            name(&b["planArn"]),
+            b["selectionId"].as_str().unwrap_or_default(),
+            changed(b)
+        ));
+    }
+    if let Some(c) = output.get("config") {
+        parts.push(format!(
+            "config ({}, recorder {}): {}",
+            c["mode"].as_str().unwrap_or_default(),
+            c["recorder"].as_str().unwrap_or_default(),
+            changed(c)
+        ));
+    }
+    if let Some(t) = output.get("trail") {
+        parts.push(match t.get("trailArn") {
+            Some(arn) => format!("trail {}: {}", name(arn), changed(t)),
+            None => "trail: the organization's (Control Tower)".to_owned(),
+        });
+    }
+    (!parts.is_empty()).then(|| format!("baseline: {}", parts.join("; ")))
 }
 
 /// Receives each step call as it ends.

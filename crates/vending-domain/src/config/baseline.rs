@@ -1,17 +1,24 @@
 //! The account baseline of an environment in the platform config: what every tenant account of
-//! the environment gets beside its network and roles. Today: an AWS Backup vault and plan
-//! whose selection backs up the account's resources carrying a tag.
+//! the environment gets beside its network and roles: an AWS Backup vault and plan whose
+//! selection backs up the account's resources carrying a tag, and the recording (AWS Config
+//! and a CloudTrail trail, `config/recording`).
 
 use crate::error::ValidationErrors;
 use serde::{Deserialize, Serialize};
 
 /// An environment's account baseline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BaselineConfig {
     /// AWS Backup in every tenant account of the environment; none: no backup is set up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup: Option<BackupConfig>,
+    /// AWS Config (recorder, delivery channel, rules); none: left as the account has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<super::ConfigBaseline>,
+    /// A CloudTrail trail; none: left as the account has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trail: Option<super::TrailBaseline>,
 }
 
 /// An AWS Backup vault, a plan of rules that back up into it, and the plan's selection: every
@@ -94,6 +101,12 @@ fn is_cron(s: &str) -> bool {
 
 impl BaselineConfig {
     pub(super) fn check(&self, at: &str, errs: &mut ValidationErrors) {
+        if let Some(c) = &self.config {
+            c.check(&format!("{at}.config"), errs);
+        }
+        if let Some(t) = &self.trail {
+            t.check(&format!("{at}.trail"), errs);
+        }
         let Some(b) = &self.backup else { return };
         let at = format!("{at}.backup");
         if !is_backup_name(&b.vault_name, 2, b"") {
@@ -197,7 +210,11 @@ mod tests {
 
     fn fields(b: BackupConfig) -> Vec<String> {
         let mut errs = ValidationErrors::default();
-        BaselineConfig { backup: Some(b) }.check("environments.prod.baseline", &mut errs);
+        BaselineConfig {
+            backup: Some(b),
+            ..BaselineConfig::default()
+        }
+        .check("environments.prod.baseline", &mut errs);
         errs.errors.into_iter().map(|e| e.field).collect()
     }
 

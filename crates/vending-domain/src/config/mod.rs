@@ -3,6 +3,7 @@
 
 mod baseline;
 mod identity;
+mod recording;
 mod teams;
 
 pub use identity::{
@@ -13,6 +14,9 @@ pub use identity::{
 pub use baseline::{
     BACKUP_ROLE_PATH, BACKUP_SELECTION_NAME, BackupConfig, BackupRule, BaselineConfig,
     DEFAULT_BACKUP_ROLE, SelectionTag,
+};
+pub use recording::{
+    BaselineMode, ConfigBaseline, DEFAULT_CONFIG_ROLE, ManagedRule, RECORDING_NAME, TrailBaseline,
 };
 pub use teams::{AssignmentTemplate, IdentityCenterConfig, MAX_TEAMS_PER_KIND, check_group_names};
 
@@ -505,6 +509,26 @@ impl PlatformConfig {
             .baseline
             .as_ref()?
             .backup
+            .as_ref()
+    }
+
+    /// The AWS Config baseline of an environment's accounts, if it has one.
+    pub fn config_of(&self, environment: &str) -> Option<&ConfigBaseline> {
+        self.environments
+            .get(environment)?
+            .baseline
+            .as_ref()?
+            .config
+            .as_ref()
+    }
+
+    /// The CloudTrail baseline of an environment's accounts, if it has one.
+    pub fn trail_of(&self, environment: &str) -> Option<&TrailBaseline> {
+        self.environments
+            .get(environment)?
+            .baseline
+            .as_ref()?
+            .trail
             .as_ref()
     }
 

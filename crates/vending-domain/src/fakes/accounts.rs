@@ -268,6 +268,7 @@ pub struct FakeAccounts {
     networks: Mutex<BTreeMap<(String, String), FakeNetwork>>,
     identities: Mutex<BTreeMap<String, FakeIdentity>>,
     backups: Mutex<BTreeMap<String, super::FakeBackups>>,
+    recordings: Mutex<BTreeMap<String, super::FakeRecording>>,
     /// The network account's transit gateway hub.
     pub hub: FakeHub,
     /// The clusters' EKS.
@@ -317,6 +318,14 @@ impl FakeAccounts {
             .clone()
     }
 
+    /// The account's AWS Config and CloudTrail.
+    pub fn recording_of(&self, account: &str) -> super::FakeRecording {
+        lock(&self.recordings)
+            .entry(account.to_owned())
+            .or_insert_with(|| super::FakeRecording::of(account))
+            .clone()
+    }
+
     /// Makes AssumeRole into `account` refused.
     pub fn deny(&self, account: &str) {
         lock(&self.denied).insert(account.to_owned());
@@ -339,6 +348,7 @@ impl Accounts for FakeAccounts {
     type Identity = FakeIdentity;
     type Clusters = FakeClusters;
     type Backups = super::FakeBackups;
+    type Recording = super::FakeRecording;
 
     async fn network(
         &self,
@@ -373,6 +383,16 @@ impl Accounts for FakeAccounts {
     ) -> Result<super::FakeBackups, StepError> {
         self.assume(account_id)?;
         Ok(self.backups_of(account_id))
+    }
+
+    async fn recording(
+        &self,
+        account_id: &str,
+        _region: &str,
+        _session: &str,
+    ) -> Result<super::FakeRecording, StepError> {
+        self.assume(account_id)?;
+        Ok(self.recording_of(account_id))
     }
 
     async fn clusters(

@@ -163,6 +163,12 @@ pub struct IdentityRecord {
     /// The account's AWS Backup, where its environment's baseline has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup: Option<crate::ports::BackupRecord>,
+    /// The account's AWS Config, where its environment's baseline has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<crate::ports::ConfigRecord>,
+    /// The account's trail, where its environment's baseline has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trail: Option<crate::ports::TrailRecord>,
 }
 
 /// The tenant's access to one shared cluster.
