@@ -88,6 +88,19 @@ async fn selections(backup: &Client, plan_id: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The names of the account's AWS Config recorders.
+async fn recorder_names(recorded: &aws_sdk_config::Client) -> Vec<String> {
+    recorded
+        .describe_configuration_recorders()
+        .send()
+        .await
+        .expect("read")
+        .configuration_recorders()
+        .iter()
+        .filter_map(|r| r.name().map(str::to_owned))
+        .collect()
+}
+
 async fn vend_sample(local: &Local) {
     let (answer, result) = request(local, &portal_body()).await;
     let result = result.unwrap_or_else(|| panic!("started: {answer}"));
@@ -147,16 +160,7 @@ async fn a_prod_account_gets_its_backup_recorder_rules_and_trail_and_a_rerun_wri
         .expect("an account");
     let sdk = member(&local, &account).await;
     let recorded = aws_sdk_config::Client::new(&sdk);
-    let recorders = recorded
-        .describe_configuration_recorders()
-        .send()
-        .await
-        .expect("read");
-    let names: Vec<&str> = recorders
-        .configuration_recorders()
-        .iter()
-        .filter_map(|r| r.name())
-        .collect();
+    let names = recorder_names(&recorded).await;
     assert_eq!(names, [RECORDING_NAME]);
     let status = recorded
         .describe_configuration_recorder_status()
@@ -370,16 +374,7 @@ async fn in_control_tower_mode_its_recorder_and_trail_are_left_and_only_the_rule
         .account_id
         .expect("an account");
     let recorded = aws_sdk_config::Client::new(&member(&local, &account).await);
-    let recorders = recorded
-        .describe_configuration_recorders()
-        .send()
-        .await
-        .expect("read");
-    let names: Vec<&str> = recorders
-        .configuration_recorders()
-        .iter()
-        .filter_map(|r| r.name())
-        .collect();
+    let names = recorder_names(&recorded).await;
     assert_eq!(names, ["aws-controltower-BaselineConfigRecorder"]);
     let rules = recorded.describe_config_rules().send().await.expect("read");
     assert_eq!(

@@ -8,7 +8,7 @@
 
 use crate::classify::classify;
 use crate::iam::get_role;
-use crate::service_role::{self, ServiceRole};
+use crate::service_role::{self, ServiceRole, built};
 use aws_sdk_backup::Client;
 use aws_sdk_backup::error::ProvideErrorMetadata;
 use aws_sdk_backup::types::{
@@ -28,10 +28,6 @@ pub struct AwsBackups {
     backup: Client,
     iam: aws_sdk_iam::Client,
     partition: &'static str,
-}
-
-fn built<T, E: std::fmt::Display>(what: &str, r: Result<T, E>) -> Result<T, StepError> {
-    r.map_err(|e| StepError::Internal(format!("building {what}: {e}")))
 }
 
 /// A rule as the config says and as the plan holds it, for comparing.

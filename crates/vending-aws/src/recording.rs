@@ -9,7 +9,7 @@
 //! account, `NotReady`). The rules are AWS managed rules, put when missing or different.
 
 use crate::classify::classify;
-use crate::service_role::{self, ServiceRole};
+use crate::service_role::{self, ServiceRole, built};
 use aws_sdk_cloudtrail::error::ProvideErrorMetadata as _;
 use aws_sdk_config::types::{
     ConfigRule, ConfigurationRecorder, DeliveryChannel, Owner, RecordingGroup, Source,
@@ -35,10 +35,6 @@ fn config_error(field: &str, reason: String) -> StepError {
     let mut errs = vending_domain::ValidationErrors::default();
     errs.push(field, reason);
     StepError::InvalidRequest(errs)
-}
-
-fn built<T, E: std::fmt::Display>(what: &str, r: Result<T, E>) -> Result<T, StepError> {
-    r.map_err(|e| StepError::Internal(format!("building {what}: {e}")))
 }
 
 impl AwsRecording {

@@ -69,7 +69,8 @@ pub(crate) fn is_ours(role: &Role, kind: &str) -> bool {
             .any(|t| t.key() == BASELINE_TAG && t.value() == kind)
 }
 
-fn built<T, E: std::fmt::Display>(what: &str, r: Result<T, E>) -> Result<T, StepError> {
+/// An SDK builder's result, its failure an `Internal` error saying what was being built.
+pub(crate) fn built<T, E: std::fmt::Display>(what: &str, r: Result<T, E>) -> Result<T, StepError> {
     r.map_err(|e| StepError::Internal(format!("building {what}: {e}")))
 }
 

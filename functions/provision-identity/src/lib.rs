@@ -93,14 +93,18 @@ pub async fn provision_identity<I: Identity>(
     })
 }
 
+/// The tags the baseline's parts carry: the tenant they were made for.
+fn baseline_tags(spec: &TenantSpec) -> BTreeMap<String, String> {
+    BTreeMap::from([(TENANT_TAG.to_owned(), spec.tenant_id.to_string())])
+}
+
 /// The account's AWS Backup baseline of the tenant's environment (`backup`).
 pub async fn ensure_backup<B: Backups>(
     backups: &B,
     backup: &BackupConfig,
     spec: &TenantSpec,
 ) -> Result<vending_domain::ports::BackupRecord, StepError> {
-    let tags = BTreeMap::from([(TENANT_TAG.to_owned(), spec.tenant_id.to_string())]);
-    let record = backups.ensure_backup(backup, &tags).await?;
+    let record = backups.ensure_backup(backup, &baseline_tags(spec)).await?;
     if !record.changed.is_empty() {
         tracing::info!(tenant = %spec.tenant_id, changed = ?record.changed, "ensured the account's backup baseline");
     }
@@ -129,7 +133,7 @@ pub async fn handle<A: Accounts>(
         let recording = accounts
             .recording(&input.account_id, &config.region, &input.execution_name)
             .await?;
-        let tags = BTreeMap::from([(TENANT_TAG.to_owned(), input.spec.tenant_id.to_string())]);
+        let tags = baseline_tags(&input.spec);
         if let Some(c) = recorded {
             let made = recording.ensure_config(c, &tags).await?;
             if !made.changed.is_empty() {

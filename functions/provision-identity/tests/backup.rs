@@ -3,31 +3,14 @@
 //! edited or a plan deleted behind the service's back are put back; a dev tenant, whose
 //! environment has no baseline, gets no backup call at all.
 
-use serde_json::json;
 use vending_domain::config::BackupConfig;
 use vending_domain::fakes::{FakeAccounts, example_config};
-use vending_domain::request::TenantRequest;
-use vending_domain::steps::{AccountInput, IdentityRecord};
+use vending_domain::steps::IdentityRecord;
 use vending_domain::{PlatformConfig, StepError};
 
-const ACCOUNT: &str = "222233334444";
+mod common;
 
-fn input(environment: &str) -> AccountInput {
-    let spec = TenantRequest::from_value(&json!({
-        "requestId": "req-1", "tenantId": "payments", "environment": environment,
-        "owners": ["arn:aws:iam::123456789012:role/payments-leads"],
-        "tags": {"CostCenter": "cc-1"}
-    }))
-    .expect("reads")
-    .validate(&example_config())
-    .expect("valid");
-    serde_json::from_value(json!({"spec": spec, "accountId": ACCOUNT, "executionName": "exec-1"}))
-        .expect("the payload reads")
-}
-
-fn accounts(config: &PlatformConfig) -> FakeAccounts {
-    FakeAccounts::with_baseline(&[&config.identity.permissions_boundary.arn_in("aws", ACCOUNT)])
-}
+use common::{ACCOUNT, accounts, input};
 
 /// The example config, what its prod baseline asks, fake accounts, and a first run.
 async fn first_prod_run() -> (PlatformConfig, BackupConfig, FakeAccounts, IdentityRecord) {

@@ -4,31 +4,14 @@
 //! is made before Control Tower's recorder is there (`NotReady`), then only the rules are
 //! added, Control Tower's recorder is left as it is, and the trail is not called at all.
 
-use serde_json::json;
 use vending_domain::config::{BaselineMode, RECORDING_NAME};
-use vending_domain::fakes::{CONTROL_TOWER_RECORDER, FakeAccounts, example_config};
-use vending_domain::request::TenantRequest;
-use vending_domain::steps::{AccountInput, IdentityRecord};
+use vending_domain::fakes::{CONTROL_TOWER_RECORDER, example_config};
+use vending_domain::steps::IdentityRecord;
 use vending_domain::{PlatformConfig, StepError};
 
-const ACCOUNT: &str = "222233334444";
+mod common;
 
-fn input() -> AccountInput {
-    let spec = TenantRequest::from_value(&json!({
-        "requestId": "req-1", "tenantId": "payments", "environment": "prod",
-        "owners": ["arn:aws:iam::123456789012:role/payments-leads"],
-        "tags": {"CostCenter": "cc-1"}
-    }))
-    .expect("reads")
-    .validate(&example_config())
-    .expect("valid");
-    serde_json::from_value(json!({"spec": spec, "accountId": ACCOUNT, "executionName": "exec-1"}))
-        .expect("the payload reads")
-}
-
-fn accounts(config: &PlatformConfig) -> FakeAccounts {
-    FakeAccounts::with_baseline(&[&config.identity.permissions_boundary.arn_in("aws", ACCOUNT)])
-}
+use common::{ACCOUNT, accounts, input};
 
 /// The example config with prod's recording in `controlTower` mode.
 fn control_tower() -> PlatformConfig {
@@ -61,7 +44,7 @@ async fn service_mode_makes_the_recorder_rules_and_trail_and_puts_back_what_was_
     let config = example_config();
     let wanted = config.config_of("prod").expect("prod records").clone();
     let accounts = accounts(&config);
-    let out = provision_identity::handle(&accounts, &config, input())
+    let out = provision_identity::handle(&accounts, &config, input("prod"))
         .await
         .expect("provisioned");
     let rules: Vec<String> = wanted
@@ -85,7 +68,7 @@ async fn service_mode_makes_the_recorder_rules_and_trail_and_puts_back_what_was_
     let bucket = config.trail_of("prod").and_then(|t| t.bucket.clone());
     assert_eq!(recording.trail(), bucket.map(|b| (b, true)));
 
-    let again = provision_identity::handle(&accounts, &config, input())
+    let again = provision_identity::handle(&accounts, &config, input("prod"))
         .await
         .expect("provisioned");
     assert_eq!(
@@ -96,7 +79,7 @@ async fn service_mode_makes_the_recorder_rules_and_trail_and_puts_back_what_was_
 
     recording.delete_rule(&wanted.rules[0].name);
     recording.stop_logging();
-    let repaired = provision_identity::handle(&accounts, &config, input())
+    let repaired = provision_identity::handle(&accounts, &config, input("prod"))
         .await
         .expect("provisioned");
     assert_eq!(
@@ -109,7 +92,7 @@ async fn service_mode_makes_the_recorder_rules_and_trail_and_puts_back_what_was_
 async fn control_tower_mode_waits_for_enrolment_then_adds_only_the_rules() {
     let config = control_tower();
     let accounts = accounts(&config);
-    let err = provision_identity::handle(&accounts, &config, input())
+    let err = provision_identity::handle(&accounts, &config, input("prod"))
         .await
         .expect_err("not enrolled yet");
     assert!(matches!(err, StepError::NotReady(_)), "{err:?}");
@@ -117,7 +100,7 @@ async fn control_tower_mode_waits_for_enrolment_then_adds_only_the_rules() {
 
     let recording = accounts.recording_of(ACCOUNT);
     recording.enrol_in_control_tower();
-    let out = provision_identity::handle(&accounts, &config, input())
+    let out = provision_identity::handle(&accounts, &config, input("prod"))
         .await
         .expect("provisioned");
     let c = out.config.as_ref().expect("config");
@@ -150,7 +133,7 @@ async fn service_mode_refuses_a_recorder_it_did_not_make() {
     let config = example_config();
     let accounts = accounts(&config);
     accounts.recording_of(ACCOUNT).enrol_in_control_tower();
-    let err = provision_identity::handle(&accounts, &config, input())
+    let err = provision_identity::handle(&accounts, &config, input("prod"))
         .await
         .expect_err("a recorder of another");
     assert!(matches!(err, StepError::Conflict(_)), "{err:?}");
