@@ -677,6 +677,66 @@ async fn invalid_requests_are_refused_with_the_field_and_create_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_platforms_own_accounts_are_never_adopted_even_when_tagged_for_a_tenant() {
+    let local = vending(1).await;
+    let org = aws_sdk_organizations::Client::new(&local.sdk);
+    let management = org
+        .describe_organization()
+        .send()
+        .await
+        .expect("organization")
+        .organization()
+        .and_then(|o| o.master_account_id())
+        .expect("a management account")
+        .to_owned();
+    let network = local.config().network.account_id.clone();
+    for (tenant, account, what) in [
+        ("grab-network", network, "the network account"),
+        (
+            "grab-org",
+            management,
+            "the organization's management account",
+        ),
+    ] {
+        // Someone tagged it for the tenant: the proof adoption asks of other accounts.
+        org.tag_resource()
+            .resource_id(&account)
+            .tags(
+                aws_sdk_organizations::types::Tag::builder()
+                    .key("vending:tenant")
+                    .value(tenant)
+                    .build()
+                    .expect("tag"),
+            )
+            .send()
+            .await
+            .expect("tagged");
+        let mut body = portal_body();
+        body["requestId"] = json!(format!("portal-{tenant}"));
+        body["tenantId"] = json!(tenant);
+        body["accountId"] = json!(account);
+        let (answer, result) = request(&local, &body).await;
+        let result = result.unwrap_or_else(|| panic!("{tenant}: started: {answer}"));
+        assert_eq!(result.status, Status::Failed, "{tenant}");
+        let cause = result.cause.unwrap_or_default();
+        assert_eq!(
+            result.error.as_deref(),
+            Some("InvalidRequest"),
+            "{tenant}: {cause}"
+        );
+        assert!(
+            cause.contains("accountId") && cause.contains(what),
+            "{tenant}: {cause}"
+        );
+        assert_eq!(
+            entry(&local, tenant).await.account_id,
+            None,
+            "{tenant}: the registry holds no account for it"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_failure_in_a_middle_step_is_recorded_and_posting_the_request_again_completes_it() {
     let local = vending(1).await;
     let queue = event_queue(&local).await;

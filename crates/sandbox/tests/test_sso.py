@@ -161,3 +161,27 @@ def test_a_permission_set_has_awss_arn_and_an_iso_session_duration(sandbox):
     assert described["PermissionSetArn"] == ps
     assert described["SessionDuration"] == "PT1H"
     assert admin.list_permission_sets(InstanceArn=instance)["PermissionSets"] == [ps]
+
+
+def test_in_the_management_account_an_assignment_needs_the_callers_own_iam_rights(sandbox):
+    # IAM Identity Center User Guide, "Understanding service-linked roles": in the management
+    # account IAM operations "happen using the credentials of the IAM principal"; in a member
+    # account the service-linked role makes the role.
+    sandbox.control("/_sandbox/config", {"assignmentPolls": 0})
+    org = sandbox.organization()
+    member = sandbox.member_account(org, "team")["AccountId"]
+    management = org.describe_organization()["Organization"]["MasterAccountId"]
+    _, instance, _, group, ps = identity_center(sandbox)
+    sso_only = [{"Effect": "Allow", "Action": ["sso:*", "identitystore:*"], "Resource": "*"}]
+    admin = sandbox.client("sso-admin", sandbox.assume(sandbox.role("assigner", sso_only)))
+    sandbox.enforce()
+    made = assign(admin, instance, member, ps, group)["RequestId"]
+    assert poll(admin, instance, made) == "SUCCEEDED"
+    refused = assign(admin, instance, management, ps, group)["RequestId"]
+    status = admin.describe_account_assignment_creation_status(
+        InstanceArn=instance, AccountAssignmentCreationRequestId=refused
+    )["AccountAssignmentCreationStatus"]
+    assert status["Status"] == "FAILED"
+    assert "iam:CreateRole" in status["FailureReason"]
+    assert "/aws-reserved/sso.amazonaws.com/" in status["FailureReason"]
+    assert listed(admin, instance, management, ps) == []

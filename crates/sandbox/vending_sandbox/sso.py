@@ -16,7 +16,12 @@
 - deleting an assignment (DeleteAccountAssignment, whose status reads IN_PROGRESS then
   SUCCEEDED like a creation's) deletes the permission set's role with the set's last
   assignment in the account, and the next assignment makes a role with a new suffix (IAM
-  Identity Center User Guide, "Referencing permission sets"; moto keeps nothing of either).
+  Identity Center User Guide, "Referencing permission sets"; moto keeps nothing of either);
+- in a member account IAM Identity Center makes the permission set's role with its
+  service-linked role, but in the management account "all operations happen using the
+  credentials of the IAM principal" (IAM Identity Center User Guide, "Understanding
+  service-linked roles"): there the assignment FAILS, with IAM's refusal as its reason, unless
+  the caller may iam:CreateRole and iam:AttachRolePolicy on the role (moto never asks).
 """
 
 import datetime
@@ -24,7 +29,7 @@ import hashlib
 import json
 import uuid
 
-from . import state, wire
+from . import authz, state, wire
 
 PENDING = {}  # request id -> {"polls", "assignment", "region", "account"}
 DONE = {}  # request id -> status document of a request that has ended
@@ -83,6 +88,7 @@ def create_account_assignment(call, caller, forward):
             "instance": params.get("InstanceArn"),
             "region": call.region,
             "account": caller.account,
+            "caller": caller,
             "created": created,
         }
     doc = _status(request_id, params, "IN_PROGRESS", created)
@@ -102,11 +108,38 @@ def describe_account_assignment_creation_status(call, caller, forward):
             doc = _status(request_id, pending["fields"], "IN_PROGRESS", pending["created"])
             return _json({"AccountAssignmentCreationStatus": doc})
         del PENDING[request_id]
-    _complete(pending)
-    doc = _status(request_id, pending["fields"], "SUCCEEDED", pending["created"])
+    refusal = _management_refusal(pending)
+    if refusal:
+        doc = dict(_status(request_id, pending["fields"], "FAILED", pending["created"]), FailureReason=refusal)
+    else:
+        _complete(pending)
+        doc = _status(request_id, pending["fields"], "SUCCEEDED", pending["created"])
     with state.LOCK:
         DONE[request_id] = doc
     return _json({"AccountAssignmentCreationStatus": doc})
+
+
+def _management_refusal(pending):
+    """IAM's refusal of the caller's own rights, for an assignment in the management account
+    (the instance's), where IAM Identity Center acts with them; None elsewhere or when allowed."""
+    caller, fields = pending["caller"], pending["fields"]
+    if fields["TargetId"] != pending["account"] or not authz.enforced() or caller.is_root:
+        return None
+    backend = _backend(pending["account"], pending["region"])
+    permission_set = next(p for p in backend.permission_sets if p.permission_set_arn == fields["PermissionSetArn"])
+    name, path = reserved_role(
+        pending["region"], permission_set.permission_set_arn, permission_set.name, fields["TargetId"]
+    )
+    role = f"arn:aws:iam::{fields['TargetId']}:role{path}{name}"
+    docs = caller.policies()
+    for action in ("iam:CreateRole", "iam:AttachRolePolicy"):
+        if authz.evaluate(docs, action, role) != "allow":
+            return (
+                "Received a 403 status error: Access denied by IAM. Please check your policy, or wait for role "
+                f"propagation to complete. IAM Error: User: {caller.arn} is not authorized to perform: {action} "
+                f"on resource: {role} because no identity-based policy allows the {action} action"
+            )
+    return None
 
 
 def _complete(pending):

@@ -109,7 +109,7 @@ pub async fn ensure_account<O: Organization, R: Registry>(
             account_id,
             announced,
         } => {
-            adopt(org, spec, account_id, *announced).await?;
+            adopt(org, config, spec, account_id, *announced).await?;
             entry.account_id = Some(account_id.clone());
             AccountProgress::ready(account_id.clone())
         }
@@ -237,6 +237,7 @@ async fn take_back<O: Organization>(
 /// Checks that an account to adopt is in the organization and is the tenant's.
 async fn adopt<O: Organization>(
     org: &O,
+    config: &PlatformConfig,
     spec: &TenantSpec,
     account_id: &str,
     announced: bool,
@@ -246,6 +247,22 @@ async fn adopt<O: Organization>(
         return Err(invalid(
             "accountId",
             format!("account {account_id} is not in this organization"),
+        ));
+    }
+    // Whatever its tags say: a tenant's owners in a shared account would reach every tenant,
+    // and in the management account the whole organization (IAM Identity Center even makes
+    // its roles there with the caller's own IAM rights instead of its service-linked role).
+    let shared = match config.shared_account(account_id) {
+        Some(what) => Some(what),
+        None if org.management_account().await? == account_id => {
+            Some("the organization's management account")
+        }
+        None => None,
+    };
+    if let Some(what) = shared {
+        return Err(invalid(
+            "accountId",
+            format!("account {account_id} is {what}: a platform account is never a tenant's"),
         ));
     }
     let tags = org.account_tags(account_id).await?;

@@ -208,14 +208,14 @@ async fn a_creation_found_by_name_is_adopted_only_if_the_account_is_tagged_for_t
 async fn adoption_needs_proof_that_the_account_is_the_tenants() {
     let org = FakeOrganization::new(0);
     let tag = |t: &str| BTreeMap::from([("vending:tenant".to_owned(), t.to_owned())]);
-    org.add_account("210987654321", "payments", "p@example.com", tag("payments"));
+    org.add_account("220987654321", "payments", "p@example.com", tag("payments"));
     org.add_account("310987654321", "search", "s@example.com", tag("search"));
     org.add_account("410987654321", "untagged", "u@example.com", BTreeMap::new());
     let registry = FakeRegistry::default();
-    let ours = spec(serde_json::json!({"accountId": "210987654321"}));
+    let ours = spec(serde_json::json!({"accountId": "220987654321"}));
     assert_eq!(
         ensure(&org, &registry, &ours).await.expect("adopted"),
-        AccountProgress::ready("210987654321")
+        AccountProgress::ready("220987654321")
     );
     let missing = spec(serde_json::json!({"tenantId": "ghost", "accountId": "999999999999"}));
     assert!(matches!(
@@ -237,6 +237,50 @@ async fn adoption_needs_proof_that_the_account_is_the_tenants() {
         "{err:?}"
     );
     assert_eq!(org.count("CreateAccount"), 0);
+}
+
+#[tokio::test]
+async fn the_platforms_own_accounts_are_never_adopted_whatever_their_tags_or_events_say() {
+    let org = FakeOrganization::new(0);
+    let config = config();
+    let network = config.network.account_id.clone();
+    let cluster = config.clusters[0].account_id.clone();
+    let management = vending_domain::fakes::MANAGEMENT_ACCOUNT.to_owned();
+    for (i, (account, what)) in [
+        (&network, "the network account"),
+        (&cluster, "shared clusters"),
+        (&management, "management account"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let tenant = format!("grabber{i}");
+        let tags = BTreeMap::from([("vending:tenant".to_owned(), tenant.clone())]);
+        org.add_account(account, &tenant, &format!("{tenant}@example.com"), tags);
+        let registry = FakeRegistry::default();
+        // Tagged for the tenant, and as an event would announce it: refused either way.
+        let mut adopt = spec(serde_json::json!({"tenantId": tenant, "accountId": account}));
+        for announced in [false, true] {
+            if let vending_domain::request::AccountTarget::Adopt { announced: a, .. } =
+                &mut adopt.account
+            {
+                *a = announced;
+            }
+            let err = ensure(&org, &registry, &adopt)
+                .await
+                .expect_err("a platform account");
+            assert!(
+                matches!(&err, StepError::InvalidRequest(e) if e.to_string().contains("accountId") && e.to_string().contains(what)),
+                "{account}: {err:?}"
+            );
+        }
+        let entry = registry.get(&adopt.tenant_id).await.expect("reads");
+        assert_eq!(
+            entry.and_then(|e| e.account_id),
+            None,
+            "{account}: nothing saved"
+        );
+    }
 }
 
 #[tokio::test]

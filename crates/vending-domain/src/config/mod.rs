@@ -482,16 +482,26 @@ impl PlatformConfig {
     /// config names (the network account, a cluster account, a protected account): such an
     /// account is never offboarded. The management account is Organizations' to name.
     pub fn platform_account(&self, account: &str) -> Option<&'static str> {
+        if let Some(what) = self.shared_account(account) {
+            return Some(what);
+        }
+        self.offboarding
+            .as_ref()
+            .filter(|o| o.protected_accounts.iter().any(|a| a == account))
+            .map(|_| "protected by the platform config (offboarding.protectedAccounts)")
+    }
+
+    /// What the account is when it holds what every tenant shares (the network account, a
+    /// cluster account): such an account is never a tenant's, since a tenant's roles there
+    /// would reach every other tenant.
+    pub fn shared_account(&self, account: &str) -> Option<&'static str> {
         if account == self.network.account_id {
             return Some("the network account");
         }
         if self.clusters.iter().any(|c| c.account_id == account) {
             return Some("an account of the shared clusters");
         }
-        self.offboarding
-            .as_ref()
-            .filter(|o| o.protected_accounts.iter().any(|a| a == account))
-            .map(|_| "protected by the platform config (offboarding.protectedAccounts)")
+        None
     }
 
     /// The environment whose OU is `ou_id`, if any.
