@@ -428,6 +428,77 @@ fn the_alarm_topic_uses_a_key_cloudwatch_may_publish_with() {
     }
 }
 
+#[test]
+fn the_dashboard_and_alarms_name_only_metrics_the_functions_emit() {
+    use vending_domain::telemetry::{METRICS, NAMESPACE};
+    let known: BTreeSet<&str> = METRICS.iter().copied().collect();
+    // The code: every name given to Metric::count or Metric::millis is listed.
+    for source in e2e::sources(&["crates", "functions"], &[".rs"]) {
+        for piece in source.text.split("Metric::").skip(1) {
+            let Some(rest) = piece
+                .strip_prefix("count(")
+                .or_else(|| piece.strip_prefix("millis("))
+            else {
+                continue;
+            };
+            let rest = rest.trim_start();
+            if let Some(name) = rest.strip_prefix('"').and_then(|r| r.split('"').next()) {
+                assert!(
+                    known.contains(name),
+                    "{}: {name} is not in METRICS",
+                    source.path
+                );
+            }
+        }
+    }
+    // The template: the alarms' metrics of the namespace and the dashboard's.
+    let t = template();
+    let mut named = BTreeSet::new();
+    for (_, alarm) in resources_of(&t, "AWS::CloudWatch::Alarm") {
+        if alarm["Properties"]["Namespace"] == NAMESPACE {
+            named.insert(
+                alarm["Properties"]["MetricName"]
+                    .as_str()
+                    .expect("a name")
+                    .to_owned(),
+            );
+        }
+    }
+    let dashboards = resources_of(&t, "AWS::CloudWatch::Dashboard");
+    assert_eq!(dashboards.len(), 1, "one dashboard");
+    let body = dashboards[0].1["Properties"]["DashboardBody"]["Fn::Sub"]
+        .as_str()
+        .expect("a body with substitutions")
+        .to_owned();
+    for piece in body.split("MetricName=\\\"").skip(1) {
+        named.insert(piece.split('\\').next().unwrap_or_default().to_owned());
+    }
+    for piece in body.split(&format!("[\"{NAMESPACE}\", \"")).skip(1) {
+        named.insert(piece.split('"').next().unwrap_or_default().to_owned());
+    }
+    assert!(named.len() >= 10, "{named:?}");
+    for name in &named {
+        assert!(
+            known.contains(name.as_str()),
+            "the template names {name}, which nothing emits"
+        );
+    }
+    // And the body is JSON once substituted.
+    let substituted: String = body
+        .split("${")
+        .enumerate()
+        .map(|(i, p)| {
+            if i == 0 {
+                p.to_owned()
+            } else {
+                format!("1{}", p.split_once('}').map_or("", |x| x.1))
+            }
+        })
+        .collect();
+    let parsed: Value = serde_json::from_str(&substituted).expect("the dashboard body is JSON");
+    assert!(parsed["widgets"].as_array().is_some_and(|w| w.len() >= 6));
+}
+
 /// Every `fn` and `def` name in the repository's Rust and Python sources.
 fn defined_names() -> BTreeSet<String> {
     let mut names = BTreeSet::new();

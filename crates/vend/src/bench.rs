@@ -200,6 +200,7 @@ pub async fn bare(local: &Local, tenant: &str) -> Result<Run, String> {
                 let input = CheckAccountInput {
                     spec: spec.clone(),
                     account,
+                    execution_name: String::new(),
                 };
                 account = check_account::handle(&p.org, &p.registry, input)
                     .await
@@ -300,6 +301,7 @@ async fn assigned(
         }
         input = AssignTeamsInput::Check {
             teams,
+            tenant_id: spec.tenant_id.as_str().to_owned(),
             execution_name: execution_name.to_owned(),
         };
     }

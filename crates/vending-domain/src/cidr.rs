@@ -198,6 +198,19 @@ impl CidrPool {
         (0..count).filter_map(move |i| self.cidr.nth_subnet(prefix, (start + i) % count))
     }
 
+    /// The pool's free space, in blocks of the default size: the addresses no claim in
+    /// `taken` holds (claims never overlap), divided by a default block's. Fragmentation can
+    /// leave fewer blocks claimable; the alarm on this warns well before either runs out.
+    pub fn free_blocks(&self, taken: &[Ipv4Cidr]) -> u64 {
+        let held: u64 = taken
+            .iter()
+            .filter(|t| self.cidr.contains(**t))
+            .map(|t| t.size())
+            .sum();
+        let block = 1_u64 << (32 - u32::from(self.default_prefix_length));
+        self.cidr.size().saturating_sub(held) / block
+    }
+
     /// The tenant's first candidate that overlaps none of `taken`; `None` when the pool is full.
     pub fn first_free(
         &self,
@@ -280,6 +293,20 @@ mod tests {
             p.candidates(&t, 20).next(),
             "tenants start apart"
         );
+    }
+
+    #[test]
+    fn free_blocks_count_the_addresses_no_claim_holds_in_default_blocks() {
+        let p = pool();
+        assert_eq!(p.free_blocks(&[]), 256, "a /12 holds 256 /20s");
+        let taken = [
+            cidr("10.64.0.0/20"),
+            cidr("10.64.16.0/24"),
+            cidr("10.0.0.0/20"),
+        ];
+        // A /20 and a /24 of the pool are held (the /24 breaks one more /20); 10.0.0.0/20 is
+        // outside it.
+        assert_eq!(p.free_blocks(&taken), 254);
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod request;
 mod schema;
 pub mod scope;
 pub mod steps;
+pub mod telemetry;
 pub mod trigger;
 
 pub use cidr::{CidrPool, Ipv4Cidr};

@@ -14,7 +14,7 @@ use std::future::Future;
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use vending_domain::steps::{Step, call};
+use vending_domain::steps::{Step, call_measured};
 use vending_domain::{PlatformConfig, StepError};
 
 /// JSON logs for CloudWatch. The filter is `RUST_LOG` (`info`, `warn,vending_aws=debug`: a
@@ -26,9 +26,12 @@ pub fn init_tracing() {
         std::env::var("RUST_LOG").ok().as_deref(),
         std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref(),
     );
+    // Each line carries the `step` span's fields (step, tenant, execution, account), so one
+    // Logs Insights query finds a tenant's every line.
     tracing_subscriber::fmt()
         .json()
-        .with_current_span(false)
+        .with_current_span(true)
+        .with_span_list(false)
         .without_time()
         .finish()
         .with(filter)
@@ -114,11 +117,24 @@ where
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         // Boxed: the step's future nests the SDK's, and the compiler's layout of `main`'s
         // future would otherwise pass its depth limit.
-        Box::pin(call::<S, _, _>(handler, event.payload))
-            .await
-            .map_err(diagnostic)
+        let (result, measure) = Box::pin(call_measured::<S, _, _>(handler, event.payload)).await;
+        emit(&measure);
+        result.map_err(diagnostic)
     }))
     .await
+}
+
+/// Writes a step call's metrics to the function's log as one EMF document, which CloudWatch
+/// turns into metrics of the `TenantVending` namespace (`vending_domain::telemetry`).
+pub fn emit(measure: &vending_domain::telemetry::StepMeasure) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default();
+    // stdout is the function's log stream; the tracing subscriber writes whole lines to it
+    // too. A log write that fails has nowhere to be reported.
+    let line = measure.emf(now).to_string() + "\n";
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), line.as_bytes());
 }
 
 /// A step error as Lambda reports it: `errorType` is the stable name.

@@ -27,6 +27,7 @@ pub async fn handle<T: TeamAccess, A: Accounts>(
         AssignTeamsInput::Check {
             teams: record,
             execution_name,
+            ..
         } => check(teams, accounts, record, &execution_name).await,
     }
 }

@@ -21,6 +21,7 @@ use vending_domain::ports::{
 };
 use vending_domain::request::{AccountTarget, TENANT_TAG};
 use vending_domain::steps::{AccountProgress, TenantInput, queued_wait};
+use vending_domain::telemetry::{self, Metric};
 use vending_domain::{PlatformConfig, StepError, TenantSpec, ValidationErrors};
 
 fn invalid(field: &str, reason: String) -> StepError {
@@ -138,6 +139,13 @@ pub async fn ensure_account<O: Organization, R: Registry>(
                         }
                     }
                     Slot::Taken(slot) => {
+                        // Beside AccountsCreating when queued: creations against the cap.
+                        telemetry::emit(Metric::count("AccountCreationsStarted", 1, &[]));
+                        telemetry::emit(Metric::count(
+                            "AccountCreationCap",
+                            config.max_concurrent_account_creations as usize,
+                            &[],
+                        ));
                         entry.queued = 0;
                         // The intent first: a step that dies after CreateAccount and before
                         // saving the request id leaves this count behind, which tells the next

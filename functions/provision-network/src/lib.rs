@@ -10,6 +10,7 @@
 
 use vending_domain::ports::{Accounts, Claim, Registry, TenantNetwork, TransitGatewayHub};
 use vending_domain::steps::{AccountInput, NetworkRecord, SubnetRecord};
+use vending_domain::telemetry::{self, Metric};
 use vending_domain::{Ipv4Cidr, PlatformConfig, StepError, TenantSpec};
 
 /// How many times a claim is retried when another tenant takes the block first.
@@ -60,7 +61,15 @@ pub async fn claim_block<R: Registry>(
             Claim::Claimed => {
                 entry.cidr = Some(candidate);
                 registry.put(&entry).await?;
-                tracing::info!(tenant = %tenant, cidr = %candidate, "claimed the VPC block");
+                let mut held = taken;
+                held.push(candidate);
+                let free = pool.free_blocks(&held);
+                telemetry::emit(Metric::count(
+                    "CidrPoolFreeBlocks",
+                    usize::try_from(free).unwrap_or(usize::MAX),
+                    &[],
+                ));
+                tracing::info!(tenant = %tenant, cidr = %candidate, free_blocks = free, "claimed the VPC block");
                 return Ok(candidate);
             }
             Claim::TakenBy(other) => {

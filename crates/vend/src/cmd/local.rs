@@ -15,6 +15,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use vend::local::{EVENT_BUS, Local, LocalOptions, Observer, StepReport};
 use vend::sandbox::SandboxOptions;
+use vending_domain::telemetry::{StepMeasure, Unit, summarize};
 
 /// The options of `vend local`.
 #[derive(Debug, clap::Args)]
@@ -55,9 +56,30 @@ fn short(execution: &str) -> &str {
     execution.rsplit(':').next().unwrap_or(execution)
 }
 
+/// Every step call's measure, in the order the calls ended.
+pub type Measures = Arc<Mutex<Vec<StepMeasure>>>;
+
+/// Keeps a step call's measure.
+pub fn keep(measures: &Measures, measure: &StepMeasure) {
+    measures
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(measure.clone());
+}
+
+/// The measures kept so far, taken.
+pub fn taken(measures: &Measures) -> Vec<StepMeasure> {
+    std::mem::take(
+        &mut *measures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    )
+}
+
 /// Prints each step as it ends; steps of other executions than the main one say which.
-fn observer(main: Arc<Mutex<Option<String>>>) -> Observer {
+fn observer(main: Arc<Mutex<Option<String>>>, measures: Measures) -> Observer {
     Arc::new(move |r: &StepReport| {
+        keep(&measures, &r.measure);
         let outcome = match &r.error {
             None => "ok".to_owned(),
             Some((name, message)) => format!("{name}: {message}"),
@@ -156,6 +178,78 @@ fn save(
     Ok(())
 }
 
+/// The run's metrics, as the dashboard would sum them (`vending_domain::telemetry`): a line
+/// per step (calls, failures by error, time), then what the steps' results said.
+pub fn show_metrics(measures: &[StepMeasure], err: &mut impl std::io::Write) -> Result<()> {
+    writeln!(
+        err,
+        "metrics ({} namespace, as the functions emit them in Lambda):",
+        vending_domain::telemetry::NAMESPACE
+    )?;
+    let summary = summarize(measures);
+    let of = |name: &str, dims: &str| {
+        summary
+            .iter()
+            .find(|s| s.name == name && s.dimensions == dims)
+    };
+    for row in summary.iter().filter(|s| s.name == "StepCalls") {
+        let step = row.dimensions.trim_start_matches("Step=");
+        let errors: Vec<String> = summary
+            .iter()
+            .filter(|s| {
+                s.name == "StepFailures" && s.dimensions.ends_with(&format!(",Step={step}"))
+            })
+            .map(|s| {
+                format!(
+                    "{} {}",
+                    s.sum,
+                    s.dimensions
+                        .split(',')
+                        .next()
+                        .unwrap_or_default()
+                        .trim_start_matches("Error=")
+                )
+            })
+            .collect();
+        let time = of("StepDuration", &row.dimensions)
+            .map(|d| format!("{:8.1} ms (max {:.1})", d.sum, d.max))
+            .unwrap_or_default();
+        let failed = if errors.is_empty() {
+            String::new()
+        } else {
+            format!("  failed {}", errors.join(", "))
+        };
+        writeln!(err, "  {step:<20} {:>3} calls {time}{failed}", row.sum)?;
+    }
+    for row in summary.iter().filter(|s| !s.name.starts_with("Step")) {
+        let value = match row.unit {
+            Unit::Count => format!("{}", row.sum),
+            Unit::Milliseconds => format!("{:.1} ms", row.sum),
+        };
+        let dims = if row.dimensions.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", row.dimensions)
+        };
+        writeln!(err, "  {}{dims}: {value}", row.name)?;
+    }
+    Ok(())
+}
+
+/// Each step call's EMF document, one a line, as CloudWatch would receive them.
+fn save_metrics(dir: &Path, measures: &[StepMeasure]) -> Result<()> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default();
+    let lines: String = measures
+        .iter()
+        .map(|m| m.emf(now).to_string() + "\n")
+        .collect();
+    std::fs::write(dir.join("metrics.jsonl"), lines)?;
+    Ok(())
+}
+
 fn show_repository(local: &Local, err: &mut impl std::io::Write) -> Result<()> {
     let vending_domain::config::GitOpsConfig::Git(git) = &local.config().gitops else {
         return Ok(());
@@ -224,6 +318,7 @@ pub async fn run(opts: LocalArgs) -> Result<ExitCode> {
     let config = local_config(&opts.config, &opts.out)?;
     let name = opts.name.clone().unwrap_or_else(|| derived_name(&input));
     let main = Arc::new(Mutex::new(None));
+    let measures = Measures::default();
     let mut err = std::io::stderr();
     writeln!(err, "starting and seeding the sandbox...")?;
     let started = std::time::Instant::now();
@@ -238,7 +333,7 @@ pub async fn run(opts: LocalArgs) -> Result<ExitCode> {
         mirror_history: false,
         ..LocalOptions::default()
     };
-    let local = Local::start(config, options, observer(main.clone())).await?;
+    let local = Local::start(config, options, observer(main.clone(), measures.clone())).await?;
     let seeded = &local.seeded;
     writeln!(
         err,
@@ -307,6 +402,9 @@ pub async fn run(opts: LocalArgs) -> Result<ExitCode> {
     }
     let dir = opts.out.join("runs").join(short(&arn));
     save(&dir, &local, &result, &events)?;
+    let measures = taken(&measures);
+    show_metrics(&measures, &mut err)?;
+    save_metrics(&dir, &measures)?;
     let mut out = std::io::stdout().lock();
     if result.status == Status::Succeeded {
         writeln!(out, "{}", serde_json::to_string_pretty(&result.output)?)?;
@@ -323,7 +421,7 @@ pub async fn run(opts: LocalArgs) -> Result<ExitCode> {
     }
     writeln!(
         err,
-        "history, result, record and the seeded platform config are in {}",
+        "history, result, record, metrics (EMF) and the seeded platform config are in {}",
         dir.display()
     )?;
     show_repository(&local, &mut err)?;

@@ -4,7 +4,7 @@
 //! background on the local executor, each step on its function's template role. State lives
 //! as long as the server: a new `vend serve` starts from a fresh sandbox.
 
-use super::local::local_config;
+use super::local::{Measures, keep, local_config, show_metrics, taken};
 use anyhow::{Context as _, Result};
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -35,8 +35,9 @@ pub struct ServeArgs {
     quiet: bool,
 }
 
-fn steps(quiet: bool) -> Observer {
+fn steps(quiet: bool, measures: Measures) -> Observer {
     Arc::new(move |r: &StepReport| {
+        keep(&measures, &r.measure);
         if quiet {
             return;
         }
@@ -78,7 +79,8 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         mirror_history: true,
         ..LocalOptions::default()
     };
-    let local = Arc::new(Local::start(config, options, steps(args.quiet)).await?);
+    let measures = Measures::default();
+    let local = Arc::new(Local::start(config, options, steps(args.quiet, measures.clone())).await?);
     let url = format!("http://{address}");
     writeln!(std::io::stdout(), "{url}")?;
     writeln!(
@@ -95,6 +97,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;
+    show_metrics(&taken(&measures), &mut err)?;
     writeln!(err, "stopped; the sandbox and its state are gone")?;
     Ok(ExitCode::SUCCESS)
 }

@@ -31,8 +31,9 @@ use vending_aws::{
 use vending_domain::config::{GitDestinationConfig, GitOpsConfig, PermissionsBoundary};
 use vending_domain::steps::{
     AssignTeams, CheckAccount, EnsureAccount, GrantClusterAccess, HandOff, Normalize, Offboard,
-    PlaceAccount, ProvisionIdentity, ProvisionNetwork, RecordFailure, STATES, Step, call,
+    PlaceAccount, ProvisionIdentity, ProvisionNetwork, RecordFailure, STATES, Step, call_measured,
 };
+use vending_domain::telemetry::StepMeasure;
 use vending_domain::{PlatformConfig, StepError};
 
 pub use service::TRIGGER_QUEUE;
@@ -150,6 +151,9 @@ pub struct StepReport {
     /// What the step made that a reader would look for, in a line, when it says (the
     /// account's backup baseline, say).
     pub detail: Option<String>,
+    /// Whom the call was about and what it measured: what the function emits in Lambda as
+    /// an EMF document.
+    pub measure: StepMeasure,
 }
 
 /// The line `vend local` shows under a step for what it made: today the account baseline
@@ -224,11 +228,13 @@ where
         let (platform, observer, f) = (platform.clone(), observer.clone(), f.clone());
         async move {
             let started = Instant::now();
-            let result = call::<S, _, _>(|input| f(platform, input), req.payload).await;
+            let (result, measure) =
+                call_measured::<S, _, _>(|input| f(platform, input), req.payload).await;
             observer(&StepReport {
                 execution: req.execution_name,
                 state: req.state_name,
                 elapsed: started.elapsed(),
+                measure,
                 error: result
                     .as_ref()
                     .err()

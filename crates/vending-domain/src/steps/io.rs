@@ -16,21 +16,24 @@ use crate::error::StepError;
 use crate::ports::Publication;
 use crate::record::TenantRecord;
 use crate::request::TenantSpec;
+use crate::telemetry::{self, Measured, StepMeasure, Trace, Traced};
 use crate::trigger::Normalized;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::time::Instant;
+use tracing::Instrument;
 
 /// A workflow step: the Task state that runs it, and the JSON it reads and writes.
 pub trait Step {
     /// The Task state's name (its function is `<STATE>Function` in the template).
     const STATE: &'static str;
     /// What the state's `Parameters` pass.
-    type Input: DeserializeOwned + Serialize + Send + 'static;
+    type Input: DeserializeOwned + Serialize + Traced + Send + 'static;
     /// What the step returns.
-    type Output: Serialize + DeserializeOwned + Send + 'static;
+    type Output: Serialize + DeserializeOwned + Measured + Send + 'static;
 }
 
 /// Runs a typed handler on a workflow payload: the payload read as `S::Input` (one that does
@@ -42,8 +45,68 @@ where
     F: FnOnce(S::Input) -> Fut,
     Fut: Future<Output = Result<S::Output, StepError>>,
 {
-    let input: S::Input = super::decode(payload)?;
-    super::encode(&handler(input).await?)
+    call_measured::<S, F, Fut>(handler, payload).await.0
+}
+
+/// [`call`], inside a `step` span whose fields say whom the call is about (`step`, `tenant`,
+/// `execution`, `account`: every log line of the handler carries them), and measured: how long
+/// the handler took, its error's name, and what its result says (`telemetry`).
+pub async fn call_measured<S, F, Fut>(
+    handler: F,
+    payload: Value,
+) -> (Result<Value, StepError>, StepMeasure)
+where
+    S: Step,
+    F: FnOnce(S::Input) -> Fut,
+    Fut: Future<Output = Result<S::Output, StepError>>,
+{
+    let started = Instant::now();
+    let mut measure = StepMeasure {
+        step: S::STATE,
+        trace: Trace::default(),
+        duration_ms: 0.0,
+        error: None,
+        metrics: Vec::new(),
+    };
+    let input: S::Input = match super::decode(payload) {
+        Ok(input) => input,
+        Err(e) => {
+            measure.error = Some(e.error_type().to_owned());
+            return (Err(e), measure);
+        }
+    };
+    measure.trace = input.trace();
+    let t = &measure.trace;
+    let span = tracing::info_span!(
+        "step",
+        step = S::STATE,
+        tenant = t.tenant.as_deref(),
+        execution = t.execution.as_deref(),
+        account = t.account.as_deref(),
+    );
+    let (collecting, emitted) = telemetry::Collecting::new(handler(input));
+    let result = collecting.instrument(span.clone()).await;
+    measure.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let result = match result {
+        Ok(output) => {
+            let more = output.trace();
+            if measure.trace.account.is_none()
+                && let Some(account) = &more.account
+            {
+                span.record("account", account.as_str());
+            }
+            measure.trace = std::mem::take(&mut measure.trace).or(more);
+            measure.metrics = output.metrics();
+            super::encode(&output)
+        }
+        Err(e) => Err(e),
+    };
+    measure.metrics.extend(telemetry::drain(&emitted));
+    if let Err(e) = &result {
+        measure.error = Some(e.error_type().to_owned());
+        span.in_scope(|| tracing::warn!(error = e.error_type(), "{e}"));
+    }
+    (result, measure)
 }
 
 macro_rules! steps {
@@ -127,6 +190,9 @@ pub struct CheckAccountInput {
     pub spec: TenantSpec,
     /// What EnsureAccount (or the previous poll) said.
     pub account: AccountProgress,
+    /// The execution (for its span only).
+    #[serde(default)]
+    pub execution_name: String,
 }
 
 /// A step on the tenant's account (PlaceAccount, ProvisionNetwork, ProvisionIdentity).

@@ -2,6 +2,7 @@
 //! between the definition and the functions), and each step's input and output (`io`).
 
 mod io;
+mod measured;
 mod offboard;
 mod teams;
 

@@ -28,6 +28,9 @@ pub enum AssignTeamsInput {
     Check {
         /// The assignments as they stood.
         teams: TeamsRecord,
+        /// The tenant (for the step's span only).
+        #[serde(default)]
+        tenant_id: String,
         /// The execution, for the assumed-role session name.
         execution_name: String,
     },
