@@ -48,7 +48,11 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Spans {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_step_of_a_vending_is_a_span_naming_the_tenant_and_emits_its_metrics() {
     let spans = Spans::default();
-    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(spans.clone()))
+    let file = vend::trace::TraceFile::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(spans.clone())
+        .with(file.clone().with_filter(vend::trace::TraceFile::filter()));
+    tracing::subscriber::set_global_default(subscriber)
         .expect("the only subscriber of this test binary");
     let measures: Arc<Mutex<Vec<StepMeasure>>> = Arc::default();
     let kept = measures.clone();
@@ -108,6 +112,41 @@ async fn every_step_of_a_vending_is_a_span_naming_the_tenant_and_emits_its_metri
             assert!(doc["StepDuration"].as_f64().is_some(), "{doc}");
         }
     }
+    // The trace file: the execution's steps in one trace (its X-Ray id in W3C form), each
+    // AWS call a client span under its step.
+    let execution = spans
+        .iter()
+        .find_map(|f| f.get("execution").filter(|e| e.starts_with("portal-")))
+        .expect("the run's execution")
+        .clone();
+    let xray = vend::trace::xray_trace_id(&execution);
+    assert!(
+        spans
+            .iter()
+            .filter(|f| f.get("execution") == Some(&execution))
+            .all(|f| f.get("trace_id") == Some(&xray)),
+        "{xray}: {spans:?}"
+    );
+    let doc = file.document();
+    let otel = doc["resourceSpans"][0]["scopeSpans"][0]["spans"]
+        .as_array()
+        .expect("spans")
+        .clone();
+    let trace_id = xray.trim_start_matches("1-").replace('-', "");
+    let network = otel
+        .iter()
+        .find(|s| s["name"] == "ProvisionNetwork" && s["traceId"] == trace_id.as_str())
+        .unwrap_or_else(|| panic!("{doc}"));
+    let calls: Vec<&str> = otel
+        .iter()
+        .filter(|s| s["parentSpanId"] == network["spanId"])
+        .map(|s| {
+            assert_eq!(s["kind"], 3, "a client span: {s}");
+            assert_eq!(s["traceId"], network["traceId"], "{s}");
+            s["name"].as_str().unwrap_or_default()
+        })
+        .collect();
+    assert!(calls.iter().any(|c| c.starts_with("EC2.")), "{calls:?}");
     let summary = summarize(&measures);
     let vended = summary
         .iter()

@@ -9,3 +9,4 @@ pub mod runtime_api;
 pub mod sandbox;
 pub mod serve;
 pub mod template;
+pub mod trace;

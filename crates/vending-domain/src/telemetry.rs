@@ -58,6 +58,10 @@ pub struct Trace {
     /// The tenant's account, once known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// The X-Ray trace of the execution (`1-<8 hex>-<24 hex>`): Lambda's, which Step Functions
+    /// passes to every function of a traced execution; locally, derived from the execution.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
 }
 
 impl Trace {
@@ -67,6 +71,7 @@ impl Trace {
             tenant: tenant.map(str::to_owned),
             execution: Some(execution.to_owned()).filter(|e| !e.is_empty()),
             account: account.map(str::to_owned).filter(|a| !a.is_empty()),
+            trace_id: None,
         }
     }
 
@@ -76,6 +81,7 @@ impl Trace {
             tenant: self.tenant.or(more.tenant),
             execution: self.execution.or(more.execution),
             account: self.account.or(more.account),
+            trace_id: self.trace_id.or(more.trace_id),
         }
     }
 }

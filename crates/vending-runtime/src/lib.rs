@@ -117,7 +117,15 @@ where
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         // Boxed: the step's future nests the SDK's, and the compiler's layout of `main`'s
         // future would otherwise pass its depth limit.
-        let (result, measure) = Box::pin(call_measured::<S, _, _>(handler, event.payload)).await;
+        // Step Functions passes a traced execution's X-Ray header to each function it invokes.
+        // The header is `Root=1-...;Parent=...;Sampled=...`: the root is the execution's trace.
+        let trace = event.context.xray_trace_id.as_deref().and_then(|h| {
+            h.split(';')
+                .find_map(|part| part.trim().strip_prefix("Root="))
+                .map(str::to_owned)
+        });
+        let (result, measure) =
+            Box::pin(call_measured::<S, _, _>(handler, event.payload, trace)).await;
         emit(&measure);
         result.map_err(diagnostic)
     }))

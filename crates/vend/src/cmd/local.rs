@@ -319,6 +319,15 @@ pub async fn run(opts: LocalArgs) -> Result<ExitCode> {
     let name = opts.name.clone().unwrap_or_else(|| derived_name(&input));
     let main = Arc::new(Mutex::new(None));
     let measures = Measures::default();
+    // The run's trace: every step span and the AWS calls under it, written beside the history.
+    let traced = vend::trace::TraceFile::default();
+    {
+        use tracing_subscriber::Layer as _;
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let layer = traced.clone().with_filter(vend::trace::TraceFile::filter());
+        // Only `vend local` sets one, once; a test harness that set its own keeps it.
+        let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer));
+    }
     let mut err = std::io::stderr();
     writeln!(err, "starting and seeding the sandbox...")?;
     let started = std::time::Instant::now();
@@ -405,6 +414,10 @@ pub async fn run(opts: LocalArgs) -> Result<ExitCode> {
     let measures = taken(&measures);
     show_metrics(&measures, &mut err)?;
     save_metrics(&dir, &measures)?;
+    std::fs::write(
+        dir.join("trace.json"),
+        serde_json::to_string_pretty(&traced.document())?,
+    )?;
     let mut out = std::io::stdout().lock();
     if result.status == Status::Succeeded {
         writeln!(out, "{}", serde_json::to_string_pretty(&result.output)?)?;
@@ -421,7 +434,7 @@ pub async fn run(opts: LocalArgs) -> Result<ExitCode> {
     }
     writeln!(
         err,
-        "history, result, record, metrics (EMF) and the seeded platform config are in {}",
+        "history, result, record, metrics (EMF), trace (OpenTelemetry JSON) and the seeded platform config are in {}",
         dir.display()
     )?;
     show_repository(&local, &mut err)?;

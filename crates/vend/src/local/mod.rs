@@ -228,8 +228,10 @@ where
         let (platform, observer, f) = (platform.clone(), observer.clone(), f.clone());
         async move {
             let started = Instant::now();
+            let trace = crate::trace::xray_trace_id(&req.execution_name);
             let (result, measure) =
-                call_measured::<S, _, _>(|input| f(platform, input), req.payload).await;
+                call_measured::<S, _, _>(|input| f(platform, input), req.payload, Some(trace))
+                    .await;
             observer(&StepReport {
                 execution: req.execution_name,
                 state: req.state_name,

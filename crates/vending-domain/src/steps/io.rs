@@ -45,15 +45,17 @@ where
     F: FnOnce(S::Input) -> Fut,
     Fut: Future<Output = Result<S::Output, StepError>>,
 {
-    call_measured::<S, F, Fut>(handler, payload).await.0
+    call_measured::<S, F, Fut>(handler, payload, None).await.0
 }
 
 /// [`call`], inside a `step` span whose fields say whom the call is about (`step`, `tenant`,
-/// `execution`, `account`: every log line of the handler carries them), and measured: how long
-/// the handler took, its error's name, and what its result says (`telemetry`).
+/// `execution`, `account`, and `trace_id` when the caller knows the execution's X-Ray trace:
+/// every log line of the handler carries them), and measured: how long the handler took, its
+/// error's name, and what its result says (`telemetry`).
 pub async fn call_measured<S, F, Fut>(
     handler: F,
     payload: Value,
+    trace_id: Option<String>,
 ) -> (Result<Value, StepError>, StepMeasure)
 where
     S: Step,
@@ -63,7 +65,10 @@ where
     let started = Instant::now();
     let mut measure = StepMeasure {
         step: S::STATE,
-        trace: Trace::default(),
+        trace: Trace {
+            trace_id,
+            ..Trace::default()
+        },
         duration_ms: 0.0,
         error: None,
         metrics: Vec::new(),
@@ -75,7 +80,7 @@ where
             return (Err(e), measure);
         }
     };
-    measure.trace = input.trace();
+    measure.trace = input.trace().or(std::mem::take(&mut measure.trace));
     let t = &measure.trace;
     let span = tracing::info_span!(
         "step",
@@ -83,6 +88,8 @@ where
         tenant = t.tenant.as_deref(),
         execution = t.execution.as_deref(),
         account = t.account.as_deref(),
+        trace_id = t.trace_id.as_deref(),
+        error = tracing::field::Empty,
     );
     let (collecting, emitted) = telemetry::Collecting::new(handler(input));
     let result = collecting.instrument(span.clone()).await;
@@ -104,6 +111,7 @@ where
     measure.metrics.extend(telemetry::drain(&emitted));
     if let Err(e) = &result {
         measure.error = Some(e.error_type().to_owned());
+        span.record("error", e.error_type());
         span.in_scope(|| tracing::warn!(error = e.error_type(), "{e}"));
     }
     (result, measure)
