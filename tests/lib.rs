@@ -335,3 +335,16 @@ pub fn calls_of(local: &vend::local::Local, operation: &str) -> usize {
         .filter(|c| c["operation"] == operation)
         .count()
 }
+
+/// The organization's management account, as Organizations names it.
+pub async fn management_account(local: &vend::local::Local) -> String {
+    aws_sdk_organizations::Client::new(&local.sdk)
+        .describe_organization()
+        .send()
+        .await
+        .expect("organization")
+        .organization()
+        .and_then(|o| o.master_account_id())
+        .expect("a management account")
+        .to_owned()
+}

@@ -475,15 +475,7 @@ async fn the_platforms_accounts_are_never_offboarded_an_event_offboards_and_clos
     );
 
     // At the management account: only Organizations knows it, so phase one refuses it.
-    let management = aws_sdk_organizations::Client::new(&local.sdk)
-        .describe_organization()
-        .send()
-        .await
-        .expect("organization")
-        .organization()
-        .and_then(|o| o.master_account_id())
-        .expect("a management account")
-        .to_owned();
+    let management = e2e::management_account(&local).await;
     entry_of.account_id = Some(management);
     registry.put(&entry_of).await.expect("put");
     let arn = offboard(&local, "payments", &json!({"closeAccount": true})).await;

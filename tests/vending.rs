@@ -680,15 +680,7 @@ async fn invalid_requests_are_refused_with_the_field_and_create_nothing() {
 async fn the_platforms_own_accounts_are_never_adopted_even_when_tagged_for_a_tenant() {
     let local = vending(1).await;
     let org = aws_sdk_organizations::Client::new(&local.sdk);
-    let management = org
-        .describe_organization()
-        .send()
-        .await
-        .expect("organization")
-        .organization()
-        .and_then(|o| o.master_account_id())
-        .expect("a management account")
-        .to_owned();
+    let management = e2e::management_account(&local).await;
     let network = local.config().network.account_id.clone();
     for (tenant, account, what) in [
         ("grab-network", network, "the network account"),
