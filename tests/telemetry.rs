@@ -147,6 +147,15 @@ async fn every_step_of_a_vending_is_a_span_naming_the_tenant_and_emits_its_metri
         })
         .collect();
     assert!(calls.iter().any(|c| c.starts_with("EC2.")), "{calls:?}");
+    // Each call carries the request id AWS answered with.
+    for call in otel.iter().filter(|s| s["kind"] == 3) {
+        assert!(
+            call["attributes"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|kv| kv["key"] == "aws.request_id")),
+            "no request id: {call}"
+        );
+    }
     let summary = summarize(&measures);
     let vended = summary
         .iter()

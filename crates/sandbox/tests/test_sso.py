@@ -185,3 +185,20 @@ def test_in_the_management_account_an_assignment_needs_the_callers_own_iam_right
     assert "iam:CreateRole" in status["FailureReason"]
     assert "/aws-reserved/sso.amazonaws.com/" in status["FailureReason"]
     assert listed(admin, instance, management, ps) == []
+
+
+def test_every_answer_carries_a_request_id_even_the_fronts_own(sandbox):
+    sandbox.control("/_sandbox/config", {"assignmentPolls": 0})
+    org = sandbox.organization()
+    account = sandbox.member_account(org, "team")["AccountId"]
+    admin, instance, _, group, ps = identity_center(sandbox)
+    answer = admin.create_account_assignment(
+        InstanceArn=instance,
+        TargetId=account,
+        TargetType="AWS_ACCOUNT",
+        PermissionSetArn=ps,
+        PrincipalType="GROUP",
+        PrincipalId=group,
+    )
+    assert answer["ResponseMetadata"]["RequestId"]
+    assert org.describe_organization()["ResponseMetadata"]["RequestId"]

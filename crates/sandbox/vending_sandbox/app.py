@@ -14,6 +14,7 @@ import io
 import json
 import threading
 import time
+import uuid
 
 from werkzeug.wrappers import Request, Response
 
@@ -49,6 +50,11 @@ class Front:
         started = time.perf_counter()
         caller = authz.caller_of(call.access_key)
         response, point = self.handle(call, caller, environ, data, eks_op)
+        # AWS answers every call with a request id (S3 as x-amz-request-id); the front's own
+        # handlers do too, as moto's answers do.
+        if "x-amzn-RequestId" not in response.headers and "x-amz-request-id" not in response.headers:
+            name = "x-amz-request-id" if call.service == "s3" else "x-amzn-RequestId"
+            response.headers[name] = str(uuid.uuid4())
         served = time.perf_counter() - started
         with state.LOCK:
             state.CALLS.append(

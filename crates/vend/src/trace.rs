@@ -71,12 +71,15 @@ static NEXT_SPAN: AtomicU64 = AtomicU64::new(1);
 
 /// True for the spans a trace file keeps: step calls and AWS operations.
 fn kept(meta: &tracing::Metadata<'_>) -> bool {
-    meta.is_span() && (meta.name() == "step" || meta.fields().field("rpc.system").is_some())
+    if meta.is_event() {
+        return meta.target() == vending_aws::clients::REQUEST_ID_TARGET;
+    }
+    meta.name() == "step" || meta.fields().field("rpc.system").is_some()
 }
 
 impl TraceFile {
-    /// The per-layer filter to install it with: step spans at info, and the SDK's operation
-    /// spans, which it opens at debug.
+    /// The per-layer filter to install it with: step spans at info, the SDK's operation
+    /// spans, which it opens at debug, and the request-id events of `vending_aws::clients`.
     pub fn filter() -> tracing_subscriber::filter::FilterFn {
         tracing_subscriber::filter::filter_fn(kept)
     }
@@ -192,6 +195,24 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for TraceFile {
             .get_mut(&id.into_u64())
         {
             values.record(&mut Visit(&mut k.fields));
+        }
+    }
+
+    /// An AWS response's request id goes on the call's span, as `aws.request_id`.
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: Context<'_, S>) {
+        let mut fields = BTreeMap::new();
+        event.record(&mut Visit(&mut fields));
+        let Some(request_id) = fields.remove("request_id") else {
+            return;
+        };
+        let mut spans = self.spans.lock().unwrap_or_else(|e| e.into_inner());
+        let call = ctx.event_span(event).and_then(|s| {
+            s.scope()
+                .map(|p| p.id().into_u64())
+                .find(|id| spans.contains_key(id))
+        });
+        if let Some(k) = call.and_then(|id| spans.get_mut(&id)) {
+            k.fields.insert("aws.request_id".into(), request_id);
         }
     }
 

@@ -14,6 +14,12 @@ use aws_sdk_sts::config::SharedHttpClient;
 use aws_smithy_async::rt::sleep::TokioSleep;
 use aws_smithy_async::time::SystemTimeSource;
 use aws_smithy_http_client::tls;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 /// The clients of the management account.
 #[derive(Debug, Clone)]
@@ -53,11 +59,59 @@ impl Clients {
 /// bootstrap over and under its size target. The trusted roots are the system's (in Lambda,
 /// the image's bundle), as with the default client.
 pub fn https_client() -> SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
+    SharedHttpClient::new(RequestIds(
+        aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .build_https(),
+    ))
+}
+
+/// The target of the event naming each response's AWS request id.
+pub const REQUEST_ID_TARGET: &str = "vending_aws::request_id";
+
+/// An HTTP client that reports each response's AWS request id (`x-amzn-requestid`, S3's
+/// `x-amz-request-id`) as a debug event inside the SDK's operation span, where the logs (at
+/// debug) and a local run's trace file (`vend::trace`) attach it to the call. The SDK's own
+/// operation span has no field for it.
+#[derive(Debug)]
+struct RequestIds(SharedHttpClient);
+
+#[derive(Debug)]
+struct RequestIdConnector(SharedHttpConnector);
+
+impl HttpClient for RequestIds {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(RequestIdConnector(
+            self.0.http_connector(settings, components),
         ))
-        .build_https()
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
+}
+
+impl HttpConnector for RequestIdConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let answer = self.0.call(request);
+        HttpConnectorFuture::new(async move {
+            let response = answer.await?;
+            let headers = response.headers();
+            if let Some(id) = headers
+                .get("x-amzn-requestid")
+                .or_else(|| headers.get("x-amz-request-id"))
+            {
+                tracing::debug!(target: REQUEST_ID_TARGET, request_id = id, status = response.status().as_u16(), "AWS response");
+            }
+            Ok(response)
+        })
+    }
 }
 
 /// Attempts the SDK makes of a call that failed with a throttle or a server error, before the

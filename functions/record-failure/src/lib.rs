@@ -11,6 +11,7 @@ use serde_json::json;
 use vending_domain::StepError;
 use vending_domain::ports::{EventBus, FailureInfo, Registry, RegistryEntry, TenantStatus};
 use vending_domain::steps::{FailedState, RecordFailureInput, Recorded};
+use vending_domain::telemetry::{self, Metric};
 
 /// The step.
 pub async fn record_failure<R: Registry, B: EventBus>(
@@ -29,6 +30,12 @@ pub async fn record_failure<R: Registry, B: EventBus>(
         cause: caught.readable_cause(),
         error: caught.error,
     };
+    // A vending that failed, by the step and the error that failed it.
+    telemetry::emit(Metric::count(
+        "TenantsFailed",
+        1,
+        &[("Step", &failure.step), ("Error", &failure.error)],
+    ));
     if let Some(spec) = state.spec {
         let tenant = &spec.tenant_id;
         if let Some(holder) = registry.lease_holder(tenant).await?

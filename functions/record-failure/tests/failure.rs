@@ -69,3 +69,26 @@ async fn a_tenant_another_execution_holds_is_left_to_it() {
     );
     assert_eq!(registry.holder(&tenant).as_deref(), Some("exec-other"));
 }
+
+#[tokio::test]
+async fn a_failed_vending_is_counted_by_the_step_and_error_that_failed_it() {
+    use vending_domain::steps::{RecordFailure, call_measured};
+    let (registry, bus) = (FakeRegistry::default(), FakeBus::default());
+    let payload = serde_json::to_value(input("exec-1")).expect("encodes");
+    let (out, measure) = call_measured::<RecordFailure, _, _>(
+        |i| record_failure::handle(&registry, &bus, i),
+        payload,
+        None,
+    )
+    .await;
+    assert!(out.is_ok(), "{out:?}");
+    let failed: Vec<_> = measure
+        .metrics
+        .iter()
+        .filter(|m| m.name == "TenantsFailed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{:?}", measure.metrics);
+    assert_eq!(failed[0].dimensions["Step"], "HandOff");
+    assert_eq!(failed[0].dimensions["Error"], "Conflict");
+    assert_eq!(measure.trace.tenant.as_deref(), Some("payments"));
+}
