@@ -18,15 +18,17 @@ def identity_center(sandbox):
     return admin, instance, store, group, ps
 
 
-def assign(admin, instance, account, ps, group):
-    return admin.create_account_assignment(
+def assign(admin, instance, account, ps, group, whole=False):
+    """The assignment's creation status (the whole answer with `whole`)."""
+    answer = admin.create_account_assignment(
         InstanceArn=instance,
         TargetId=account,
         TargetType="AWS_ACCOUNT",
         PermissionSetArn=ps,
         PrincipalType="GROUP",
         PrincipalId=group,
-    )["AccountAssignmentCreationStatus"]
+    )
+    return answer if whole else answer["AccountAssignmentCreationStatus"]
 
 
 def poll(admin, instance, request_id):
@@ -192,13 +194,6 @@ def test_every_answer_carries_a_request_id_even_the_fronts_own(sandbox):
     org = sandbox.organization()
     account = sandbox.member_account(org, "team")["AccountId"]
     admin, instance, _, group, ps = identity_center(sandbox)
-    answer = admin.create_account_assignment(
-        InstanceArn=instance,
-        TargetId=account,
-        TargetType="AWS_ACCOUNT",
-        PermissionSetArn=ps,
-        PrincipalType="GROUP",
-        PrincipalId=group,
-    )
+    answer = assign(admin, instance, account, ps, group, whole=True)
     assert answer["ResponseMetadata"]["RequestId"]
     assert org.describe_organization()["ResponseMetadata"]["RequestId"]
