@@ -10,7 +10,7 @@ use aws_sdk_backup::Client;
 use e2e::{calls_of, drift_of, entry, member, portal_body, request, rerun, vending, vending_with};
 use serde_json::json;
 use vend::local::Local;
-use vending_domain::config::{BACKUP_SELECTION_NAME, BackupConfig, BaselineMode, RECORDING_NAME};
+use vending_domain::config::{BACKUP_SELECTION_NAME, BackupConfig, RECORDING_NAME};
 
 /// Every AWS call that writes the baseline.
 const WRITES: [&str; 12] = [
@@ -335,19 +335,7 @@ async fn an_environment_without_a_baseline_gets_no_backup() {
 #[tokio::test(flavor = "multi_thread")]
 async fn in_control_tower_mode_its_recorder_and_trail_are_left_and_only_the_rules_added() {
     let mut config = vend::local::example_config().expect("the example config");
-    let baseline = config
-        .environments
-        .get_mut("prod")
-        .and_then(|e| e.baseline.as_mut())
-        .expect("prod has a baseline");
-    if let Some(c) = baseline.config.as_mut() {
-        c.mode = BaselineMode::ControlTower;
-        c.delivery_bucket = None;
-    }
-    if let Some(t) = baseline.trail.as_mut() {
-        t.mode = BaselineMode::ControlTower;
-        t.bucket = None;
-    }
+    vending_domain::fakes::leave_recording_to_control_tower(&mut config, "prod");
     let local = vending_with(config, 1, None).await;
 
     // An account Control Tower has not enrolled has no recorder: the step waits for it, then

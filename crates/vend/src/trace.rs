@@ -64,7 +64,7 @@ pub struct TraceFile {
     /// The open spans, by tracing's id.
     spans: Arc<Mutex<BTreeMap<u64, Kept>>>,
     /// The closed spans, in the order they closed (tracing reuses a closed span's id).
-    order: Arc<Mutex<Vec<Kept>>>,
+    closed: Arc<Mutex<Vec<Kept>>>,
 }
 
 static NEXT_SPAN: AtomicU64 = AtomicU64::new(1);
@@ -86,7 +86,11 @@ impl TraceFile {
 
     /// The spans kept so far, as one OTLP/JSON `ExportTraceServiceRequest`.
     pub fn document(&self) -> Value {
-        let spans = self.order.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let spans = self
+            .closed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         let open: Vec<Kept> = self
             .spans
             .lock()
@@ -95,7 +99,7 @@ impl TraceFile {
             .cloned()
             .collect();
         let all: Vec<Kept> = spans.into_iter().chain(open).collect();
-        let by_tracing_id: BTreeMap<String, &Kept> =
+        let by_span_id: BTreeMap<String, &Kept> =
             all.iter().map(|k| (k.span_id.clone(), k)).collect();
         let mut out = Vec::new();
         for k in &all {
@@ -105,7 +109,7 @@ impl TraceFile {
                 match step
                     .parent_span_id
                     .as_ref()
-                    .and_then(|p| by_tracing_id.get(p).copied())
+                    .and_then(|p| by_span_id.get(p).copied())
                 {
                     Some(p) => step = p,
                     None => break,
@@ -224,7 +228,10 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for TraceFile {
             .remove(&id.into_u64());
         if let Some(mut k) = closed {
             k.end = Some(now_nanos());
-            self.order.lock().unwrap_or_else(|e| e.into_inner()).push(k);
+            self.closed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(k);
         }
     }
 }

@@ -16,19 +16,7 @@ use common::{ACCOUNT, accounts, input};
 /// The example config with prod's recording in `controlTower` mode.
 fn control_tower() -> PlatformConfig {
     let mut config = example_config();
-    let baseline = config
-        .environments
-        .get_mut("prod")
-        .and_then(|e| e.baseline.as_mut())
-        .expect("prod has a baseline");
-    if let Some(c) = baseline.config.as_mut() {
-        c.mode = BaselineMode::ControlTower;
-        c.delivery_bucket = None;
-    }
-    if let Some(t) = baseline.trail.as_mut() {
-        t.mode = BaselineMode::ControlTower;
-        t.bucket = None;
-    }
+    vending_domain::fakes::leave_recording_to_control_tower(&mut config, "prod");
     config
 }
 

@@ -9,6 +9,7 @@ use super::states::read_input;
 use anyhow::{Context as _, Result};
 use asl_executor::{ExecutionResult, HistoryEvent, Status};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -178,6 +179,16 @@ fn save(
     Ok(())
 }
 
+/// One step's calls in a run.
+#[derive(Default)]
+struct StepLine<'a> {
+    step: &'a str,
+    calls: usize,
+    ms: f64,
+    max: f64,
+    errors: BTreeMap<&'a str, usize>,
+}
+
 /// The run's metrics, as the dashboard would sum them (`vending_domain::telemetry`): a line
 /// per step (calls, failures by error, time), then what the steps' results said.
 pub fn show_metrics(measures: &[StepMeasure], err: &mut impl std::io::Write) -> Result<()> {
@@ -186,41 +197,41 @@ pub fn show_metrics(measures: &[StepMeasure], err: &mut impl std::io::Write) -> 
         "metrics ({} namespace, as the functions emit them in Lambda):",
         vending_domain::telemetry::NAMESPACE
     )?;
-    let summary = summarize(measures);
-    let of = |name: &str, dims: &str| {
-        summary
-            .iter()
-            .find(|s| s.name == name && s.dimensions == dims)
-    };
-    for row in summary.iter().filter(|s| s.name == "StepCalls") {
-        let step = row.dimensions.trim_start_matches("Step=");
-        let errors: Vec<String> = summary
-            .iter()
-            .filter(|s| {
-                s.name == "StepFailures" && s.dimensions.ends_with(&format!(",Step={step}"))
-            })
-            .map(|s| {
-                format!(
-                    "{} {}",
-                    s.sum,
-                    s.dimensions
-                        .split(',')
-                        .next()
-                        .unwrap_or_default()
-                        .trim_start_matches("Error=")
-                )
-            })
-            .collect();
-        let time = of("StepDuration", &row.dimensions)
-            .map(|d| format!("{:8.1} ms (max {:.1})", d.sum, d.max))
-            .unwrap_or_default();
-        let failed = if errors.is_empty() {
+    // A line per step, from the measures themselves: calls, time, failures by error.
+    let mut steps: Vec<StepLine<'_>> = Vec::new();
+    for m in measures {
+        let at = match steps.iter().position(|l| l.step == m.step) {
+            Some(at) => at,
+            None => {
+                steps.push(StepLine {
+                    step: m.step,
+                    ..StepLine::default()
+                });
+                steps.len() - 1
+            }
+        };
+        let line = &mut steps[at];
+        line.calls += 1;
+        line.ms += m.duration_ms;
+        line.max = line.max.max(m.duration_ms);
+        if let Some(e) = &m.error {
+            *line.errors.entry(e.as_str()).or_default() += 1;
+        }
+    }
+    for l in &steps {
+        let failed = if l.errors.is_empty() {
             String::new()
         } else {
-            format!("  failed {}", errors.join(", "))
+            let each: Vec<String> = l.errors.iter().map(|(e, n)| format!("{n} {e}")).collect();
+            format!("  failed {}", each.join(", "))
         };
-        writeln!(err, "  {step:<20} {:>3} calls {time}{failed}", row.sum)?;
+        writeln!(
+            err,
+            "  {:<20} {:>3} calls {:8.1} ms (max {:.1}){failed}",
+            l.step, l.calls, l.ms, l.max
+        )?;
     }
+    let summary = summarize(measures);
     for row in summary.iter().filter(|s| !s.name.starts_with("Step")) {
         let value = match row.unit {
             Unit::Count => format!("{}", row.sum),

@@ -76,6 +76,25 @@ pub fn example_config() -> crate::PlatformConfig {
     crate::PlatformConfig::from_json(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
+/// `config` with `environment`'s AWS Config and trail left to Control Tower (its recorder and
+/// organization trail), as an organization under Control Tower would configure them.
+pub fn leave_recording_to_control_tower(config: &mut crate::PlatformConfig, environment: &str) {
+    use crate::config::BaselineMode;
+    let baseline = config
+        .environments
+        .get_mut(environment)
+        .and_then(|e| e.baseline.as_mut())
+        .unwrap_or_else(|| panic!("{environment} has a baseline"));
+    if let Some(c) = baseline.config.as_mut() {
+        c.mode = BaselineMode::ControlTower;
+        c.delivery_bucket = None;
+    }
+    if let Some(t) = baseline.trail.as_mut() {
+        t.mode = BaselineMode::ControlTower;
+        t.bucket = None;
+    }
+}
+
 /// A valid spec of `tenant` in prod under the example config, as Normalize hands it to the
 /// account steps (its JSON is what the workflow passes them as `spec`).
 pub fn example_spec(tenant: &str) -> crate::TenantSpec {
