@@ -229,7 +229,7 @@ mod tests {
     use super::*;
     use aws_sdk_sts::error::ErrorMetadata;
     use aws_sdk_sts::operation::assume_role::AssumeRoleError;
-    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use aws_smithy_mocks::{RuleMode, mock};
 
     #[tokio::test]
     async fn a_refused_assume_role_is_access_denied_naming_the_role_and_the_account() {

@@ -772,7 +772,7 @@ mod tests {
     use aws_sdk_ec2::operation::create_route::CreateRouteOutput;
     use aws_sdk_ec2::operation::describe_route_tables::DescribeRouteTablesOutput;
     use aws_sdk_ec2::types::{Route, RouteTable};
-    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use aws_smithy_mocks::{RuleMode, mock};
 
     fn table(routes: Vec<Route>) -> DescribeRouteTablesOutput {
         DescribeRouteTablesOutput::builder()

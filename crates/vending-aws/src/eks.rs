@@ -283,7 +283,7 @@ mod tests {
     use aws_sdk_eks::operation::list_associated_access_policies::ListAssociatedAccessPoliciesOutput;
     use aws_sdk_eks::types::AssociatedAccessPolicy;
     use aws_sdk_eks::types::error::{ResourceInUseException, ResourceNotFoundException};
-    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use aws_smithy_mocks::{RuleMode, mock};
     use std::collections::BTreeMap;
 
     fn spec() -> AccessEntrySpec {

@@ -549,7 +549,7 @@ mod tests {
         use aws_sdk_iam::operation::create_role::CreateRoleError;
         use aws_sdk_iam::operation::get_role::GetRoleError;
         use aws_sdk_iam::types::error::NoSuchEntityException;
-        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+        use aws_smithy_mocks::{RuleMode, mock};
         let missing = || {
             mock!(Client::get_role).then_error(|| {
                 GetRoleError::NoSuchEntityException(

@@ -3,6 +3,11 @@
 //! Each adapter implements a port of `vending_domain::ports` with the real SDK client and
 //! turns AWS errors into `StepError`s by their error code, never by message text.
 
+// First, so that its macro is in scope in the modules below.
+#[cfg(test)]
+#[macro_use]
+mod mocks;
+
 pub mod accounts;
 pub mod backup;
 mod classify;

@@ -308,7 +308,7 @@ mod tests {
     use super::*;
     use aws_sdk_organizations::operation::create_account::CreateAccountOutput;
     use aws_sdk_organizations::types::CreateAccountStatus;
-    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use aws_smithy_mocks::{RuleMode, mock};
 
     #[tokio::test]
     async fn create_account_names_the_member_role() {

@@ -865,7 +865,7 @@ mod tests {
     use super::*;
     use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
     use aws_sdk_dynamodb::types::error::TransactionCanceledException;
-    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use aws_smithy_mocks::{RuleMode, mock};
 
     fn cancelled(codes: &[&str]) -> TransactWriteItemsError {
         TransactWriteItemsError::TransactionCanceledException(
