@@ -9,6 +9,8 @@ VEND := target/debug/vend
 
 VENV := .venv
 ASL_VALIDATOR_VERSION := 4.0.0
+# The reference JSONata (the 2.0 line AWS Step Functions runs), for the executor's JSONata tests.
+JSONATA_VERSION := 2.0.6
 SANDBOX := crates/sandbox
 SANDBOX_REQUIREMENTS := $(SANDBOX)/requirements.txt
 INFRA_REQUIREMENTS := infra/requirements.txt
@@ -36,6 +38,7 @@ $(VENV)/.installed: $(SANDBOX_REQUIREMENTS) Makefile
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r $(SANDBOX_REQUIREMENTS)
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/node asl-validator@$(ASL_VALIDATOR_VERSION)
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/jsonata jsonata@$(JSONATA_VERSION)
 	touch $@
 
 $(VENV)/sam/.installed: $(INFRA_REQUIREMENTS) Makefile

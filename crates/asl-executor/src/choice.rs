@@ -1,11 +1,228 @@
-//! Choice rules: comparisons, `And`/`Or`/`Not`, type tests and `StringMatches`, evaluated the
-//! way AWS does (a comparison between values of the wrong type is false, not an error).
+//! Choice rules: comparisons, `And`/`Or`/`Not`, type tests and `StringMatches`, parsed (with
+//! their static checks) and evaluated the way AWS does (a comparison between values of the
+//! wrong type is false, not an error).
 
-use crate::definition::{Op, Operand, Rule, parse_timestamp};
+use crate::definition::{DefinitionProblem, opt_str, parse_timestamp, problem};
 use crate::env::Env;
 use crate::intrinsic::{Resolve, json_eq};
-use serde_json::Value;
+use crate::path::Path;
+use serde_json::{Map, Value};
 use std::cmp::Ordering;
+
+/// A Choice rule: a comparison, or `And`/`Or`/`Not` of rules.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Rule {
+    And(Vec<Rule>),
+    Or(Vec<Rule>),
+    Not(Box<Rule>),
+    Compare {
+        variable: Path,
+        op: Op,
+        operand: Operand,
+    },
+}
+
+/// What a comparison compares the variable with: a literal, or a path's value (`...Path`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Operand {
+    Literal(Value),
+    Path(Path),
+}
+
+/// A Choice comparison operator (without its `Path` suffix, which lives in [`Operand`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Op {
+    StringEquals,
+    StringLessThan,
+    StringGreaterThan,
+    StringLessThanEquals,
+    StringGreaterThanEquals,
+    StringMatches,
+    NumericEquals,
+    NumericLessThan,
+    NumericGreaterThan,
+    NumericLessThanEquals,
+    NumericGreaterThanEquals,
+    BooleanEquals,
+    TimestampEquals,
+    TimestampLessThan,
+    TimestampGreaterThan,
+    TimestampLessThanEquals,
+    TimestampGreaterThanEquals,
+    IsNull,
+    IsPresent,
+    IsNumeric,
+    IsString,
+    IsBoolean,
+    IsTimestamp,
+}
+
+const OPS: &[(&str, Op)] = &[
+    ("StringEquals", Op::StringEquals),
+    ("StringLessThan", Op::StringLessThan),
+    ("StringGreaterThan", Op::StringGreaterThan),
+    ("StringLessThanEquals", Op::StringLessThanEquals),
+    ("StringGreaterThanEquals", Op::StringGreaterThanEquals),
+    ("StringMatches", Op::StringMatches),
+    ("NumericEquals", Op::NumericEquals),
+    ("NumericLessThan", Op::NumericLessThan),
+    ("NumericGreaterThan", Op::NumericGreaterThan),
+    ("NumericLessThanEquals", Op::NumericLessThanEquals),
+    ("NumericGreaterThanEquals", Op::NumericGreaterThanEquals),
+    ("BooleanEquals", Op::BooleanEquals),
+    ("TimestampEquals", Op::TimestampEquals),
+    ("TimestampLessThan", Op::TimestampLessThan),
+    ("TimestampGreaterThan", Op::TimestampGreaterThan),
+    ("TimestampLessThanEquals", Op::TimestampLessThanEquals),
+    ("TimestampGreaterThanEquals", Op::TimestampGreaterThanEquals),
+    ("IsNull", Op::IsNull),
+    ("IsPresent", Op::IsPresent),
+    ("IsNumeric", Op::IsNumeric),
+    ("IsString", Op::IsString),
+    ("IsBoolean", Op::IsBoolean),
+    ("IsTimestamp", Op::IsTimestamp),
+];
+
+/// Parses the rule in `obj` (the Choice state's `field`; `top` for a rule of `Choices`
+/// itself, which also holds `Next` and `Assign`).
+pub(crate) fn rule(
+    obj: &Map<String, Value>,
+    q: &str,
+    field: &str,
+    top: bool,
+) -> Result<Rule, DefinitionProblem> {
+    let allowed_extra: &[&str] = if top {
+        &["Next", "Assign", "Comment"]
+    } else {
+        &["Comment"]
+    };
+    let mut found: Vec<&str> = Vec::new();
+    for k in obj.keys() {
+        let k = k.as_str();
+        if allowed_extra.contains(&k) || k == "Variable" {
+            continue;
+        }
+        let base = k.strip_suffix("Path").unwrap_or(k);
+        let known = ["And", "Or", "Not"].contains(&k)
+            || OPS
+                .iter()
+                .any(|(n, _)| *n == k || (*n == base && !n.starts_with("Is")));
+        if !known {
+            return Err(problem(
+                q,
+                &format!("{field}.{k}"),
+                "this field is not supported in a choice rule",
+            ));
+        }
+        found.push(k);
+    }
+    if !top && obj.contains_key("Next") {
+        return Err(problem(
+            q,
+            &format!("{field}.Next"),
+            "a nested choice rule cannot have 'Next'",
+        ));
+    }
+    let [op] = found.as_slice() else {
+        return Err(problem(
+            q,
+            field,
+            "a choice rule needs exactly one comparison operator, 'And', 'Or' or 'Not'",
+        ));
+    };
+    let sub = |key: &str| -> Result<Vec<Rule>, DefinitionProblem> {
+        let list = match obj.get(key) {
+            Some(Value::Array(a)) if !a.is_empty() => a,
+            _ => {
+                return Err(problem(
+                    q,
+                    &format!("{field}.{key}"),
+                    "must be a non-empty array of rules",
+                ));
+            }
+        };
+        list.iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let f = format!("{field}.{key}[{i}]");
+                let r = r
+                    .as_object()
+                    .ok_or_else(|| problem(q, &f, "must be an object"))?;
+                rule(r, q, &f, false)
+            })
+            .collect()
+    };
+    match *op {
+        "And" => return sub("And").map(Rule::And),
+        "Or" => return sub("Or").map(Rule::Or),
+        "Not" => {
+            let f = format!("{field}.Not");
+            let r = obj
+                .get("Not")
+                .and_then(Value::as_object)
+                .ok_or_else(|| problem(q, &f, "must be an object"))?;
+            return Ok(Rule::Not(Box::new(rule(r, q, &f, false)?)));
+        }
+        _ => {}
+    }
+    let variable = opt_str(obj, q, "Variable")?
+        .ok_or_else(|| problem(q, &format!("{field}.Variable"), "is required"))?;
+    let variable = Path::parse(variable)
+        .map_err(|e| problem(q, &format!("{field}.Variable"), e.to_string()))?;
+    let value = &obj[*op];
+    let opf = format!("{field}.{op}");
+    let (op_enum, operand) = if let Some((_, o)) = OPS.iter().find(|(n, _)| n == op) {
+        let o = *o;
+        let ok = match o {
+            Op::StringEquals
+            | Op::StringLessThan
+            | Op::StringGreaterThan
+            | Op::StringLessThanEquals
+            | Op::StringGreaterThanEquals
+            | Op::StringMatches => value.is_string(),
+            Op::NumericEquals
+            | Op::NumericLessThan
+            | Op::NumericGreaterThan
+            | Op::NumericLessThanEquals
+            | Op::NumericGreaterThanEquals => value.is_number(),
+            Op::TimestampEquals
+            | Op::TimestampLessThan
+            | Op::TimestampGreaterThan
+            | Op::TimestampLessThanEquals
+            | Op::TimestampGreaterThanEquals => {
+                value.as_str().is_some_and(|s| parse_timestamp(s).is_some())
+            }
+            _ => value.is_boolean(),
+        };
+        if !ok {
+            return Err(problem(
+                q,
+                &opf,
+                "the operand has the wrong type for this operator",
+            ));
+        }
+        (o, Operand::Literal(value.clone()))
+    } else {
+        let base = op.strip_suffix("Path").unwrap_or(op);
+        let o = OPS
+            .iter()
+            .find(|(n, _)| *n == base)
+            .map(|(_, o)| *o)
+            .ok_or_else(|| problem(q, &opf, "unknown operator"))?;
+        let p = value
+            .as_str()
+            .ok_or_else(|| problem(q, &opf, "must be a path string"))?;
+        (
+            o,
+            Operand::Path(Path::parse(p).map_err(|e| problem(q, &opf, e.to_string()))?),
+        )
+    };
+    Ok(Rule::Compare {
+        variable,
+        op: op_enum,
+        operand,
+    })
+}
 
 /// Evaluates a rule; `Err` carries the cause of a `States.Runtime` failure.
 pub(crate) fn eval(rule: &Rule, env: &Env<'_>) -> Result<bool, String> {

@@ -45,6 +45,21 @@ impl Vars {
     }
 
     /// A new inner scope that reads a snapshot of this one.
+    /// Every variable in scope, the innermost value of each name.
+    pub fn visible(&self) -> Map<String, Value> {
+        let mut frames = vec![&self.local];
+        let mut scope = self.parent.as_deref();
+        while let Some(s) = scope {
+            frames.push(&s.vars);
+            scope = s.parent.as_deref();
+        }
+        let mut out = Map::new();
+        for frame in frames.into_iter().rev() {
+            out.extend(frame.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        out
+    }
+
     pub fn child(&self) -> Vars {
         if self.local.is_empty() {
             return Vars {

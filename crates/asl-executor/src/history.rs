@@ -1,9 +1,11 @@
 //! The execution history: the same event types, ids and detail fields that AWS's
 //! `GetExecutionHistory` returns, so a local run reads like the console's history view.
 
+use crate::limits::MAX_HISTORY_EVENTS;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// One history event.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,7 +63,17 @@ fn render_details(details: &Value) -> Value {
 #[derive(Debug, Default)]
 pub(crate) struct History {
     events: Mutex<Vec<HistoryEvent>>,
+    /// An event was refused because the history was full: the execution must fail.
+    full: AtomicBool,
 }
+
+/// The events that end an execution: the only ones the last place of a full history takes.
+const CLOSING: [&str; 4] = [
+    "ExecutionSucceeded",
+    "ExecutionFailed",
+    "ExecutionTimedOut",
+    "ExecutionAborted",
+];
 
 impl History {
     /// Appends an event and returns its id.
@@ -77,14 +89,25 @@ impl History {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let id = events.len() as u64 + 1;
+        let event_type = event_type.into();
+        // AWS keeps the 25,000th place for the event that ends the execution.
+        if events.len() + 1 >= MAX_HISTORY_EVENTS && !CLOSING.contains(&event_type.as_str()) {
+            self.full.store(true, Ordering::Relaxed);
+            return id - 1;
+        }
         events.push(HistoryEvent {
             id,
             previous_event_id,
             timestamp,
-            event_type: event_type.into(),
+            event_type,
             details,
         });
         id
+    }
+
+    /// Whether an event found the history full (see [`MAX_HISTORY_EVENTS`]).
+    pub(crate) fn is_full(&self) -> bool {
+        self.full.load(Ordering::Relaxed)
     }
 
     /// A copy of the events so far.

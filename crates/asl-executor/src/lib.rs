@@ -26,18 +26,20 @@ mod choice;
 pub mod conformance;
 mod definition;
 mod env;
+mod execution;
 mod executor;
 mod history;
 mod interpreter;
 mod intrinsic;
+pub mod jsonata;
+pub mod limits;
 mod path;
 mod task;
 mod template;
 
 pub use definition::{DefinitionProblem, StateMachine};
-pub use executor::{
-    Error, ExecutionHandle, ExecutionResult, Executor, ExecutorConfig, Status, TimeMode,
-};
+pub use execution::{Error, ExecutionHandle, ExecutionResult, ExecutorConfig, Status, TimeMode};
+pub use executor::Executor;
 pub use history::HistoryEvent;
 pub use task::{ChildExecution, TaskError, TaskHandler, TaskRequest, handler_fn};
 
@@ -50,8 +52,12 @@ pub mod fuzzing {
         }
     }
 
-    /// Parses `path` as a JSONPath (or an intrinsic call) and evaluates it on `doc`; must never panic.
+    /// Parses `path` as a JSONPath (or an intrinsic call), and as a JSONata expression, and
+    /// evaluates it on `doc`; must never panic.
     pub fn eval_path(path: &str, doc: &serde_json::Value) {
+        if let Ok(e) = crate::jsonata::Expression::parse(path) {
+            let _ = e.evaluate(Some(doc), &[("states", doc)], &crate::jsonata::SystemHost);
+        }
         if let Ok(p) = crate::path::Path::parse(path) {
             let _ = p.select(doc);
             let mut copy = doc.clone();

@@ -5,25 +5,14 @@ use asl_executor::{
     Error, ExecutionResult, Executor, ExecutorConfig, HistoryEvent, Status, TaskError, TimeMode,
     handler_fn,
 };
+mod common;
+
+use common::run_on;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
-
-async fn run_on(
-    executor: &Executor,
-    definition: Value,
-    input: Value,
-) -> (ExecutionResult, Vec<HistoryEvent>) {
-    let arn = executor
-        .create_state_machine("test", &definition, &HashMap::new())
-        .expect("valid definition");
-    executor
-        .run(&arn, None, input)
-        .await
-        .expect("execution starts")
-}
 
 async fn run(definition: Value, input: Value) -> ExecutionResult {
     run_on(&Executor::default(), definition, input).await.0
@@ -472,7 +461,9 @@ async fn a_callback_that_never_comes_times_out_on_the_virtual_clock() {
     assert_eq!((r.stop - r.start).num_seconds(), 300);
 }
 
-#[tokio::test(start_paused = true)]
+/// A task runs in real time (its function is real code): its `TimeoutSeconds` is a real
+/// timeout, so this test takes one second.
+#[tokio::test]
 async fn a_slow_task_times_out() {
     let executor = Executor::default();
     executor.register_function(
@@ -482,7 +473,7 @@ async fn a_slow_task_times_out() {
             Ok(json!(null))
         }),
     );
-    let def = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:slow", "TimeoutSeconds": 60,
+    let def = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:slow", "TimeoutSeconds": 1,
         "Catch": [{"ErrorEquals": ["States.Timeout"], "Next": "TimedOut"}], "End": true}, "TimedOut": {"Type": "Pass", "End": true}}});
     let (r, history) = run_on(&executor, def, json!({})).await;
     assert_eq!(

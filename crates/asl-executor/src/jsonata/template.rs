@@ -1,0 +1,141 @@
+//! A field of a JSONata state (`Output`, `Assign`, `Arguments`, `Items`, `Condition`, ...):
+//! JSON in which a string `{% expression %}` is a JSONata expression, compiled once when the
+//! definition loads.
+
+use super::{Expression, Host};
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone)]
+pub(crate) enum JTemplate {
+    Literal(Value),
+    Expr { text: String, expr: Box<Expression> },
+    Array(Vec<JTemplate>),
+    Object(Vec<(String, JTemplate)>),
+}
+
+/// Why a field could not be evaluated: what AWS's `States.QueryEvaluationError` cause says
+/// after "The JSONata expression '...' specified for the field '...'".
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct FieldError {
+    /// The expression's text.
+    pub(crate) expr: String,
+    /// The field, with the keys inside it: `Output/result`.
+    pub(crate) field: String,
+    pub(crate) what: FieldFailure,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum FieldFailure {
+    /// The expression gave nothing.
+    Undefined,
+    /// The expression raised an error.
+    Error(super::Error),
+}
+
+impl FieldError {
+    /// AWS's words, after the state's "An error occurred while executing the state ..." part.
+    pub(crate) fn cause(&self) -> String {
+        match &self.what {
+            FieldFailure::Undefined => format!(
+                "The JSONata expression '{}' specified for the field '{}' returned nothing (undefined).",
+                self.expr, self.field
+            ),
+            FieldFailure::Error(e) => format!(
+                "The JSONata expression '{}' specified for the field '{}' threw an error during evaluation. {e}",
+                self.expr, self.field
+            ),
+        }
+    }
+}
+
+/// The text of an expression string, when `s` is one.
+/// (exactly: `" {% x %} "`, with spaces around, is a plain string).
+pub(crate) fn expression_text(s: &str) -> Option<&str> {
+    s.strip_prefix("{%")?.strip_suffix("%}").map(str::trim)
+}
+
+impl JTemplate {
+    /// Compiles `v`; `Err` names the key (`a/b`) and what is wrong.
+    pub(crate) fn compile(v: &Value) -> Result<JTemplate, (String, String)> {
+        Ok(match v {
+            Value::String(s) => match expression_text(s) {
+                Some(text) => JTemplate::Expr {
+                    text: text.to_owned(),
+                    expr: Box::new(Expression::parse(text).map_err(|e| {
+                        (
+                            String::new(),
+                            format!("the JSONata expression '{text}' is not valid: {e}"),
+                        )
+                    })?),
+                },
+                None => JTemplate::Literal(v.clone()),
+            },
+            Value::Array(a) => JTemplate::Array(
+                a.iter()
+                    .enumerate()
+                    .map(|(i, x)| {
+                        JTemplate::compile(x).map_err(|(k, r)| (join(&i.to_string(), &k), r))
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Object(m) => JTemplate::Object(
+                m.iter()
+                    .map(|(k, x)| {
+                        JTemplate::compile(x)
+                            .map(|t| (k.clone(), t))
+                            .map_err(|(p, r)| (join(k, &p), r))
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+            other => JTemplate::Literal(other.clone()),
+        })
+    }
+
+    /// Evaluates the field named `field`, with `bindings` (`states` and the workflow's
+    /// variables) as JSONata variables.
+    pub(crate) fn eval(
+        &self,
+        field: &str,
+        bindings: &[(&str, &Value)],
+        host: &dyn Host,
+    ) -> Result<Value, FieldError> {
+        match self {
+            JTemplate::Literal(v) => Ok(v.clone()),
+            JTemplate::Expr { text, expr } => match expr.evaluate(None, bindings, host) {
+                Ok(Some(v)) => Ok(v),
+                Ok(None) => Err(FieldError {
+                    expr: text.clone(),
+                    field: field.to_owned(),
+                    what: FieldFailure::Undefined,
+                }),
+                Err(e) => Err(FieldError {
+                    expr: text.clone(),
+                    field: field.to_owned(),
+                    what: FieldFailure::Error(e),
+                }),
+            },
+            JTemplate::Array(items) => Ok(Value::Array(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| t.eval(&format!("{field}/{i}"), bindings, host))
+                    .collect::<Result<_, _>>()?,
+            )),
+            JTemplate::Object(pairs) => {
+                let mut m = Map::new();
+                for (k, t) in pairs {
+                    m.insert(k.clone(), t.eval(&format!("{field}/{k}"), bindings, host)?);
+                }
+                Ok(Value::Object(m))
+            }
+        }
+    }
+}
+
+fn join(a: &str, b: &str) -> String {
+    if b.is_empty() {
+        a.to_owned()
+    } else {
+        format!("{a}/{b}")
+    }
+}
