@@ -4,8 +4,8 @@
 //! A case passes when the status matches and, when it succeeded, the output equals the
 //! recorded one as JSON (numbers by value); failed cases compare the error name. Causes are
 //! compared too but reported apart, because AWS's cause texts are read by people. A case whose
-//! definition the executor refuses as "not supported yet" (JSONata Map, Task and Parallel
-//! states) is skipped.
+//! definition the executor refuses as "not supported yet" (a distributed Map that reads its
+//! items from S3) is skipped; the public cases have none.
 
 use crate::execution::ExecutorConfig;
 use crate::executor::Executor;

@@ -1,12 +1,16 @@
 //! JSONata states on the executor: `$states.input`, `Output` and `Assign` (evaluated together,
 //! on the variables the state was entered with), Choice `Condition`s, Fail and Wait fields as
-//! expressions, `$now()` on the virtual clock, and AWS's `States.QueryEvaluationError`.
+//! expressions, `$now()` on the virtual clock, Task `Arguments` and `$states.result`, Catch's
+//! `$states.errorOutput`, Parallel and Map with their expression fields, and AWS's
+//! `States.QueryEvaluationError`.
 
 mod common;
 
-use asl_executor::{Executor, Status};
+use asl_executor::{Executor, Status, TaskError, handler_fn};
 use common::run_on;
 use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 async fn run(definition: Value, input: Value) -> asl_executor::ExecutionResult {
     run_on(&Executor::default(), definition, input).await.0
@@ -79,6 +83,142 @@ async fn an_expression_that_gives_nothing_fails_as_aws_says() {
         r.cause.as_deref(),
         Some(
             "An error occurred while executing the state 'State0' (entered at the event id #2). The JSONata expression '$doesNotExist' specified for the field 'Output/result' returned nothing (undefined)."
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_task_gets_its_arguments_and_output_reads_the_result() {
+    let executor = Executor::default();
+    executor.register_function(
+        "greet",
+        handler_fn(|req| async move {
+            Ok(json!({"greeting": format!("hello {}", req.payload["who"].as_str().unwrap_or("?"))}))
+        }),
+    );
+    let def = json!({"QueryLanguage": "JSONata", "StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+              "Arguments": {"FunctionName": "greet", "Payload": {"who": "{% $states.input.name %}"}},
+              "TimeoutSeconds": "{% $states.input.budget %}",
+              "Assign": {"said": "{% $states.result.Payload.greeting %}"},
+              "Output": {"out": "{% $states.result.Payload.greeting %}", "kept": "{% $states.input.name %}"},
+              "Next": "U"},
+        "U": {"Type": "Pass", "Output": "{% $said %}", "End": true}}});
+    let (r, history) = run_on(&executor, def, json!({"name": "ada", "budget": 30})).await;
+    assert_eq!(r.status, Status::Succeeded, "{r:?}");
+    assert_eq!(r.output, Some(json!("hello ada")));
+    let scheduled = history
+        .iter()
+        .find(|e| e.event_type == "TaskScheduled")
+        .expect("scheduled");
+    let details = &scheduled.details.as_ref().expect("details").1;
+    assert_eq!(details["timeoutInSeconds"], json!(30));
+    let sent: Value = details["parameters"].clone();
+    assert_eq!(sent["Payload"], json!({"who": "ada"}));
+    let exited: Vec<&Value> = history
+        .iter()
+        .filter(|e| e.event_type == "TaskStateExited")
+        .filter_map(|e| e.details.as_ref().map(|d| &d.1["output"]))
+        .collect();
+    assert_eq!(exited, [&json!({"out": "hello ada", "kept": "ada"})]);
+
+    let bad_timeout = json!({"QueryLanguage": "JSONata", "StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:greet",
+              "TimeoutSeconds": "{% 'soon' %}", "End": true}}});
+    let (r, _) = run_on(&executor, bad_timeout, json!({})).await;
+    assert_eq!(r.error.as_deref(), Some("States.QueryEvaluationError"));
+    assert!(
+        r.cause
+            .as_deref()
+            .is_some_and(|c| c.contains("TimeoutSeconds")),
+        "{r:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_catcher_reads_the_error_output_and_retries_run_first() {
+    let executor = Executor::default();
+    let calls = Arc::new(AtomicU32::new(0));
+    let seen = calls.clone();
+    executor.register_function(
+        "broken",
+        handler_fn(move |_| {
+            seen.fetch_add(1, Ordering::SeqCst);
+            async { Err(TaskError::new("Tenant.Refused", "quota")) }
+        }),
+    );
+    let def = json!({"QueryLanguage": "JSONata", "StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:broken",
+              "Retry": [{"ErrorEquals": ["Tenant.Refused"], "MaxAttempts": 2, "IntervalSeconds": 1}],
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Recover",
+                         "Assign": {"failedWith": "{% $states.errorOutput.Error %}"},
+                         "Output": {"tenant": "{% $states.input.tenant %}", "error": "{% $states.errorOutput.Error %}"}}],
+              "End": true},
+        "Recover": {"Type": "Pass", "Output": "{% $merge([$states.input, {'var': $failedWith}]) %}", "End": true}}});
+    let (r, _) = run_on(&executor, def, json!({"tenant": "t1"})).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 3, "one try and two retries");
+    assert_eq!(
+        r.output,
+        Some(json!({"tenant": "t1", "error": "Tenant.Refused", "var": "Tenant.Refused"}))
+    );
+
+    // Without Output, a catcher's state output is the error output itself.
+    let plain = json!({"QueryLanguage": "JSONata", "StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:broken",
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Done"}], "End": true},
+        "Done": {"Type": "Succeed"}}});
+    let (r, _) = run_on(&executor, plain, json!({})).await;
+    let out = r.output.expect("caught");
+    assert_eq!(out["Error"], json!("Tenant.Refused"));
+}
+
+#[tokio::test]
+async fn parallel_branches_get_the_arguments_and_output_reads_their_results() {
+    let def = json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {
+        "P": {"Type": "Parallel", "Arguments": {"n": "{% $states.input.n * 2 %}"},
+              "Branches": [
+                  {"StartAt": "A", "States": {"A": {"Type": "Pass", "Output": "{% $states.input.n + 1 %}", "End": true}}},
+                  {"StartAt": "B", "States": {"B": {"Type": "Pass", "Output": "{% $states.input.n + 2 %}", "End": true}}}],
+              "Output": {"sum": "{% $sum($states.result) %}", "each": "{% $states.result %}"},
+              "End": true}}});
+    let r = run(def, json!({"n": 5})).await;
+    assert_eq!(r.status, Status::Succeeded, "{r:?}");
+    assert_eq!(r.output, Some(json!({"sum": 23, "each": [11, 12]})));
+}
+
+#[tokio::test]
+async fn a_map_takes_items_selector_and_limits_as_expressions() {
+    let def = json!({"QueryLanguage": "JSONata", "StartAt": "M", "States": {
+        "M": {"Type": "Map", "Items": "{% $states.input.tenants[active] %}",
+              "MaxConcurrency": "{% $states.input.width %}",
+              "ToleratedFailureCount": "{% 1 %}",
+              "ItemSelector": {"id": "{% $states.context.Map.Item.Value.id %}", "at": "{% $states.context.Map.Item.Index %}"},
+              "ItemProcessor": {"StartAt": "Check", "States": {
+                  "Check": {"Type": "Choice", "Choices": [{"Condition": "{% $states.input.id = 'bad' %}", "Next": "Refuse"}], "Default": "Done"},
+                  "Refuse": {"Type": "Fail", "Error": "Refused"},
+                  "Done": {"Type": "Pass", "Output": "{% $states.input.id & '@' & $states.input.at %}", "End": true}}},
+              "Output": "{% $states.result %}",
+              "End": true}}});
+    let input = json!({"width": 2, "tenants": [
+        {"id": "a", "active": true}, {"id": "skip", "active": false},
+        {"id": "bad", "active": true}, {"id": "c", "active": true}]});
+    let r = run(def.clone(), input).await;
+    assert_eq!(r.status, Status::Succeeded, "{r:?}");
+    assert_eq!(
+        r.output,
+        Some(json!(["a@0", {"Error": "Refused"}, "c@2"])),
+        "one failure is tolerated"
+    );
+
+    let not_an_array = json!({"QueryLanguage": "JSONata", "StartAt": "M", "States": {
+        "M": {"Type": "Map", "Items": "{% $states.input.width %}",
+              "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true}}});
+    let r = run(not_an_array, json!({"width": 2})).await;
+    assert_eq!(r.error.as_deref(), Some("States.QueryEvaluationError"));
+    assert_eq!(
+        r.cause.as_deref(),
+        Some(
+            "An error occurred while executing the state 'M' (entered at the event id #2). The JSONata expression '$states.input.width' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was 'number' for value: 2"
         )
     );
 }

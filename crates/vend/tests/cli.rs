@@ -97,7 +97,7 @@ fn states_test_counts_and_fails_on_a_wrong_case() {
     let cases = [
         json!({"id": "ok", "query_language": "JSONPath", "definition": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "input": {"a": 1}, "expected": {"status": "SUCCEEDED", "output": {"a": 1.0}}}),
         json!({"id": "wrong", "query_language": "JSONPath", "definition": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "input": {"a": 1}, "expected": {"status": "SUCCEEDED", "output": {"a": 2}}}),
-        json!({"id": "later", "query_language": "JSONata", "definition": {"QueryLanguage": "JSONata", "StartAt": "M", "States": {"M": {"Type": "Map", "Items": "{% [1] %}", "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true}}}, "input": {}, "expected": {"status": "SUCCEEDED", "output": [1]}}),
+        json!({"id": "later", "query_language": "JSONPath", "definition": {"StartAt": "M", "States": {"M": {"Type": "Map", "ItemReader": {"Resource": "arn:aws:states:::s3:listObjectsV2", "Parameters": {"Bucket": "b"}}, "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true}}}, "input": {}, "expected": {"status": "SUCCEEDED", "output": []}}),
     ];
     let file = temp_file(
         "cases.jsonl",

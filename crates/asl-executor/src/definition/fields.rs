@@ -146,14 +146,18 @@ pub(super) fn seconds(
             key,
             format!("cannot be used together with '{path_key}'"),
         )),
-        (Some(v), None) => v
-            .as_u64()
-            .filter(|n| *n >= 1)
-            .map(|n| Some(Seconds::Fixed(n)))
-            .ok_or_else(|| problem(q, key, "must be a positive integer")),
+        (Some(v), None) => fixed_seconds(v, q, key).map(Some),
         (None, Some(p)) => Ok(Some(Seconds::Path(p))),
         (None, None) => Ok(None),
     }
+}
+
+/// A number of seconds written as a number: a positive integer.
+pub(super) fn fixed_seconds(v: &Value, q: &str, key: &str) -> Result<Seconds, DefinitionProblem> {
+    v.as_u64()
+        .filter(|n| *n >= 1)
+        .map(Seconds::Fixed)
+        .ok_or_else(|| problem(q, key, "must be a positive integer"))
 }
 
 pub(super) fn limit(
@@ -169,20 +173,28 @@ pub(super) fn limit(
             key,
             format!("cannot be used together with '{path_key}'"),
         )),
-        (Some(v), None) => {
-            let n = v.as_f64().filter(|n| {
-                *n >= 0.0 && max.is_none_or(|m| *n <= m) && (max.is_some() || n.fract() == 0.0)
-            });
-            let range = max.map_or_else(
-                || "a non-negative integer".to_owned(),
-                |m| format!("a number between 0 and {m}"),
-            );
-            n.map(|n| Some(Limit::Fixed(n)))
-                .ok_or_else(|| problem(q, key, format!("must be {range}")))
-        }
+        (Some(v), None) => fixed_limit(v, q, key, max).map(Some),
         (None, Some(p)) => Ok(Some(Limit::Path(p))),
         (None, None) => Ok(None),
     }
+}
+
+/// A limit written as a number: a non-negative integer, or a number up to `max`.
+pub(super) fn fixed_limit(
+    v: &Value,
+    q: &str,
+    key: &str,
+    max: Option<f64>,
+) -> Result<Limit, DefinitionProblem> {
+    let n = v.as_f64().filter(|n| {
+        *n >= 0.0 && max.is_none_or(|m| *n <= m) && (max.is_some() || n.fract() == 0.0)
+    });
+    let range = max.map_or_else(
+        || "a non-negative integer".to_owned(),
+        |m| format!("a number between 0 and {m}"),
+    );
+    n.map(Limit::Fixed)
+        .ok_or_else(|| problem(q, key, format!("must be {range}")))
 }
 
 pub(super) fn error_source(

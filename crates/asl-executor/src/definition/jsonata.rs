@@ -1,14 +1,48 @@
 //! States whose `QueryLanguage` is JSONata: their fields hold JSONata expressions
 //! (`"{% ... %}"`) instead of paths, they read `$states.input` and write `Output` and
 //! `Assign`, and JSONPath's fields (`InputPath`, `Parameters`, `ResultPath`, ...) are refused.
-//! Pass, Succeed, Fail, Wait and Choice are run by the local executor; Task, Parallel and Map
-//! are refused as not supported yet.
+//! Pass, Succeed, Fail, Wait and Choice are states of their own here (`Kind::Jsonata`); Task,
+//! Parallel and Map share the JSONPath states' kinds, with their JSONata fields in
+//! [`JsonataIo`], `Seconds::Expr`, `Limit::Expr` and `Items::Jsonata`.
 
-use super::fields::{check_fields, opt_str, problem, req_str, within};
+use super::fields::{check_fields, fixed_limit, fixed_seconds, opt_str, problem, req_str, within};
 use super::graph::{Scope, transition};
-use super::{DefinitionProblem, Kind, Transition};
-use crate::jsonata::template::JTemplate;
+use super::recovery::{catchers, retriers};
+use super::states::{branches, item_processor, resource};
+use super::{
+    DefinitionProblem, Io, Items, Kind, Limit, MapSpec, PathField, Seconds, TaskSpec, Transition,
+};
+use crate::jsonata::template::{JTemplate, expression_text};
 use serde_json::{Map, Value};
+
+/// The JSONata fields of a Task, Parallel or Map state, or of one of its catchers.
+#[derive(Debug, Default)]
+pub(crate) struct JsonataIo {
+    /// `Arguments` (Task and Parallel): the input when absent.
+    pub(crate) arguments: Option<JTemplate>,
+    /// `Output`: the result (or a catcher's error output) when absent.
+    pub(crate) output: Option<JTemplate>,
+    pub(crate) assign: Option<JTemplate>,
+}
+
+/// The JSONPath fields a JSONata state may not have.
+const JSONPATH_FIELDS: [&str; 15] = [
+    "InputPath",
+    "OutputPath",
+    "Parameters",
+    "ResultSelector",
+    "ResultPath",
+    "ItemsPath",
+    "TimeoutSecondsPath",
+    "HeartbeatSecondsPath",
+    "MaxConcurrencyPath",
+    "ToleratedFailureCountPath",
+    "ToleratedFailurePercentagePath",
+    "SecondsPath",
+    "TimestampPath",
+    "ErrorPath",
+    "CausePath",
+];
 
 /// A JSONata state.
 #[derive(Debug)]
@@ -95,16 +129,7 @@ pub(super) fn parse(
     let allowed = |extra: &[&str]| -> Result<(), DefinitionProblem> {
         let all: Vec<&str> = COMMON.iter().chain(extra).copied().collect();
         check_fields(obj, q, &all).map_err(|mut p| {
-            if [
-                "InputPath",
-                "OutputPath",
-                "Parameters",
-                "ResultSelector",
-                "ResultPath",
-                "ItemsPath",
-            ]
-            .contains(&p.field.as_str())
-            {
+            if JSONPATH_FIELDS.contains(&p.field.as_str()) {
                 p.message = "this JSONPath field is not supported in a JSONata state".into();
             }
             p
@@ -179,12 +204,84 @@ pub(super) fn parse(
                 .transpose()?;
             JKind::Choice { choices, default }
         }
-        "Task" | "Parallel" | "Map" => {
-            return Err(problem(
-                q,
-                "QueryLanguage",
-                format!("JSONata {ty} states are not supported yet by the local executor"),
-            ));
+        "Task" => {
+            allowed(&[
+                "Resource",
+                "Arguments",
+                "TimeoutSeconds",
+                "HeartbeatSeconds",
+                "Credentials",
+                "Retry",
+                "Catch",
+                "Next",
+                "End",
+            ])?;
+            let timeout = seconds(obj, q, "TimeoutSeconds")?;
+            let heartbeat = seconds(obj, q, "HeartbeatSeconds")?;
+            if let (Some(Seconds::Fixed(t)), Some(Seconds::Fixed(h))) = (&timeout, &heartbeat)
+                && h >= t
+            {
+                return Err(problem(
+                    q,
+                    "HeartbeatSeconds",
+                    "must be smaller than TimeoutSeconds",
+                ));
+            }
+            return Ok(Kind::Task(Box::new(TaskSpec {
+                resource: resource(obj, q)?,
+                timeout,
+                heartbeat,
+                io: io(obj, q, scope, true)?,
+            })));
+        }
+        "Parallel" => {
+            allowed(&["Branches", "Arguments", "Retry", "Catch", "Next", "End"])?;
+            return Ok(Kind::Parallel {
+                branches: branches(obj, q, scope)?,
+                io: io(obj, q, scope, true)?,
+            });
+        }
+        "Map" => {
+            allowed(&[
+                "ItemProcessor",
+                "Iterator",
+                "Items",
+                "ItemSelector",
+                "MaxConcurrency",
+                "ToleratedFailureCount",
+                "ToleratedFailurePercentage",
+                "Label",
+                "ItemReader",
+                "ItemBatcher",
+                "ResultWriter",
+                "Retry",
+                "Catch",
+                "Next",
+                "End",
+            ])?;
+            let processor = item_processor(obj, q, scope)?;
+            let items = field(obj, q, "Items")?;
+            if let Some(JTemplate::Literal(v)) = &items
+                && !v.is_array()
+            {
+                return Err(problem(
+                    q,
+                    "Items",
+                    "must be a JSON array or a JSONata expression",
+                ));
+            }
+            return Ok(Kind::Map(Box::new(MapSpec {
+                processor,
+                items: Items::Jsonata {
+                    items,
+                    selector: field(obj, q, "ItemSelector")?,
+                },
+                max_concurrency: limit(obj, q, "MaxConcurrency", None)?
+                    .unwrap_or(Limit::Fixed(0.0)),
+                tolerated_count: limit(obj, q, "ToleratedFailureCount", None)?,
+                tolerated_percentage: limit(obj, q, "ToleratedFailurePercentage", Some(100.0))?,
+                io: io(obj, q, scope, false)?,
+            })));
         }
         other => return Err(problem(q, "Type", format!("unknown state type '{other}'"))),
     };
@@ -197,6 +294,80 @@ pub(super) fn parse(
         },
         assign: if ty == "Fail" { None } else { assign(obj, q)? },
     })))
+}
+
+/// The I/O, Retry, Catch and transition fields of a JSONata Task, Parallel or Map state;
+/// `arguments` when the state takes `Arguments`.
+fn io(
+    obj: &Map<String, Value>,
+    q: &str,
+    scope: &Scope<'_>,
+    arguments: bool,
+) -> Result<Io, DefinitionProblem> {
+    let mut jsonata = outputs(obj, q, "")?;
+    if arguments {
+        jsonata.arguments = field(obj, q, "Arguments")?;
+    }
+    Ok(Io {
+        parameters: None,
+        result_selector: None,
+        result_path: PathField::Default,
+        retry: retriers(obj, q)?,
+        catch: catchers(obj, q, scope, true)?,
+        next: transition(obj, q, scope)?,
+        jsonata: Some(Box::new(jsonata)),
+    })
+}
+
+/// `Output` and `Assign` of a state, or of its catcher at `prefix` (`Catch[0]`).
+pub(super) fn outputs(
+    obj: &Map<String, Value>,
+    q: &str,
+    prefix: &str,
+) -> Result<JsonataIo, DefinitionProblem> {
+    let under = |p: DefinitionProblem| {
+        if prefix.is_empty() {
+            p
+        } else {
+            within(prefix)(p)
+        }
+    };
+    Ok(JsonataIo {
+        arguments: None,
+        output: field(obj, q, "Output").map_err(under)?,
+        assign: assign(obj, q).map_err(under)?,
+    })
+}
+
+/// A number of seconds: a positive integer or a JSONata expression.
+fn seconds(
+    obj: &Map<String, Value>,
+    q: &str,
+    key: &str,
+) -> Result<Option<Seconds>, DefinitionProblem> {
+    match obj.get(key) {
+        None => Ok(None),
+        Some(Value::String(s)) if expression_text(s).is_some() => {
+            Ok(field(obj, q, key)?.map(Seconds::Expr))
+        }
+        Some(v) => fixed_seconds(v, q, key).map(Some),
+    }
+}
+
+/// A Map's limit: a number or a JSONata expression.
+fn limit(
+    obj: &Map<String, Value>,
+    q: &str,
+    key: &str,
+    max: Option<f64>,
+) -> Result<Option<Limit>, DefinitionProblem> {
+    match obj.get(key) {
+        None => Ok(None),
+        Some(Value::String(s)) if expression_text(s).is_some() => {
+            Ok(field(obj, q, key)?.map(Limit::Expr))
+        }
+        Some(v) => fixed_limit(v, q, key, max).map(Some),
+    }
 }
 
 fn assign(obj: &Map<String, Value>, q: &str) -> Result<Option<JTemplate>, DefinitionProblem> {

@@ -15,9 +15,10 @@ mod jsonata;
 mod recovery;
 mod states;
 
-pub(crate) use jsonata::{JKind, JWait, JsonataState};
+pub(crate) use jsonata::{JKind, JWait, JsonataIo, JsonataState};
 
 pub(crate) use crate::choice::Rule;
+use crate::jsonata::template::JTemplate;
 use crate::path::Path;
 use crate::template::{Expr, Template};
 use chrono::{DateTime, FixedOffset};
@@ -92,6 +93,9 @@ pub(crate) struct Io {
     pub(crate) retry: Vec<Retrier>,
     pub(crate) catch: Vec<Catcher>,
     pub(crate) next: Transition,
+    /// A JSONata state's `Arguments`, `Output` and `Assign`; its JSONPath fields above are
+    /// then empty.
+    pub(crate) jsonata: Option<Box<JsonataIo>>,
 }
 
 #[derive(Debug)]
@@ -131,29 +135,45 @@ pub(crate) struct TaskSpec {
     pub(crate) io: Io,
 }
 
-/// A number of seconds given literally or by a path.
-#[derive(Debug, Clone, PartialEq)]
+/// A number of seconds given literally, by a path or by a JSONata expression.
+#[derive(Debug, Clone)]
 pub(crate) enum Seconds {
     Fixed(u64),
     Path(Path),
+    Expr(JTemplate),
 }
 
 #[derive(Debug)]
 pub(crate) struct MapSpec {
     pub(crate) processor: Arc<StateMachine>,
-    pub(crate) items_path: Option<Path>,
-    pub(crate) item_selector: Option<Template>,
+    pub(crate) items: Items,
     pub(crate) max_concurrency: Limit,
     pub(crate) tolerated_count: Option<Limit>,
     pub(crate) tolerated_percentage: Option<Limit>,
     pub(crate) io: Io,
 }
 
-/// A numeric limit given literally or by a path.
-#[derive(Debug, Clone, PartialEq)]
+/// Where a Map's items come from, and what each iteration gets.
+#[derive(Debug)]
+pub(crate) enum Items {
+    /// `ItemsPath` (the effective input when absent) and `ItemSelector` (or `Parameters`).
+    Path {
+        items_path: Option<Path>,
+        selector: Option<Template>,
+    },
+    /// JSONata's `Items` (the input when absent) and `ItemSelector`.
+    Jsonata {
+        items: Option<JTemplate>,
+        selector: Option<JTemplate>,
+    },
+}
+
+/// A numeric limit given literally, by a path or by a JSONata expression.
+#[derive(Debug, Clone)]
 pub(crate) enum Limit {
     Fixed(f64),
     Path(Path),
+    Expr(JTemplate),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -192,6 +212,8 @@ pub(crate) struct Catcher {
     pub(crate) next: usize,
     pub(crate) result_path: PathField,
     pub(crate) assign: Option<Template>,
+    /// A JSONata state's catcher: its `Output` and `Assign`.
+    pub(crate) jsonata: Option<Box<JsonataIo>>,
 }
 
 #[derive(Debug)]
@@ -418,9 +440,9 @@ mod tests {
             ),
             (
                 json!({"StartAt": "A", "States": {"A": {"Type": "Parallel", "QueryLanguage": "JSONata", "End": true,
-                    "Branches": [{"StartAt": "B", "States": {"B": {"Type": "Succeed"}}}]}}}),
+                    "Parameters": {"x": 1}, "Branches": [{"StartAt": "B", "States": {"B": {"Type": "Succeed"}}}]}}}),
                 "A",
-                "QueryLanguage",
+                "Parameters",
             ),
             (
                 json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:x", "TimeoutSeconds": 5, "HeartbeatSeconds": 5, "End": true}}}),
@@ -439,14 +461,29 @@ mod tests {
     }
 
     #[test]
-    fn jsonata_states_parse_and_what_is_not_run_yet_is_refused_clearly() {
+    fn jsonata_states_parse_and_jsonpath_fields_are_refused_clearly() {
         let ok = json!({"StartAt": "A", "QueryLanguage": "JSONata", "States": {"A": {"Type": "Pass", "Output": "{% $states.input %}", "Next": "B"},
             "B": {"Type": "Succeed", "QueryLanguage": "JSONPath", "OutputPath": "$.x"}}});
         assert!(StateMachine::from_value(&ok).is_ok());
+        let task = json!({"StartAt": "A", "QueryLanguage": "JSONata", "States": {"A": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f",
+            "Arguments": {"x": "{% $states.input %}"}, "TimeoutSeconds": "{% 5 %}", "Catch": [{"ErrorEquals": ["States.ALL"], "Output": "{% $states.errorOutput %}", "Next": "B"}], "End": true},
+            "B": {"Type": "Succeed"}}});
+        assert!(StateMachine::from_value(&task).is_ok());
         let p = err(
-            json!({"StartAt": "A", "QueryLanguage": "JSONata", "States": {"A": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f", "End": true}}}),
+            json!({"StartAt": "A", "QueryLanguage": "JSONata", "States": {"A": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f",
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.e", "Next": "A"}], "End": true}}}),
         );
-        assert!(p.to_string().contains("not supported yet"), "{p}");
+        assert_eq!(p.field, "Catch[0].ResultPath", "{p}");
+        let p = err(
+            json!({"StartAt": "A", "QueryLanguage": "JSONata", "States": {"A": {"Type": "Map", "ItemsPath": "$.x", "End": true,
+                "ItemProcessor": {"StartAt": "B", "States": {"B": {"Type": "Succeed"}}}}}}),
+        );
+        assert!(p.to_string().contains("JSONPath field"), "{p}");
+        let p = err(
+            json!({"StartAt": "A", "QueryLanguage": "JSONata", "States": {"A": {"Type": "Map", "Items": 3, "End": true,
+                "ItemProcessor": {"StartAt": "B", "States": {"B": {"Type": "Succeed"}}}}}}),
+        );
+        assert_eq!(p.field, "Items", "{p}");
         let p = err(
             json!({"StartAt": "A", "QueryLanguage": "JSONata", "States": {"A": {"Type": "Pass", "ResultPath": "$.x", "End": true}}}),
         );

@@ -162,10 +162,13 @@ pub(super) fn retriers(
     Ok(out)
 }
 
+/// `Catch`: in a JSONata state (`jsonata`) a catcher has `Output` and `Assign` expressions
+/// instead of `ResultPath` and a JSONPath `Assign`.
 pub(super) fn catchers(
     obj: &Map<String, Value>,
     q: &str,
     scope: &Scope<'_>,
+    jsonata: bool,
 ) -> Result<Vec<Catcher>, DefinitionProblem> {
     let Some(list) = obj.get("Catch") else {
         return Ok(Vec::new());
@@ -179,8 +182,13 @@ pub(super) fn catchers(
         let c = c
             .as_object()
             .ok_or_else(|| problem(q, &field, "must be an object"))?;
+        let fields: &[&str] = if jsonata {
+            &["ErrorEquals", "Next", "Output", "Assign", "Comment"]
+        } else {
+            &["ErrorEquals", "Next", "ResultPath", "Assign", "Comment"]
+        };
         for k in c.keys() {
-            if !["ErrorEquals", "Next", "ResultPath", "Assign", "Comment"].contains(&k.as_str()) {
+            if !fields.contains(&k.as_str()) {
                 return Err(problem(
                     q,
                     &format!("{field}.{k}"),
@@ -194,7 +202,16 @@ pub(super) fn catchers(
             error_equals: error_equals(c, q, &field)?,
             next: scope.target(q, &format!("{field}.Next"), next_name)?,
             result_path: result_path(c, q, "ResultPath").map_err(within(&field))?,
-            assign: template(c, q, "Assign")?,
+            assign: if jsonata {
+                None
+            } else {
+                template(c, q, "Assign")?
+            },
+            jsonata: if jsonata {
+                Some(Box::new(super::jsonata::outputs(c, q, &field)?))
+            } else {
+                None
+            },
         });
     }
     check_states_all_last(

@@ -7,8 +7,8 @@ use super::fields::{
 use super::graph::{Scope, parse_machine, transition};
 use super::recovery::{catchers, retriers};
 use super::{
-    ChoiceBranch, DefinitionProblem, Io, Kind, Limit, MapSpec, Seconds, State, TaskSpec, WaitFor,
-    parse_timestamp,
+    ChoiceBranch, DefinitionProblem, Io, Items, Kind, Limit, MapSpec, Seconds, State, StateMachine,
+    TaskSpec, WaitFor, parse_timestamp,
 };
 use crate::choice::rule;
 use serde_json::{Map, Value};
@@ -85,8 +85,9 @@ fn io(obj: &Map<String, Value>, q: &str, scope: &Scope<'_>) -> Result<Io, Defini
         result_selector: template(obj, q, "ResultSelector")?,
         result_path: result_path(obj, q, "ResultPath")?,
         retry: retriers(obj, q)?,
-        catch: catchers(obj, q, scope)?,
+        catch: catchers(obj, q, scope, false)?,
         next: transition(obj, q, scope)?,
+        jsonata: None,
     })
 }
 
@@ -115,15 +116,7 @@ fn task(obj: &Map<String, Value>, q: &str, scope: &Scope<'_>) -> Result<Kind, De
         "Credentials",
     ]);
     allowed(obj, q, &f)?;
-    let resource = req_str(obj, q, "Resource")?.to_owned();
-    let substitution = resource.starts_with("${") && resource.ends_with('}');
-    if !resource.starts_with("arn:") && !substitution {
-        return Err(problem(
-            q,
-            "Resource",
-            "must be an ARN or a ${Substitution}",
-        ));
-    }
+    let resource = resource(obj, q)?;
     let timeout = seconds(obj, q, "TimeoutSeconds", "TimeoutSecondsPath")?;
     let heartbeat = seconds(obj, q, "HeartbeatSeconds", "HeartbeatSecondsPath")?;
     if let (Some(Seconds::Fixed(t)), Some(Seconds::Fixed(h))) = (&timeout, &heartbeat)
@@ -141,6 +134,20 @@ fn task(obj: &Map<String, Value>, q: &str, scope: &Scope<'_>) -> Result<Kind, De
         heartbeat,
         io: io(obj, q, scope)?,
     })))
+}
+
+/// A Task's `Resource`: an ARN or a `${Substitution}`.
+pub(super) fn resource(obj: &Map<String, Value>, q: &str) -> Result<String, DefinitionProblem> {
+    let resource = req_str(obj, q, "Resource")?.to_owned();
+    let substitution = resource.starts_with("${") && resource.ends_with('}');
+    if !resource.starts_with("arn:") && !substitution {
+        return Err(problem(
+            q,
+            "Resource",
+            "must be an ARN or a ${Substitution}",
+        ));
+    }
+    Ok(resource)
 }
 
 /// A Choice state: its rules in order and the `Default` state.
@@ -269,6 +276,18 @@ fn parallel(
     let mut f = IO_FIELDS.to_vec();
     f.push("Branches");
     allowed(obj, q, &f)?;
+    Ok(Kind::Parallel {
+        branches: branches(obj, q, scope)?,
+        io: io(obj, q, scope)?,
+    })
+}
+
+/// A Parallel state's `Branches`, each a machine of its own scope.
+pub(super) fn branches(
+    obj: &Map<String, Value>,
+    q: &str,
+    scope: &Scope<'_>,
+) -> Result<Vec<Arc<StateMachine>>, DefinitionProblem> {
     let list = match obj.get("Branches") {
         Some(Value::Array(a)) if !a.is_empty() => a,
         _ => return Err(problem(q, "Branches", "must be a non-empty array")),
@@ -283,13 +302,10 @@ fn parallel(
         branches.push(Arc::new(parse_machine(
             b,
             &format!("{q}/Branches[{i}]"),
-            false,
+            scope.jsonata,
         )?));
     }
-    Ok(Kind::Parallel {
-        branches,
-        io: io(obj, q, scope)?,
-    })
+    Ok(branches)
 }
 
 /// A Map state: its item processor (inline, or distributed over the state input), item
@@ -313,6 +329,53 @@ fn map(obj: &Map<String, Value>, q: &str, scope: &Scope<'_>) -> Result<Kind, Def
         "ResultWriter",
     ]);
     allowed(obj, q, &f)?;
+    let processor = item_processor(obj, q, scope)?;
+    let (item_selector, parameters) = (
+        template(obj, q, "ItemSelector")?,
+        template(obj, q, "Parameters")?,
+    );
+    if item_selector.is_some() && parameters.is_some() {
+        return Err(problem(
+            q,
+            "Parameters",
+            "cannot be used together with 'ItemSelector'",
+        ));
+    }
+    let mut io = io(obj, q, scope)?;
+    io.parameters = None;
+    Ok(Kind::Map(Box::new(MapSpec {
+        processor,
+        items: Items::Path {
+            items_path: opt_path(obj, q, "ItemsPath")?,
+            selector: item_selector.or(parameters),
+        },
+        max_concurrency: limit(obj, q, "MaxConcurrency", "MaxConcurrencyPath", None)?
+            .unwrap_or(Limit::Fixed(0.0)),
+        tolerated_count: limit(
+            obj,
+            q,
+            "ToleratedFailureCount",
+            "ToleratedFailureCountPath",
+            None,
+        )?,
+        tolerated_percentage: limit(
+            obj,
+            q,
+            "ToleratedFailurePercentage",
+            "ToleratedFailurePercentagePath",
+            Some(100.0),
+        )?,
+        io,
+    })))
+}
+
+/// A Map's `ItemProcessor` (or the older `Iterator`); a distributed Map that reads its items
+/// from S3 is refused.
+pub(super) fn item_processor(
+    obj: &Map<String, Value>,
+    q: &str,
+    scope: &Scope<'_>,
+) -> Result<Arc<StateMachine>, DefinitionProblem> {
     for distributed in ["ItemReader", "ItemBatcher", "ResultWriter"] {
         if obj.contains_key(distributed) {
             return Err(problem(
@@ -366,40 +429,9 @@ fn map(obj: &Map<String, Value>, q: &str, scope: &Scope<'_>) -> Result<Kind, Def
             ));
         }
     }
-    let processor = Arc::new(parse_machine(proc, &format!("{q}/{key}"), false)?);
-    let (item_selector, parameters) = (
-        template(obj, q, "ItemSelector")?,
-        template(obj, q, "Parameters")?,
-    );
-    if item_selector.is_some() && parameters.is_some() {
-        return Err(problem(
-            q,
-            "Parameters",
-            "cannot be used together with 'ItemSelector'",
-        ));
-    }
-    let mut io = io(obj, q, scope)?;
-    io.parameters = None;
-    Ok(Kind::Map(Box::new(MapSpec {
-        processor,
-        items_path: opt_path(obj, q, "ItemsPath")?,
-        item_selector: item_selector.or(parameters),
-        max_concurrency: limit(obj, q, "MaxConcurrency", "MaxConcurrencyPath", None)?
-            .unwrap_or(Limit::Fixed(0.0)),
-        tolerated_count: limit(
-            obj,
-            q,
-            "ToleratedFailureCount",
-            "ToleratedFailureCountPath",
-            None,
-        )?,
-        tolerated_percentage: limit(
-            obj,
-            q,
-            "ToleratedFailurePercentage",
-            "ToleratedFailurePercentagePath",
-            Some(100.0),
-        )?,
-        io,
-    })))
+    Ok(Arc::new(parse_machine(
+        proc,
+        &format!("{q}/{key}"),
+        scope.jsonata,
+    )?))
 }

@@ -1,12 +1,12 @@
 //! Parallel and Map: branches and iterations run at once, each in its own scope and
 //! cursor, their results gathered in order, failures tolerated as the state allows.
 
+use super::jsonata::{JEnv, query_failure};
 use super::{At, Cursor, FailKind, Failure, Run, details};
-use crate::definition::{Limit, MapSpec, StateMachine};
+use crate::definition::{Io, Items, Limit, MapSpec, StateMachine};
 use crate::env::{Env, Vars};
 use crate::intrinsic::Resolve as _;
 use crate::path::Path;
-use crate::template::Template;
 use chrono::{DateTime, Utc};
 use futures::StreamExt as _;
 use serde_json::{Value, json};
@@ -22,12 +22,22 @@ impl Run {
         &self,
         at: At<'_>,
         branches: &[Arc<StateMachine>],
-        parameters: Option<&Template>,
+        io: &Io,
         effective: Value,
         vars: &Vars,
         cur: &mut Cursor,
     ) -> Result<Value, Failure> {
-        let input = self.apply_template(at, parameters, effective, vars)?;
+        let input = match io.jsonata.as_ref().and_then(|j| j.arguments.as_ref()) {
+            Some(arguments) => {
+                let env = Env {
+                    data: &effective,
+                    context: self.context(at, None, None),
+                    vars,
+                };
+                JEnv::new(at, &env, cur.now).eval(arguments, "Arguments")?
+            }
+            None => self.apply_template(at, io.parameters.as_ref(), effective, vars)?,
+        };
         self.push(cur, "ParallelStateStarted", None);
         let start = *cur;
         let futures = branches.iter().map(|b| {
@@ -65,12 +75,23 @@ impl Run {
         &self,
         at: At<'_>,
         env: &Env<'_>,
+        now: DateTime<Utc>,
         limit: &Limit,
         field: &str,
         float: bool,
     ) -> Result<f64, Failure> {
         match limit {
             Limit::Fixed(n) => Ok(*n),
+            Limit::Expr(t) => {
+                let n = JEnv::new(at, env, now).eval_number(t, field)?;
+                if !float && n.fract() != 0.0 {
+                    return Err(query_failure(
+                        at,
+                        format_args!("The {field} field must evaluate to an integer, but was: {n}"),
+                    ));
+                }
+                Ok(n)
+            }
             Limit::Path(p) => {
                 let v = env.resolve(p).ok_or_else(|| {
                     self.runtime(
@@ -93,6 +114,44 @@ impl Run {
         }
     }
 
+    /// The items a Map iterates over: `ItemsPath`'s or `Items`' array, or the input's.
+    fn map_items(
+        &self,
+        at: At<'_>,
+        items: &Items,
+        env: &Env<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Value>, Failure> {
+        match items {
+            Items::Path { items_path, .. } => {
+                let found = match items_path {
+                    None => env.data.clone(),
+                    Some(p) => env.resolve(p).ok_or_else(|| self.runtime(at, format_args!("Invalid path '{p}' : No results for path: the ItemsPath does not match the input '{}'", env.data)))?,
+                };
+                let Value::Array(items) = found else {
+                    let shown = items_path
+                        .as_ref()
+                        .map_or_else(|| "$".to_owned(), Path::to_string);
+                    return Err(self.runtime(
+                        at,
+                        format_args!(
+                            "Item selector {shown} does not reference a JSON array in the input"
+                        ),
+                    ));
+                };
+                Ok(items)
+            }
+            Items::Jsonata { items: Some(t), .. } => JEnv::new(at, env, now).eval_array(t, "Items"),
+            Items::Jsonata { items: None, .. } => match env.data {
+                Value::Array(a) => Ok(a.clone()),
+                other => Err(query_failure(
+                    at,
+                    format_args!("Map state input must be an array but was: {other}"),
+                )),
+            },
+        }
+    }
+
     pub(super) async fn map(
         &self,
         at: At<'_>,
@@ -106,29 +165,22 @@ impl Run {
             context: self.context(at, None, None),
             vars,
         };
-        let items = match &spec.items_path {
-            None => effective.clone(),
-            Some(p) => env.resolve(p).ok_or_else(|| self.runtime(at, format_args!("Invalid path '{p}' : No results for path: the ItemsPath does not match the input '{effective}'")))?,
-        };
-        let Value::Array(items) = items else {
-            let shown = spec
-                .items_path
-                .as_ref()
-                .map_or_else(|| "$".to_owned(), Path::to_string);
-            return Err(self.runtime(
-                at,
-                format_args!("Item selector {shown} does not reference a JSON array in the input"),
-            ));
-        };
-        let max_conc =
-            self.resolve_limit(at, &env, &spec.max_concurrency, "MaxConcurrency", false)?;
+        let items = self.map_items(at, &spec.items, &env, cur.now)?;
+        let max_conc = self.resolve_limit(
+            at,
+            &env,
+            cur.now,
+            &spec.max_concurrency,
+            "MaxConcurrency",
+            false,
+        )?;
         if max_conc < 0.0 {
             return Err(self.runtime(at, "MaxConcurrency cannot be negative."));
         }
         let tolerated_count = spec
             .tolerated_count
             .as_ref()
-            .map(|l| self.resolve_limit(at, &env, l, "ToleratedFailureCount", false))
+            .map(|l| self.resolve_limit(at, &env, cur.now, l, "ToleratedFailureCount", false))
             .transpose()?;
         if tolerated_count.is_some_and(|c| c < 0.0) {
             return Err(self.runtime(at, "ToleratedFailureCount cannot be negative."));
@@ -136,7 +188,7 @@ impl Run {
         let tolerated_pct = spec
             .tolerated_percentage
             .as_ref()
-            .map(|l| self.resolve_limit(at, &env, l, "ToleratedFailurePercentage", true))
+            .map(|l| self.resolve_limit(at, &env, cur.now, l, "ToleratedFailurePercentage", true))
             .transpose()?;
         if tolerated_pct.is_some_and(|p| !(0.0..=100.0).contains(&p)) {
             return Err(self.runtime(at, "ToleratedFailurePercentage must be between 0 and 100."));
@@ -146,19 +198,25 @@ impl Run {
         // Every item's input, computed before any iteration runs, as AWS does.
         let mut inputs = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
-            inputs.push(match &spec.item_selector {
-                Some(sel) => {
-                    let mut ctx = self.context(at, None, None);
-                    ctx.map_item = Some((index, item));
-                    let env = Env {
-                        data: &effective,
-                        context: ctx,
-                        vars,
-                    };
-                    sel.eval(&env)
-                        .map_err(|e| self.template_failure(at, e, &effective))?
-                }
-                None => item.clone(),
+            let mut context = self.context(at, None, None);
+            context.map_item = Some((index, item));
+            let env = Env {
+                data: &effective,
+                context,
+                vars,
+            };
+            inputs.push(match &spec.items {
+                Items::Path {
+                    selector: Some(sel),
+                    ..
+                } => sel
+                    .eval(&env)
+                    .map_err(|e| self.template_failure(at, e, &effective))?,
+                Items::Jsonata {
+                    selector: Some(sel),
+                    ..
+                } => JEnv::new(at, &env, cur.now).eval(sel, "ItemSelector")?,
+                _ => item.clone(),
             });
         }
         let total = inputs.len();

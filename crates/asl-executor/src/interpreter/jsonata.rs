@@ -1,15 +1,16 @@
-//! JSONata states: `$states` (input and context) and the workflow's variables bound for every
-//! expression, `Output` (the input when absent) and `Assign` evaluated together on the
+//! JSONata states and fields: `$states` (input, context, and a Task, Parallel or Map's result
+//! or error output) and the workflow's variables bound for every expression, `Output` (the
+//! input, result or error output when absent) and `Assign` evaluated together on the
 //! variables as they were when the state was entered, and AWS's
 //! `States.QueryEvaluationError` for an expression that fails or gives nothing.
 
 use super::{At, Cursor, FailKind, Failure, Run, Step, in_state, plain};
 use crate::definition::{JKind, JWait, JsonataState, Transition, parse_timestamp};
-use crate::env::Vars;
+use crate::env::{Env, Vars};
 use crate::jsonata::Host;
 use crate::jsonata::template::{FieldError, JTemplate};
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde_json::{Map, Value};
 use std::time::Duration;
 
 /// The executor's time and randomness for JSONata's `$now()`, `$millis()` and `$random()`.
@@ -30,8 +31,97 @@ impl Host for Clock {
 }
 
 /// AWS's `States.QueryEvaluationError` in the state at `at`.
-fn query_failure(at: At<'_>, detail: impl std::fmt::Display) -> Failure {
+pub(super) fn query_failure(at: At<'_>, detail: impl std::fmt::Display) -> Failure {
     in_state(at, "States.QueryEvaluationError", FailKind::Error, detail)
+}
+
+/// What the JSONata fields of one state see: `$states` and the workflow's variables.
+pub(super) struct JEnv<'a> {
+    at: At<'a>,
+    /// `$states`: always an object.
+    states: Value,
+    visible: Map<String, Value>,
+    clock: Clock,
+}
+
+impl<'a> JEnv<'a> {
+    /// `$states.input` is `env`'s data, `$states.context` its context object; `now` is the
+    /// branch's clock.
+    pub(super) fn new(at: At<'a>, env: &Env<'_>, now: DateTime<Utc>) -> JEnv<'a> {
+        let mut states = Map::new();
+        states.insert("input".into(), env.data.clone());
+        states.insert("context".into(), env.context.to_json());
+        JEnv {
+            at,
+            states: Value::Object(states),
+            visible: env.vars.visible(),
+            clock: Clock(now),
+        }
+    }
+
+    /// Adds `$states.result` or `$states.errorOutput`.
+    pub(super) fn with(mut self, key: &str, value: Value) -> JEnv<'a> {
+        if let Value::Object(m) = &mut self.states {
+            m.insert(key.into(), value);
+        }
+        self
+    }
+
+    fn bindings<T>(&self, f: impl FnOnce(&[(&str, &Value)]) -> T) -> T {
+        let mut bindings: Vec<(&str, &Value)> =
+            self.visible.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        bindings.push(("states", &self.states));
+        f(&bindings)
+    }
+
+    fn field_failure(&self, e: &FieldError) -> Failure {
+        query_failure(self.at, e.cause())
+    }
+
+    /// Evaluates the field `field`.
+    pub(super) fn eval(&self, t: &JTemplate, field: &str) -> Result<Value, Failure> {
+        self.bindings(|b| t.eval(field, b, &self.clock))
+            .map_err(|e| self.field_failure(&e))
+    }
+
+    /// Evaluates the field `field`, which must give an array.
+    pub(super) fn eval_array(&self, t: &JTemplate, field: &str) -> Result<Vec<Value>, Failure> {
+        self.bindings(|b| t.eval_array(field, b, &self.clock))
+            .map_err(|e| self.field_failure(&e))
+    }
+
+    /// A state's end: `Output` (else `default`) and `Assign`, both on the variables as they
+    /// were, then the new variables take effect.
+    pub(super) fn finish(
+        &self,
+        output: Option<&JTemplate>,
+        assign: Option<&JTemplate>,
+        default: Value,
+        vars: &mut Vars,
+        next: Transition,
+    ) -> Result<Step, Failure> {
+        let output = match output {
+            Some(t) => self.eval(t, "Output")?,
+            None => default,
+        };
+        if let Some(t) = assign
+            && let Value::Object(m) = self.eval(t, "Assign")?
+        {
+            vars.assign(m);
+        }
+        Ok(Step { output, next })
+    }
+
+    /// A number field (`TimeoutSeconds`, `MaxConcurrency`, ...), which must give a number.
+    pub(super) fn eval_number(&self, t: &JTemplate, field: &str) -> Result<f64, Failure> {
+        let v = self.eval(t, field)?;
+        v.as_f64().ok_or_else(|| {
+            query_failure(
+                self.at,
+                format_args!("The {field} field must evaluate to a number, but was: {v}"),
+            )
+        })
+    }
 }
 
 impl Run {
@@ -44,16 +134,13 @@ impl Run {
         vars: &mut Vars,
         cur: &mut Cursor,
     ) -> Result<Step, Failure> {
-        let states = json!({"input": input, "context": self.context(at, None, None).to_json()});
-        let visible = vars.visible();
-        let mut bindings: Vec<(&str, &Value)> =
-            visible.iter().map(|(k, v)| (k.as_str(), v)).collect();
-        bindings.push(("states", &states));
-        let host = Clock(cur.now);
-        let eval = |t: &JTemplate, field: &str| {
-            t.eval(field, &bindings, &host)
-                .map_err(|e: FieldError| query_failure(at, e.cause()))
+        let env = Env {
+            data: &input,
+            context: self.context(at, None, None),
+            vars,
         };
+        let jenv = JEnv::new(at, &env, cur.now);
+        let eval = |t: &JTemplate, field: &str| jenv.eval(t, field);
         // Output and Assign of the state, or of the Choice rule that matched.
         let (next, output, assign) = match &state.kind {
             JKind::Pass { next } => (*next, &state.output, &state.assign),
@@ -123,20 +210,6 @@ impl Run {
                 }
             }
         };
-        let output = match output {
-            Some(t) => eval(t, "Output")?,
-            None => states["input"].clone(),
-        };
-        let assigned = match assign {
-            Some(t) => match eval(t, "Assign")? {
-                Value::Object(m) => Some(m),
-                _ => None,
-            },
-            None => None,
-        };
-        if let Some(m) = assigned {
-            vars.assign(m);
-        }
-        Ok(Step { output, next })
+        jenv.finish(output.as_ref(), assign.as_ref(), input.clone(), vars, next)
     }
 }

@@ -27,7 +27,6 @@ use crate::env::{Context, Env, Vars};
 use crate::execution::{ExecutionShared, Inner, TimeMode};
 use crate::intrinsic::{IntrinsicError, Resolve};
 use crate::limits::{DATA_LIMIT_EXCEEDED, Payload, history_full_cause, payload_over};
-use crate::template::Template;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
@@ -103,7 +102,7 @@ pub(crate) struct Run {
 #[derive(Clone, Copy)]
 enum Attempt<'a> {
     Task(&'a TaskSpec),
-    Parallel(&'a [Arc<StateMachine>], Option<&'a Template>),
+    Parallel(&'a [Arc<StateMachine>]),
     Map(&'a MapSpec),
 }
 
@@ -365,15 +364,8 @@ impl Run {
                     .await
             }
             Kind::Parallel { branches, io } => {
-                self.with_retry(
-                    at,
-                    io,
-                    Attempt::Parallel(branches, io.parameters.as_ref()),
-                    raw_input,
-                    vars,
-                    cur,
-                )
-                .await
+                self.with_retry(at, io, Attempt::Parallel(branches), raw_input, vars, cur)
+                    .await
             }
             Kind::Jsonata(j) => self.run_jsonata(at, j, raw_input, vars, cur).await,
             Kind::Map(spec) => {

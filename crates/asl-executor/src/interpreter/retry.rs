@@ -1,9 +1,10 @@
 //! Retry and Catch: which rule matches an error, how long a retry waits, and the loop that
 //! runs one attempt of a Task, Parallel or Map state after another.
 
+use super::jsonata::JEnv;
 use super::{At, Attempt, Cursor, FailKind, Failure, Run, Step};
 use crate::definition::{Io, Jitter, Retrier, Transition};
-use crate::env::Vars;
+use crate::env::{Env, Vars};
 use crate::limits::DATA_LIMIT_EXCEEDED;
 use serde_json::Value;
 use std::time::Duration;
@@ -53,18 +54,32 @@ impl Run {
                 Attempt::Task(spec) => {
                     Box::pin(self.task(at, spec, effective.clone(), vars, cur, retries)).await
                 }
-                Attempt::Parallel(branches, parameters) => {
-                    Box::pin(self.parallel(at, branches, parameters, effective.clone(), vars, cur))
-                        .await
+                Attempt::Parallel(branches) => {
+                    Box::pin(self.parallel(at, branches, io, effective.clone(), vars, cur)).await
                 }
                 Attempt::Map(spec) => {
                     Box::pin(self.map(at, spec, effective.clone(), vars, cur)).await
                 }
             };
             let failure = match outcome {
-                Ok(result) => {
-                    return self.finish(at, io, raw_input, result, vars);
-                }
+                Ok(result) => match &io.jsonata {
+                    None => return self.finish(at, io, raw_input, result, vars),
+                    Some(j) => {
+                        let env = Env {
+                            data: &raw_input,
+                            context: self.context(at, None, None),
+                            vars,
+                        };
+                        let jenv = JEnv::new(at, &env, cur.now).with("result", result.clone());
+                        return jenv.finish(
+                            j.output.as_ref(),
+                            j.assign.as_ref(),
+                            result,
+                            vars,
+                            io.next,
+                        );
+                    }
+                },
                 Err(f) => f,
             };
             if failure.kind != FailKind::Error {
@@ -92,6 +107,21 @@ impl Run {
                 return Err(failure);
             };
             let error_output = failure.output();
+            if let Some(j) = &catcher.jsonata {
+                let env = Env {
+                    data: &raw_input,
+                    context: self.context(at, None, None),
+                    vars,
+                };
+                let jenv = JEnv::new(at, &env, cur.now).with("errorOutput", error_output.clone());
+                return jenv.finish(
+                    j.output.as_ref(),
+                    j.assign.as_ref(),
+                    error_output,
+                    vars,
+                    Transition::Next(catcher.next),
+                );
+            }
             let assigned = self.eval_assign(at, catcher.assign.as_ref(), &error_output, vars)?;
             let output =
                 self.apply_result_path(at, &catcher.result_path, raw_input, error_output)?;

@@ -2,6 +2,7 @@
 //! or a registered handler), its timeouts, and the callback a `.waitForTaskToken` task
 //! waits for.
 
+use super::jsonata::{JEnv, query_failure};
 use super::{At, Cursor, FailKind, Failure, Run, check_payload};
 use crate::definition::{Seconds, TaskSpec};
 use crate::env::{Env, Vars};
@@ -12,7 +13,7 @@ use crate::task::{
     Pattern, ResourceKind, SyncMode, TaskError, TaskRequest, classify, lambda_function_name,
     lambda_invoke_result,
 };
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -22,12 +23,24 @@ impl Run {
         &self,
         at: At<'_>,
         env: &Env<'_>,
+        now: DateTime<Utc>,
         s: Option<&Seconds>,
         field: &str,
     ) -> Result<Option<u64>, Failure> {
         match s {
             None => Ok(None),
             Some(Seconds::Fixed(n)) => Ok(Some(*n)),
+            Some(Seconds::Expr(t)) => {
+                let v = JEnv::new(at, env, now).eval(t, field)?;
+                v.as_u64().filter(|n| *n > 0).map(Some).ok_or_else(|| {
+                    query_failure(
+                        at,
+                        format_args!(
+                            "The {field} field must evaluate to a positive integer, but was: {v}"
+                        ),
+                    )
+                })
+            }
             Some(Seconds::Path(p)) => {
                 let v = env.resolve(p).ok_or_else(|| {
                     self.runtime(
@@ -62,11 +75,13 @@ impl Run {
             context: ctx,
             vars,
         };
-        let params = match &spec.io.parameters {
-            Some(t) => t
+        let arguments = spec.io.jsonata.as_ref().and_then(|j| j.arguments.as_ref());
+        let params = match (&spec.io.parameters, arguments) {
+            (Some(t), _) => t
                 .eval(&env)
                 .map_err(|e| self.template_failure(at, e, &effective))?,
-            None => effective.clone(),
+            (None, Some(t)) => JEnv::new(at, &env, cur.now).eval(t, "Arguments")?,
+            (None, None) => effective.clone(),
         };
         check_payload(
             &params,
@@ -74,9 +89,15 @@ impl Run {
                 state: &at.state.name,
             },
         )?;
-        let timeout = self.resolve_seconds(at, &env, spec.timeout.as_ref(), "TimeoutSeconds")?;
-        let heartbeat =
-            self.resolve_seconds(at, &env, spec.heartbeat.as_ref(), "HeartbeatSeconds")?;
+        let timeout =
+            self.resolve_seconds(at, &env, cur.now, spec.timeout.as_ref(), "TimeoutSeconds")?;
+        let heartbeat = self.resolve_seconds(
+            at,
+            &env,
+            cur.now,
+            spec.heartbeat.as_ref(),
+            "HeartbeatSeconds",
+        )?;
         let (rtype, rname) = resource_names(&spec.resource, &kind);
         let lambda_events = matches!(kind, ResourceKind::LambdaArn { .. });
         let prefix = if lambda_events {

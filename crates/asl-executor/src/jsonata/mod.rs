@@ -113,15 +113,43 @@ impl Expression {
         bindings: &[(&str, &Value)],
         host: &dyn Host,
     ) -> Result<Option<Value>, Error> {
+        Ok(match self.outcome(input, bindings, host)? {
+            Outcome::Value(v) => Some(v),
+            Outcome::Undefined => None,
+            Outcome::Function => Some(Value::String(String::new())),
+        })
+    }
+
+    /// Evaluates like [`Expression::evaluate`], telling a function result apart (the reference
+    /// turns one into `""` in JSON; a state's field refuses it).
+    pub(crate) fn outcome(
+        &self,
+        input: Option<&Value>,
+        bindings: &[(&str, &Value)],
+        host: &dyn Host,
+    ) -> Result<Outcome, Error> {
         let input = input.map(value::V::from_json);
         let frame = Rc::new(eval::Frame::default());
         for (name, v) in bindings {
             frame.bind(name, value::V::from_json(v));
         }
         let cx = eval::Cx::new(input.clone(), host);
-        let result = eval::eval(&self.root, input.as_ref(), &frame, &cx)?;
-        Ok(result.map(|v| v.to_json()))
+        Ok(match eval::eval(&self.root, input.as_ref(), &frame, &cx)? {
+            None => Outcome::Undefined,
+            Some(value::V::Func(_)) => Outcome::Function,
+            Some(v) => Outcome::Value(v.to_json()),
+        })
     }
+}
+
+/// What an expression gave.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Outcome {
+    Value(Value),
+    /// JSONata's `undefined`.
+    Undefined,
+    /// A function, which JSON cannot hold.
+    Function,
 }
 
 /// Parses and evaluates `text` once, on the system clock.

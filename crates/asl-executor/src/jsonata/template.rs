@@ -2,7 +2,7 @@
 //! JSON in which a string `{% expression %}` is a JSONata expression, compiled once when the
 //! definition loads.
 
-use super::{Expression, Host};
+use super::{Expression, Host, Outcome};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone)]
@@ -30,6 +30,13 @@ pub(crate) enum FieldFailure {
     Undefined,
     /// The expression raised an error.
     Error(super::Error),
+    /// The expression gave a function.
+    Function,
+    /// The expression gave a value of another type than the field takes.
+    Type {
+        expected: &'static str,
+        got: Box<Value>,
+    },
 }
 
 impl FieldError {
@@ -43,6 +50,16 @@ impl FieldError {
             FieldFailure::Error(e) => format!(
                 "The JSONata expression '{}' specified for the field '{}' threw an error during evaluation. {e}",
                 self.expr, self.field
+            ),
+            FieldFailure::Function => format!(
+                "The JSONata expression '{}' specified for the field '{}' returned an unsupported result type.",
+                self.expr, self.field
+            ),
+            FieldFailure::Type { expected, got } => format!(
+                "The JSONata expression '{}' specified for the field '{}' returned an unexpected result type. Expected '{expected}', but was '{}' for value: {got}",
+                self.expr,
+                self.field,
+                json_type(got)
             ),
         }
     }
@@ -101,19 +118,19 @@ impl JTemplate {
     ) -> Result<Value, FieldError> {
         match self {
             JTemplate::Literal(v) => Ok(v.clone()),
-            JTemplate::Expr { text, expr } => match expr.evaluate(None, bindings, host) {
-                Ok(Some(v)) => Ok(v),
-                Ok(None) => Err(FieldError {
+            JTemplate::Expr { text, expr } => {
+                let what = match expr.outcome(None, bindings, host) {
+                    Ok(Outcome::Value(v)) => return Ok(v),
+                    Ok(Outcome::Undefined) => FieldFailure::Undefined,
+                    Ok(Outcome::Function) => FieldFailure::Function,
+                    Err(e) => FieldFailure::Error(e),
+                };
+                Err(FieldError {
                     expr: text.clone(),
                     field: field.to_owned(),
-                    what: FieldFailure::Undefined,
-                }),
-                Err(e) => Err(FieldError {
-                    expr: text.clone(),
-                    field: field.to_owned(),
-                    what: FieldFailure::Error(e),
-                }),
-            },
+                    what,
+                })
+            }
             JTemplate::Array(items) => Ok(Value::Array(
                 items
                     .iter()
@@ -129,6 +146,47 @@ impl JTemplate {
                 Ok(Value::Object(m))
             }
         }
+    }
+
+    /// Evaluates the field and checks that it gave an array (a Map's `Items`).
+    pub(crate) fn eval_array(
+        &self,
+        field: &str,
+        bindings: &[(&str, &Value)],
+        host: &dyn Host,
+    ) -> Result<Vec<Value>, FieldError> {
+        match self.eval(field, bindings, host)? {
+            Value::Array(a) => Ok(a),
+            got => Err(FieldError {
+                expr: self.text(),
+                field: field.to_owned(),
+                what: FieldFailure::Type {
+                    expected: "array",
+                    got: Box::new(got),
+                },
+            }),
+        }
+    }
+
+    /// The field as written: the expression's text, or the JSON of a literal.
+    pub(crate) fn text(&self) -> String {
+        match self {
+            JTemplate::Expr { text, .. } => text.clone(),
+            JTemplate::Literal(v) => v.to_string(),
+            JTemplate::Array(_) | JTemplate::Object(_) => "(a JSON template)".to_owned(),
+        }
+    }
+}
+
+/// JSON's name for the type of `v`, as AWS's cause texts give it.
+pub(crate) fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
     }
 }
 
