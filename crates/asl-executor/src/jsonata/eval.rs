@@ -6,6 +6,7 @@
 use super::Error;
 use super::functions;
 use super::parser::{Node, Path};
+use super::reshape;
 use super::value::{Flags, Func, V, deep_equal};
 use indexmap::IndexMap;
 use std::cell::{Cell, RefCell};
@@ -51,14 +52,17 @@ impl Frame {
 /// sources of time and randomness.
 pub(super) struct Cx<'a> {
     pub(super) root: Option<V>,
+    /// The evaluation's top-level variables (`$eval` evaluates in them).
+    pub(super) globals: Rc<Frame>,
     depth: Cell<usize>,
     pub(super) host: &'a dyn super::Host,
 }
 
 impl<'a> Cx<'a> {
-    pub(super) fn new(root: Option<V>, host: &'a dyn super::Host) -> Cx<'a> {
+    pub(super) fn new(root: Option<V>, globals: Rc<Frame>, host: &'a dyn super::Host) -> Cx<'a> {
         Cx {
             root,
+            globals,
             depth: Cell::new(0),
             host,
         }
@@ -193,6 +197,9 @@ fn eval_inner(node: &Node, input: Option<&V>, env: &Rc<Frame>, cx: &Cx<'_>) -> R
         }))),
         Node::Call { procedure, args } => call(procedure, args, None, input, env, cx)?,
         Node::Placeholder => None,
+        // Outside a path (which sorts its sequence), an order-by has nothing to sort.
+        Node::Sort(_) => input.cloned(),
+        Node::Transform(t) => Some(V::Func(Rc::new(Func::Transform(t.clone(), env.clone())))),
     })
 }
 
@@ -207,7 +214,18 @@ fn path(p: &Path, input: Option<&V>, env: &Rc<Frame>, cx: &Cx<'_>) -> R {
     for (i, step) in p.steps.iter().enumerate() {
         let last = i + 1 == p.steps.len();
         let mut results = Vec::new();
-        for item in &sequence {
+        if let Node::Sort(terms) = &step.node {
+            let items = sequence.iter().flatten().cloned().collect();
+            let mut res = Some(V::seq(reshape::sort(terms, items, env, cx)?));
+            for predicate in &step.predicates {
+                res = filter(predicate, res, env, cx)?;
+            }
+            results.extend(res);
+        }
+        for item in sequence
+            .iter()
+            .filter(|_| !matches!(step.node, Node::Sort(_)))
+        {
             let mut res = eval(&step.node, item.as_ref(), env, cx)?;
             for predicate in &step.predicates {
                 res = filter(predicate, res, env, cx)?;
@@ -655,6 +673,9 @@ pub(super) fn apply(func: &Rc<Func>, args: Vec<Option<V>>, input: Option<&V>, cx
             let inner = apply(f, args, input, cx)?;
             apply(g, vec![inner], input, cx)
         }
+        Func::Transform(t, env) => {
+            reshape::transform(t, env, args.into_iter().next().flatten(), cx)
+        }
     }
 }
 
@@ -667,5 +688,6 @@ pub(super) fn arity(func: &Func) -> usize {
         Func::Partial { args, .. } => args.iter().filter(|a| a.is_none()).count(),
         Func::Regex(_) => 1,
         Func::Compose(f, _) => arity(f),
+        Func::Transform(..) => 1,
     }
 }

@@ -5,6 +5,11 @@
 
 use super::Error;
 use super::eval::{Cx, R, apply, arity};
+use super::library::{
+    f_base64decode, f_base64encode, f_clone, f_decode_url, f_decode_url_component, f_encode_url,
+    f_encode_url_component, f_eval, f_format_base, f_format_integer, f_format_number,
+    f_from_millis, f_now, f_parse_integer, f_shuffle, f_sift, f_to_millis,
+};
 use super::value::{Func, V, deep_equal, js_number};
 use indexmap::IndexMap;
 use std::cmp::Ordering;
@@ -42,6 +47,13 @@ builtins! {
     "single" / 2 => f_single, "zip" / 2 => f_zip, "now" / 0 => f_now, "millis" / 0 => f_millis,
     "uuid" / 0 => f_uuid, "partition" / 2 => f_partition, "range" / 3 => f_range,
     "hash" / 2 => f_hash, "parse" / 1 => f_parse, "error" / 1 => f_error, "assert" / 2 => f_assert,
+    "sift" / 2 => f_sift, "shuffle" / 1 => f_shuffle, "clone" / 1 => f_clone, "eval" / 2 => f_eval,
+    "base64encode" / 1 => f_base64encode, "base64decode" / 1 => f_base64decode,
+    "encodeUrlComponent" / 1 => f_encode_url_component, "encodeUrl" / 1 => f_encode_url,
+    "decodeUrlComponent" / 1 => f_decode_url_component, "decodeUrl" / 1 => f_decode_url,
+    "formatBase" / 2 => f_format_base, "fromMillis" / 3 => f_from_millis,
+    "toMillis" / 2 => f_to_millis, "formatNumber" / 3 => f_format_number,
+    "formatInteger" / 2 => f_format_integer, "parseInteger" / 2 => f_parse_integer,
 }
 
 /// The library function called `name` (without its `$`).
@@ -148,7 +160,7 @@ fn write_json(v: &V, out: &mut String) {
 
 // --- argument helpers ---
 
-fn arg(args: &[Option<V>], i: usize) -> Option<&V> {
+pub(super) fn arg(args: &[Option<V>], i: usize) -> Option<&V> {
     args.get(i).and_then(Option::as_ref)
 }
 
@@ -158,7 +170,7 @@ fn first_or_context<'a>(args: &'a [Option<V>], input: Option<&'a V>) -> Option<&
     if args.is_empty() { input } else { arg(args, 0) }
 }
 
-fn type_error(name: &str, index: usize, v: &V) -> Error {
+pub(super) fn type_error(name: &str, index: usize, v: &V) -> Error {
     Error::with_value(
         "T0410",
         format!(
@@ -169,7 +181,11 @@ fn type_error(name: &str, index: usize, v: &V) -> Error {
     )
 }
 
-fn str_arg<'a>(name: &str, args: &'a [Option<V>], i: usize) -> Result<Option<&'a str>, Error> {
+pub(super) fn str_arg<'a>(
+    name: &str,
+    args: &'a [Option<V>],
+    i: usize,
+) -> Result<Option<&'a str>, Error> {
     match arg(args, i) {
         None => Ok(None),
         Some(V::Str(s)) => Ok(Some(s)),
@@ -177,7 +193,7 @@ fn str_arg<'a>(name: &str, args: &'a [Option<V>], i: usize) -> Result<Option<&'a
     }
 }
 
-fn num_arg(name: &str, args: &[Option<V>], i: usize) -> Result<Option<f64>, Error> {
+pub(super) fn num_arg(name: &str, args: &[Option<V>], i: usize) -> Result<Option<f64>, Error> {
     match arg(args, i) {
         None => Ok(None),
         Some(V::Num(n)) => Ok(Some(*n)),
@@ -204,7 +220,11 @@ fn numbers(name: &str, v: Option<&V>) -> Result<Vec<f64>, Error> {
         .collect()
 }
 
-fn func_arg(name: &str, args: &[Option<V>], i: usize) -> Result<Option<Rc<Func>>, Error> {
+pub(super) fn func_arg(
+    name: &str,
+    args: &[Option<V>],
+    i: usize,
+) -> Result<Option<Rc<Func>>, Error> {
     match arg(args, i) {
         None => Ok(None),
         Some(V::Func(f)) => Ok(Some(f.clone())),
@@ -541,6 +561,15 @@ fn f_ceil(args: Vec<Option<V>>, _: Option<&V>, _: &Cx<'_>) -> R {
 }
 
 /// `$round`: half to even ("bankers' rounding"), at `precision` decimal places.
+/// Rounds to an integer, a half to the even neighbour.
+pub(super) fn round_half_even(v: f64) -> f64 {
+    let mut r = v.round();
+    if (v - v.trunc()).abs() == 0.5 && r % 2.0 != 0.0 {
+        r -= v.signum();
+    }
+    r
+}
+
 fn f_round(args: Vec<Option<V>>, _: Option<&V>, _: &Cx<'_>) -> R {
     let Some(n) = num_arg("round", &args, 0)? else {
         return Ok(None);
@@ -555,12 +584,7 @@ fn f_round(args: Vec<Option<V>>, _: Option<&V>, _: &Cx<'_>) -> R {
         let e: i32 = e.parse().unwrap_or(0);
         format!("{m}e{}", e + by).parse().unwrap_or(x)
     };
-    let v = shift(n, precision);
-    let mut r = v.round();
-    if (v - v.trunc()).abs() == 0.5 && r % 2.0 != 0.0 {
-        r -= v.signum();
-    }
-    let r = shift(r, -precision);
+    let r = shift(round_half_even(shift(n, precision)), -precision);
     some(V::Num(if r == 0.0 { 0.0 } else { r }))
 }
 
@@ -945,14 +969,6 @@ fn f_reduce(args: Vec<Option<V>>, input: Option<&V>, cx: &Cx<'_>) -> R {
 }
 
 // --- time, identity and AWS's additions ---
-
-fn f_now(_: Vec<Option<V>>, _: Option<&V>, cx: &Cx<'_>) -> R {
-    some(V::str(
-        cx.host
-            .now()
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-    ))
-}
 
 fn f_millis(_: Vec<Option<V>>, _: Option<&V>, cx: &Cx<'_>) -> R {
     #[allow(clippy::cast_precision_loss)]

@@ -11,7 +11,9 @@
 mod eval;
 mod functions;
 mod lexer;
+mod library;
 mod parser;
+mod reshape;
 pub(crate) mod template;
 mod value;
 
@@ -133,7 +135,7 @@ impl Expression {
         for (name, v) in bindings {
             frame.bind(name, value::V::from_json(v));
         }
-        let cx = eval::Cx::new(input.clone(), host);
+        let cx = eval::Cx::new(input.clone(), frame.clone(), host);
         Ok(match eval::eval(&self.root, input.as_ref(), &frame, &cx)? {
             None => Outcome::Undefined,
             Some(value::V::Func(_)) => Outcome::Function,

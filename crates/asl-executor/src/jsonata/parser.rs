@@ -45,6 +45,20 @@ pub(super) enum Node {
     Filter(Box<Node>, Vec<Node>),
     /// An expression that is not a path, grouped: `$x{k: v}`.
     Group(Box<Node>, Vec<(Node, Node)>),
+    /// `^(<a, >b)`, a step of a path: the sequence so far, ordered by the terms (`true` for
+    /// descending).
+    Sort(Vec<(Node, bool)>),
+    /// `|location|update, delete|`: a function that copies an object and changes the objects
+    /// `location` names in it.
+    Transform(Arc<Transform>),
+}
+
+/// The parts of a transform.
+#[derive(Debug)]
+pub(super) struct Transform {
+    pub(super) location: Node,
+    pub(super) update: Node,
+    pub(super) delete: Option<Node>,
 }
 
 /// `function($a, $b) { body }`.
@@ -107,7 +121,7 @@ fn binding_power(tok: &Tok) -> u8 {
             "=" | "!=" | "<" | "<=" | ">" | ">=" | "~>" | "^" | "in" => 40,
             "and" => 30,
             "or" => 25,
-            "?" | "|" => 20,
+            "?" => 20,
             ":=" => 10,
             _ => 0,
         },
@@ -317,11 +331,21 @@ impl Parser {
                 ));
             }
             Tok::Op("|") => {
-                return Err(Error::at(
-                    "S0201",
-                    t.position,
-                    "The transform operator |...| is not supported by the local executor yet",
-                ));
+                let location = self.expression(0)?;
+                self.expect("|")?;
+                let update = self.expression(0)?;
+                let delete = if self.at_op(",") {
+                    self.at += 1;
+                    Some(self.expression(0)?)
+                } else {
+                    None
+                };
+                self.expect("|")?;
+                Node::Transform(Arc::new(Transform {
+                    location,
+                    update,
+                    delete,
+                }))
             }
             Tok::End => {
                 return Err(Error::at(
@@ -445,7 +469,42 @@ impl Parser {
                 };
                 Node::Bind(name, Box::new(self.expression(9)?))
             }
-            "^" | "@" | "#" => {
+            "^" => {
+                self.expect("(")?;
+                let mut terms = Vec::new();
+                loop {
+                    let descending = if self.at_op("<") {
+                        self.at += 1;
+                        false
+                    } else if self.at_op(">") {
+                        self.at += 1;
+                        true
+                    } else {
+                        false
+                    };
+                    terms.push((self.expression(0)?, descending));
+                    if self.at_op(",") {
+                        self.at += 1;
+                        continue;
+                    }
+                    self.expect(")")?;
+                    break;
+                }
+                let mut path = match left {
+                    Node::Path(p) if p.group.is_none() => *p,
+                    other => Path {
+                        steps: vec![step(other, t.position)?],
+                        keep_array: false,
+                        group: None,
+                    },
+                };
+                path.steps.push(Step {
+                    node: Node::Sort(terms),
+                    predicates: Vec::new(),
+                });
+                Node::Path(Box::new(path))
+            }
+            "@" | "#" => {
                 return Err(Error::at(
                     "S0201",
                     t.position,

@@ -45,6 +45,11 @@ pub(super) enum Func {
     Regex(std::sync::Arc<regex::Regex>),
     /// `$f ~> $g`: `$g($f(...))`.
     Compose(Rc<Func>, Rc<Func>),
+    /// `|location|update|`, with the variables where it was written.
+    Transform(
+        std::sync::Arc<super::parser::Transform>,
+        Rc<super::eval::Frame>,
+    ),
 }
 
 impl std::fmt::Debug for Func {
@@ -55,6 +60,7 @@ impl std::fmt::Debug for Func {
             Func::Partial { .. } => write!(f, "partial"),
             Func::Regex(r) => write!(f, "/{}/", r.as_str()),
             Func::Compose(..) => write!(f, "composition"),
+            Func::Transform(..) => write!(f, "transform"),
         }
     }
 }

@@ -12,7 +12,7 @@ const corpus = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
       const r = await jsonata(c.expr).evaluate(data, { states: data });
       out = r === undefined ? { undefined: true } : { value: r };
       // Functions have no JSON form: the reference's JSON.stringify drops them.
-      out = JSON.parse(JSON.stringify(out, (k, v) => (typeof v === 'function' || (v && v._jsonata_lambda) ? '' : v)));
+      out = JSON.parse(JSON.stringify(out, (k, v) => (typeof v === 'function' || (v && (v._jsonata_lambda || v._jsonata_function)) ? '' : v)));
     } catch (e) {
       out = { error: e.code || String(e) };
     }
