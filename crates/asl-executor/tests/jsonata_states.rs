@@ -20,13 +20,15 @@ async fn run(definition: Value, input: Value) -> asl_executor::ExecutionResult {
 async fn output_and_assign_see_the_variables_the_state_was_entered_with() {
     let def = json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {
         "A": {"Type": "Pass", "Assign": {"n": "{% $states.input.n + 1 %}", "name": "first"}, "Next": "B"},
-        "B": {"Type": "Pass", "Assign": {"n": "{% $n * 10 %}"}, "Output": {"before": "{% $n %}", "name": "{% $name %}", "literal": " {% not %} "}, "Next": "C"},
+        "B": {"Type": "Pass", "Assign": {"n": "{% $n * 10 %}"}, "Output": {"before": "{% $n %}", "name": "{% $name %}", "evaluated": "{% $eval('$name & \\'!\\'') %}", "literal": " {% not %} "}, "Next": "C"},
         "C": {"Type": "Succeed", "Output": "{% $merge([$states.input, {'after': $n}]) %}"}}});
     let r = run(def, json!({"n": 1})).await;
     assert_eq!(r.status, Status::Succeeded, "{r:?}");
     assert_eq!(
         r.output,
-        Some(json!({"before": 2, "name": "first", "literal": " {% not %} ", "after": 20}))
+        Some(
+            json!({"before": 2, "name": "first", "evaluated": "first!", "literal": " {% not %} ", "after": 20})
+        )
     );
 }
 

@@ -9,8 +9,10 @@ use crate::definition::{JKind, JWait, JsonataState, Transition, parse_timestamp}
 use crate::env::{Env, Vars};
 use crate::jsonata::Host;
 use crate::jsonata::template::{FieldError, JTemplate};
+use crate::jsonata::uses::Uses;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// The executor's time and randomness for JSONata's `$now()`, `$millis()` and `$random()`.
@@ -30,47 +32,103 @@ impl Host for Clock {
     }
 }
 
+/// A JSONata state's end, its new variables not yet assigned.
+pub(super) struct Ending {
+    step: Step,
+    assigned: Option<Map<String, Value>>,
+}
+
+impl Ending {
+    /// Assigns the new variables and gives the step.
+    pub(super) fn apply(self, vars: &mut Vars) -> Step {
+        if let Some(m) = self.assigned {
+            vars.assign(m);
+        }
+        self.step
+    }
+}
+
 /// AWS's `States.QueryEvaluationError` in the state at `at`.
 pub(super) fn query_failure(at: At<'_>, detail: impl std::fmt::Display) -> Failure {
     in_state(at, "States.QueryEvaluationError", FailKind::Error, detail)
 }
 
-/// What the JSONata fields of one state see: `$states` and the workflow's variables.
+/// What the JSONata fields of one state see: `$states` and the workflow's variables. Each
+/// evaluation binds only the variables its expressions may read, and `$states` (built once)
+/// holds `context` only for expressions that may read it.
 pub(super) struct JEnv<'a> {
     at: At<'a>,
-    /// `$states`: always an object.
-    states: Value,
-    visible: Map<String, Value>,
+    env: Env<'a>,
+    /// `$states.result` or `$states.errorOutput`.
+    extra: Option<(&'static str, Value)>,
+    with_context: OnceLock<Value>,
+    without_context: OnceLock<Value>,
     clock: Clock,
 }
 
 impl<'a> JEnv<'a> {
     /// `$states.input` is `env`'s data, `$states.context` its context object; `now` is the
     /// branch's clock.
-    pub(super) fn new(at: At<'a>, env: &Env<'_>, now: DateTime<Utc>) -> JEnv<'a> {
-        let mut states = Map::new();
-        states.insert("input".into(), env.data.clone());
-        states.insert("context".into(), env.context.to_json());
+    pub(super) fn new(at: At<'a>, env: &Env<'a>, now: DateTime<Utc>) -> JEnv<'a> {
         JEnv {
             at,
-            states: Value::Object(states),
-            visible: env.vars.visible(),
+            env: *env,
+            extra: None,
+            with_context: OnceLock::new(),
+            without_context: OnceLock::new(),
             clock: Clock(now),
         }
     }
 
     /// Adds `$states.result` or `$states.errorOutput`.
-    pub(super) fn with(mut self, key: &str, value: Value) -> JEnv<'a> {
-        if let Value::Object(m) = &mut self.states {
-            m.insert(key.into(), value);
-        }
+    pub(super) fn with(mut self, key: &'static str, value: Value) -> JEnv<'a> {
+        self.extra = Some((key, value));
         self
     }
 
-    fn bindings<T>(&self, f: impl FnOnce(&[(&str, &Value)]) -> T) -> T {
-        let mut bindings: Vec<(&str, &Value)> =
-            self.visible.iter().map(|(k, v)| (k.as_str(), v)).collect();
-        bindings.push(("states", &self.states));
+    fn states(&self, context: bool) -> &Value {
+        let cell = if context {
+            &self.with_context
+        } else {
+            &self.without_context
+        };
+        cell.get_or_init(|| {
+            let mut states = Map::new();
+            states.insert("input".into(), self.env.data.clone());
+            if context {
+                states.insert("context".into(), self.env.context.to_json());
+            }
+            if let Some((k, v)) = &self.extra {
+                states.insert((*k).into(), v.clone());
+            }
+            Value::Object(states)
+        })
+    }
+
+    fn bindings<T>(&self, t: &JTemplate, f: impl FnOnce(&[(&str, &Value)]) -> T) -> T {
+        let merged;
+        let uses: &Uses = match t {
+            JTemplate::Expr { expr, .. } => expr.uses(),
+            _ => {
+                let mut u = Uses::default();
+                t.uses(&mut u);
+                merged = u;
+                &merged
+            }
+        };
+        let visible = uses.all.then(|| self.env.vars.visible());
+        let mut bindings: Vec<(&str, &Value)> = match &visible {
+            Some(all) => all.iter().map(|(k, v)| (k.as_str(), v)).collect(),
+            None => uses
+                .names
+                .iter()
+                .filter(|n| *n != "states")
+                .filter_map(|n| self.env.vars.get(n).map(|v| (n.as_str(), v)))
+                .collect(),
+        };
+        if uses.reads("states") {
+            bindings.push(("states", self.states(uses.all || uses.context)));
+        }
         f(&bindings)
     }
 
@@ -80,36 +138,40 @@ impl<'a> JEnv<'a> {
 
     /// Evaluates the field `field`.
     pub(super) fn eval(&self, t: &JTemplate, field: &str) -> Result<Value, Failure> {
-        self.bindings(|b| t.eval(field, b, &self.clock))
+        self.bindings(t, |b| t.eval(field, b, &self.clock))
             .map_err(|e| self.field_failure(&e))
     }
 
     /// Evaluates the field `field`, which must give an array.
     pub(super) fn eval_array(&self, t: &JTemplate, field: &str) -> Result<Vec<Value>, Failure> {
-        self.bindings(|b| t.eval_array(field, b, &self.clock))
+        self.bindings(t, |b| t.eval_array(field, b, &self.clock))
             .map_err(|e| self.field_failure(&e))
     }
 
     /// A state's end: `Output` (else `default`) and `Assign`, both on the variables as they
-    /// were, then the new variables take effect.
+    /// are; the caller then assigns the new variables ([`Ending::apply`]).
     pub(super) fn finish(
         &self,
         output: Option<&JTemplate>,
         assign: Option<&JTemplate>,
         default: Value,
-        vars: &mut Vars,
         next: Transition,
-    ) -> Result<Step, Failure> {
+    ) -> Result<Ending, Failure> {
         let output = match output {
             Some(t) => self.eval(t, "Output")?,
             None => default,
         };
-        if let Some(t) = assign
-            && let Value::Object(m) = self.eval(t, "Assign")?
-        {
-            vars.assign(m);
-        }
-        Ok(Step { output, next })
+        let assigned = match assign {
+            Some(t) => match self.eval(t, "Assign")? {
+                Value::Object(m) => Some(m),
+                _ => None,
+            },
+            None => None,
+        };
+        Ok(Ending {
+            step: Step { output, next },
+            assigned,
+        })
     }
 
     /// A number field (`TimeoutSeconds`, `MaxConcurrency`, ...), which must give a number.
@@ -210,6 +272,7 @@ impl Run {
                 }
             }
         };
-        jenv.finish(output.as_ref(), assign.as_ref(), input.clone(), vars, next)
+        let ending = jenv.finish(output.as_ref(), assign.as_ref(), input.clone(), next)?;
+        Ok(ending.apply(vars))
     }
 }

@@ -71,13 +71,9 @@ impl Run {
                             vars,
                         };
                         let jenv = JEnv::new(at, &env, cur.now).with("result", result.clone());
-                        return jenv.finish(
-                            j.output.as_ref(),
-                            j.assign.as_ref(),
-                            result,
-                            vars,
-                            io.next,
-                        );
+                        let ending =
+                            jenv.finish(j.output.as_ref(), j.assign.as_ref(), result, io.next)?;
+                        return Ok(ending.apply(vars));
                     }
                 },
                 Err(f) => f,
@@ -114,13 +110,13 @@ impl Run {
                     vars,
                 };
                 let jenv = JEnv::new(at, &env, cur.now).with("errorOutput", error_output.clone());
-                return jenv.finish(
+                let ending = jenv.finish(
                     j.output.as_ref(),
                     j.assign.as_ref(),
                     error_output,
-                    vars,
                     Transition::Next(catcher.next),
-                );
+                )?;
+                return Ok(ending.apply(vars));
             }
             let assigned = self.eval_assign(at, catcher.assign.as_ref(), &error_output, vars)?;
             let output =

@@ -15,6 +15,7 @@ mod library;
 mod parser;
 mod reshape;
 pub(crate) mod template;
+pub(crate) mod uses;
 mod value;
 
 use chrono::{DateTime, Utc};
@@ -97,14 +98,22 @@ impl Host for SystemHost {
 #[derive(Debug, Clone)]
 pub struct Expression {
     root: parser::Node,
+    uses: uses::Uses,
 }
 
 impl Expression {
     /// Parses `text`; a syntax error carries the reference's `S0...` code.
     pub fn parse(text: &str) -> Result<Expression, Error> {
+        let root = parser::parse(lexer::tokens(text)?)?;
         Ok(Expression {
-            root: parser::parse(lexer::tokens(text)?)?,
+            uses: uses::Uses::of(&root),
+            root,
         })
+    }
+
+    /// The variables the expression may read.
+    pub(crate) fn uses(&self) -> &uses::Uses {
+        &self.uses
     }
 
     /// Evaluates the expression on `input` (JSONata's `$` and `$$`), with `bindings` as

@@ -2,6 +2,7 @@
 //! JSON in which a string `{% expression %}` is a JSONata expression, compiled once when the
 //! definition loads.
 
+use super::uses::Uses;
 use super::{Expression, Host, Outcome};
 use serde_json::{Map, Value};
 
@@ -145,6 +146,16 @@ impl JTemplate {
                 }
                 Ok(Value::Object(m))
             }
+        }
+    }
+
+    /// Adds the variables the field's expressions may read to `out`.
+    pub(crate) fn uses(&self, out: &mut Uses) {
+        match self {
+            JTemplate::Literal(_) => {}
+            JTemplate::Expr { expr, .. } => out.merge(expr.uses()),
+            JTemplate::Array(items) => items.iter().for_each(|t| t.uses(out)),
+            JTemplate::Object(pairs) => pairs.iter().for_each(|(_, t)| t.uses(out)),
         }
     }
 
