@@ -5,10 +5,10 @@
 //! Parallel and Map share the JSONPath states' kinds, with their JSONata fields in
 //! [`JsonataIo`], `Seconds::Expr`, `Limit::Expr` and `Items::Jsonata`.
 
-use super::fields::{check_fields, fixed_limit, fixed_seconds, opt_str, problem, req_str, within};
+use super::fields::{check_fields, fixed_limit, fixed_seconds, problem, req_str, within};
 use super::graph::{Scope, transition};
 use super::recovery::{catchers, retriers};
-use super::states::{branches, item_processor, resource};
+use super::states::{branches, choice_default, choice_rules, item_processor, resource};
 use super::{
     DefinitionProblem, Io, Items, Kind, Limit, MapSpec, PathField, Seconds, TaskSpec, Transition,
 };
@@ -177,16 +177,8 @@ pub(super) fn parse(
         }
         "Choice" => {
             allowed(&["Choices", "Default"])?;
-            let list = match obj.get("Choices") {
-                Some(Value::Array(a)) if !a.is_empty() => a,
-                _ => return Err(problem(q, "Choices", "must be a non-empty array")),
-            };
             let mut choices = Vec::new();
-            for (i, c) in list.iter().enumerate() {
-                let f = format!("Choices[{i}]");
-                let c = c
-                    .as_object()
-                    .ok_or_else(|| problem(q, &f, "must be an object"))?;
+            for (f, c) in choice_rules(obj, q)? {
                 check_fields(c, q, &["Condition", "Next", "Output", "Assign", "Comment"])
                     .map_err(within(&f))?;
                 let condition = field(c, q, "Condition")?
@@ -199,10 +191,10 @@ pub(super) fn parse(
                     assign: assign(c, q)?,
                 });
             }
-            let default = opt_str(obj, q, "Default")?
-                .map(|d| scope.target(q, "Default", d))
-                .transpose()?;
-            JKind::Choice { choices, default }
+            JKind::Choice {
+                choices,
+                default: choice_default(obj, q, scope)?,
+            }
         }
         "Task" => {
             allowed(&[

@@ -153,16 +153,8 @@ pub(super) fn resource(obj: &Map<String, Value>, q: &str) -> Result<String, Defi
 /// A Choice state: its rules in order and the `Default` state.
 fn choice(obj: &Map<String, Value>, q: &str, scope: &Scope<'_>) -> Result<Kind, DefinitionProblem> {
     allowed(obj, q, &["Choices", "Default"])?;
-    let list = match obj.get("Choices") {
-        Some(Value::Array(a)) if !a.is_empty() => a,
-        _ => return Err(problem(q, "Choices", "must be a non-empty array")),
-    };
     let mut choices = Vec::new();
-    for (i, c) in list.iter().enumerate() {
-        let field = format!("Choices[{i}]");
-        let c = c
-            .as_object()
-            .ok_or_else(|| problem(q, &field, "must be an object"))?;
+    for (field, c) in choice_rules(obj, q)? {
         let next = opt_str(c, q, "Next")?
             .ok_or_else(|| problem(q, &format!("{field}.Next"), "is required"))?;
         choices.push(ChoiceBranch {
@@ -171,9 +163,7 @@ fn choice(obj: &Map<String, Value>, q: &str, scope: &Scope<'_>) -> Result<Kind, 
             assign: template(c, q, "Assign")?,
         });
     }
-    let default = opt_str(obj, q, "Default")?
-        .map(|d| scope.target(q, "Default", d))
-        .transpose()?;
+    let default = choice_default(obj, q, scope)?;
     if obj.contains_key("Next") || obj.contains_key("End") {
         return Err(problem(
             q,
@@ -182,6 +172,41 @@ fn choice(obj: &Map<String, Value>, q: &str, scope: &Scope<'_>) -> Result<Kind, 
         ));
     }
     Ok(Kind::Choice { choices, default })
+}
+
+/// One rule of a Choice state as written, with its field name (`Choices[0]`).
+pub(super) type RuleObject<'a> = (String, &'a Map<String, Value>);
+
+/// A Choice state's rules: a non-empty array of objects.
+pub(super) fn choice_rules<'a>(
+    obj: &'a Map<String, Value>,
+    q: &str,
+) -> Result<Vec<RuleObject<'a>>, DefinitionProblem> {
+    let list = match obj.get("Choices") {
+        Some(Value::Array(a)) if !a.is_empty() => a,
+        _ => return Err(problem(q, "Choices", "must be a non-empty array")),
+    };
+    list.iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let field = format!("Choices[{i}]");
+            let c = c
+                .as_object()
+                .ok_or_else(|| problem(q, &field, "must be an object"))?;
+            Ok((field, c))
+        })
+        .collect()
+}
+
+/// A Choice state's `Default` state, if it has one.
+pub(super) fn choice_default(
+    obj: &Map<String, Value>,
+    q: &str,
+    scope: &Scope<'_>,
+) -> Result<Option<usize>, DefinitionProblem> {
+    opt_str(obj, q, "Default")?
+        .map(|d| scope.target(q, "Default", d))
+        .transpose()
 }
 
 /// A Wait state: exactly one of `Seconds`, `Timestamp`, `SecondsPath`, `TimestampPath`.

@@ -817,17 +817,28 @@ fn f_each(args: Vec<Option<V>>, input: Option<&V>, cx: &Cx<'_>) -> R {
     let f = func_arg("each", &args, 1)?.ok_or_else(|| type_error("each", 1, &V::Null))?;
     let mut out = Vec::new();
     for (k, v) in m.iter() {
-        let mut call = vec![
-            Some(v.clone()),
-            Some(V::str(k.as_str())),
-            Some(V::Obj(m.clone())),
-        ];
-        call.truncate(arity(&f).max(1));
-        if let Some(r) = apply(&f, call, input, cx)? {
+        if let Some(r) = apply(&f, entry_args(&f, k, v, m), input, cx)? {
             out.push(r);
         }
     }
     Ok(Some(V::seq(out)))
+}
+
+/// The arguments `$each` and `$sift` give their function for one entry of `object`: the
+/// value, the key and the object, as many as the function takes.
+pub(super) fn entry_args(
+    f: &Func,
+    key: &str,
+    value: &V,
+    object: &Rc<IndexMap<String, V>>,
+) -> Vec<Option<V>> {
+    let mut call = vec![
+        Some(value.clone()),
+        Some(V::str(key)),
+        Some(V::Obj(object.clone())),
+    ];
+    call.truncate(arity(f).max(1));
+    call
 }
 
 // --- booleans and types ---

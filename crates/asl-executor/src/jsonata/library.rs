@@ -4,8 +4,10 @@
 //! `$parseInteger`) are refused with `U0001` rather than answered wrongly.
 
 use super::Error;
-use super::eval::{Cx, R, apply, arity, eval};
-use super::functions::{arg, boolean, func_arg, num_arg, round_half_even, str_arg, type_error};
+use super::eval::{Cx, R, apply, eval};
+use super::functions::{
+    arg, boolean, entry_args, func_arg, num_arg, round_half_even, str_arg, type_error,
+};
 use super::value::V;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use indexmap::IndexMap;
@@ -53,13 +55,7 @@ pub(super) fn f_sift(args: Vec<Option<V>>, input: Option<&V>, cx: &Cx<'_>) -> R 
     let f = func_arg("sift", &args, 1)?.ok_or_else(|| type_error("sift", 1, &V::Null))?;
     let mut out = IndexMap::new();
     for (k, v) in m.iter() {
-        let mut call = vec![
-            Some(v.clone()),
-            Some(V::str(k.as_str())),
-            Some(V::Obj(m.clone())),
-        ];
-        call.truncate(arity(&f).max(1));
-        if boolean(apply(&f, call, input, cx)?.as_ref()) {
+        if boolean(apply(&f, entry_args(&f, k, v, m), input, cx)?.as_ref()) {
             out.insert(k.clone(), v.clone());
         }
     }

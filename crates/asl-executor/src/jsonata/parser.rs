@@ -374,14 +374,7 @@ impl Parser {
         Ok(match op {
             "." => {
                 let right = self.expression(75)?;
-                let mut path = match left {
-                    Node::Path(p) if p.group.is_none() => *p,
-                    other => Path {
-                        steps: vec![step(other, t.position)?],
-                        keep_array: false,
-                        group: None,
-                    },
-                };
+                let mut path = into_path(left, t.position)?;
                 match right {
                     Node::Path(p) if p.group.is_none() => {
                         path.keep_array |= p.keep_array;
@@ -490,14 +483,7 @@ impl Parser {
                     self.expect(")")?;
                     break;
                 }
-                let mut path = match left {
-                    Node::Path(p) if p.group.is_none() => *p,
-                    other => Path {
-                        steps: vec![step(other, t.position)?],
-                        keep_array: false,
-                        group: None,
-                    },
-                };
+                let mut path = into_path(left, t.position)?;
                 path.steps.push(Step {
                     node: Node::Sort(terms),
                     predicates: Vec::new(),
@@ -517,6 +503,18 @@ impl Parser {
             }
         })
     }
+}
+
+/// `left` as a path to add steps to: itself when it is one (ungrouped), else its first step.
+fn into_path(left: Node, position: usize) -> Result<Path, Error> {
+    Ok(match left {
+        Node::Path(p) if p.group.is_none() => *p,
+        other => Path {
+            steps: vec![step(other, position)?],
+            keep_array: false,
+            group: None,
+        },
+    })
 }
 
 fn path_of(node: Node) -> Node {
