@@ -131,12 +131,10 @@ fn no_expression_exhausts_the_stack() {
 #[test]
 fn pictures_are_refused_rather_than_answered_wrongly() {
     for expr in [
-        "$fromMillis(0, '[Y0001]-[M01]-[D01]')",
         "$toMillis('2024', '[Y0001]')",
-        "$now('[H01]:[m01]')",
         "$formatNumber(12.5, '#,##0.00')",
-        "$formatInteger(12, 'w')",
         "$parseInteger('twelve', 'w')",
+        "$fromMillis(0, '[Y]', 'Europe/Paris')",
     ] {
         let e = asl_executor::jsonata::evaluate(expr, None).expect_err(expr);
         assert_eq!(e.code, "U0001", "{expr}: {e}");

@@ -60,7 +60,7 @@ async fn fail_and_wait_take_expressions_and_time_is_the_virtual_clock() {
 
     let wait = json!({"QueryLanguage": "JSONata", "StartAt": "W", "States": {
         "W": {"Type": "Wait", "Seconds": "{% $states.input.s * 60 %}", "Next": "T"},
-        "T": {"Type": "Pass", "Output": {"now": "{% $now() %}", "entered": "{% $states.context.State.EnteredTime %}"}, "End": true}}});
+        "T": {"Type": "Pass", "Output": {"now": "{% $now() %}", "day": "{% $now('[Y0001]-[M01]-[D01]') %}", "entered": "{% $states.context.State.EnteredTime %}"}, "End": true}}});
     let r = run(wait, json!({"s": 90})).await;
     assert_eq!(
         (r.stop - r.start).num_seconds(),
@@ -71,6 +71,11 @@ async fn fail_and_wait_take_expressions_and_time_is_the_virtual_clock() {
     assert_eq!(
         out["now"], out["entered"],
         "$now() is the state's virtual time"
+    );
+    assert_eq!(
+        out["day"].as_str(),
+        out["entered"].as_str().map(|t| &t[..10]),
+        "a picture formats the same virtual time"
     );
 }
 

@@ -1,15 +1,16 @@
 //! The rest of JSONata 2.0's library: `$sift`, `$shuffle`, `$clone`, `$eval`, base 64 and URL
-//! encoding, `$formatBase`, and `$fromMillis`/`$toMillis` in ISO 8601. Pictures (the XPath
-//! formats of `$fromMillis`, `$toMillis`, `$now`, `$formatNumber`, `$formatInteger` and
-//! `$parseInteger`) are refused with `U0001` rather than answered wrongly.
+//! encoding, `$formatBase`, `$formatInteger`, `$fromMillis` and `$now` (with pictures, in
+//! `pictures`), and `$toMillis` in ISO 8601. Parsing with a picture (`$toMillis`,
+//! `$parseInteger`) and `$formatNumber` are refused with `U0001` rather than answered wrongly.
 
 use super::Error;
 use super::eval::{Cx, R, apply, eval};
 use super::functions::{
     arg, boolean, entry_args, func_arg, num_arg, round_half_even, str_arg, type_error,
 };
+use super::pictures::{format_date_time, format_integer};
 use super::value::V;
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{NaiveDate, SecondsFormat};
 use indexmap::IndexMap;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use std::rc::Rc;
@@ -258,20 +259,15 @@ pub(super) fn f_format_base(args: Vec<Option<V>>, _: Option<&V>, _: &Cx<'_>) -> 
     Ok(Some(V::str(digits.iter().rev().collect::<String>())))
 }
 
-/// `$fromMillis(ms)`: the ISO 8601 timestamp, in UTC with milliseconds.
+/// `$fromMillis(ms, picture, timezone)`: the timestamp, in ISO 8601 (UTC, milliseconds) or
+/// as the picture says.
 pub(super) fn f_from_millis(args: Vec<Option<V>>, _: Option<&V>, _: &Cx<'_>) -> R {
-    if args.len() > 1 && args[1..].iter().any(Option::is_some) {
-        return Err(no_pictures("fromMillis"));
-    }
     let Some(V::Num(ms)) = arg(&args, 0) else {
         return Ok(None);
     };
-    #[allow(clippy::cast_possible_truncation)]
-    let when = DateTime::<Utc>::from_timestamp_millis(ms.trunc() as i64)
-        .ok_or_else(|| Error::with_value("D3110", "The timestamp is out of range", &V::Num(*ms)))?;
-    Ok(Some(V::str(
-        when.to_rfc3339_opts(SecondsFormat::Millis, true),
-    )))
+    let picture = str_arg("fromMillis", &args, 1)?;
+    let timezone = str_arg("fromMillis", &args, 2)?;
+    Ok(Some(V::str(format_date_time(*ms, picture, timezone)?)))
 }
 
 /// `$toMillis(timestamp)`: milliseconds since the epoch of an ISO 8601 date or date-time; a
@@ -355,22 +351,32 @@ fn iso_millis(s: &str) -> Option<i64> {
     Some(at * 1000 + millis)
 }
 
-/// `$now(picture, timezone)`: without them, the host's time in ISO 8601.
+/// `$now(picture, timezone)`: the host's time, in ISO 8601 or as the picture says.
 pub(super) fn f_now(args: Vec<Option<V>>, _: Option<&V>, cx: &Cx<'_>) -> R {
-    if args.iter().any(Option::is_some) {
-        return Err(no_pictures("now"));
+    let now = cx.host.now();
+    let picture = str_arg("now", &args, 0)?;
+    let timezone = str_arg("now", &args, 1)?;
+    if picture.is_none() && timezone.is_none() {
+        return Ok(Some(V::str(
+            now.to_rfc3339_opts(SecondsFormat::Millis, true),
+        )));
     }
-    Ok(Some(V::str(
-        cx.host.now().to_rfc3339_opts(SecondsFormat::Millis, true),
-    )))
+    #[allow(clippy::cast_precision_loss)]
+    let ms = now.timestamp_millis() as f64;
+    Ok(Some(V::str(format_date_time(ms, picture, timezone)?)))
 }
 
 pub(super) fn f_format_number(_: Vec<Option<V>>, _: Option<&V>, _: &Cx<'_>) -> R {
     Err(no_pictures("formatNumber"))
 }
 
-pub(super) fn f_format_integer(_: Vec<Option<V>>, _: Option<&V>, _: &Cx<'_>) -> R {
-    Err(no_pictures("formatInteger"))
+/// `$formatInteger(value, picture)`.
+pub(super) fn f_format_integer(args: Vec<Option<V>>, _: Option<&V>, _: &Cx<'_>) -> R {
+    let Some(n) = num_arg("formatInteger", &args, 0)? else {
+        return Ok(None);
+    };
+    let picture = str_arg("formatInteger", &args, 1)?.unwrap_or("");
+    Ok(Some(V::str(format_integer(n, picture)?)))
 }
 
 pub(super) fn f_parse_integer(_: Vec<Option<V>>, _: Option<&V>, _: &Cx<'_>) -> R {

@@ -13,6 +13,7 @@ mod functions;
 mod lexer;
 mod library;
 mod parser;
+mod pictures;
 mod reshape;
 pub(crate) mod template;
 pub(crate) mod uses;
