@@ -576,6 +576,11 @@ fn f_round(args: Vec<Option<V>>, _: Option<&V>, _: &Cx<'_>) -> R {
     };
     #[allow(clippy::cast_possible_truncation)]
     let precision = num_arg("round", &args, 1)?.unwrap_or(0.0) as i32;
+    some(V::Num(round_to(n, precision)))
+}
+
+/// `$round(n, precision)`: half to even at `precision` decimal places.
+pub(super) fn round_to(n: f64, precision: i32) -> f64 {
     // Shift the decimal point in the number's text, as the reference does, not by
     // multiplying (which would add binary noise).
     let shift = |x: f64, by: i32| -> f64 {
@@ -585,7 +590,7 @@ fn f_round(args: Vec<Option<V>>, _: Option<&V>, _: &Cx<'_>) -> R {
         format!("{m}e{}", e + by).parse().unwrap_or(x)
     };
     let r = shift(round_half_even(shift(n, precision)), -precision);
-    some(V::Num(if r == 0.0 { 0.0 } else { r }))
+    if r == 0.0 { 0.0 } else { r }
 }
 
 fn f_power(args: Vec<Option<V>>, _: Option<&V>, _: &Cx<'_>) -> R {

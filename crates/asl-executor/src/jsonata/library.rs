@@ -1,9 +1,11 @@
 //! The rest of JSONata 2.0's library: `$sift`, `$shuffle`, `$clone`, `$eval`, base 64 and URL
-//! encoding, `$formatBase`, `$formatInteger`, `$fromMillis` and `$now` (with pictures, in
-//! `pictures`), and `$toMillis` in ISO 8601. Parsing with a picture (`$toMillis`,
-//! `$parseInteger`) and `$formatNumber` are refused with `U0001` rather than answered wrongly.
+//! encoding, `$formatBase`, `$formatNumber` (in `decimal_format`), `$formatInteger`,
+//! `$fromMillis` and `$now` (with pictures, in `pictures`), and `$toMillis` in ISO 8601.
+//! Parsing with a picture (`$toMillis`, `$parseInteger`) is refused with `U0001` rather than
+//! answered wrongly.
 
 use super::Error;
+use super::decimal_format::format_number;
 use super::eval::{Cx, R, apply, eval};
 use super::functions::{
     arg, boolean, entry_args, func_arg, num_arg, round_half_even, str_arg, type_error,
@@ -366,8 +368,24 @@ pub(super) fn f_now(args: Vec<Option<V>>, _: Option<&V>, cx: &Cx<'_>) -> R {
     Ok(Some(V::str(format_date_time(ms, picture, timezone)?)))
 }
 
-pub(super) fn f_format_number(_: Vec<Option<V>>, _: Option<&V>, _: &Cx<'_>) -> R {
-    Err(no_pictures("formatNumber"))
+/// `$formatNumber(value, picture, options)`.
+pub(super) fn f_format_number(args: Vec<Option<V>>, _: Option<&V>, _: &Cx<'_>) -> R {
+    let Some(n) = num_arg("formatNumber", &args, 0)? else {
+        return Ok(None);
+    };
+    let picture = str_arg("formatNumber", &args, 1)?.unwrap_or("");
+    let options: Vec<(String, String)> = match arg(&args, 2) {
+        None => Vec::new(),
+        Some(V::Obj(m)) => m
+            .iter()
+            .filter_map(|(k, v)| match v {
+                V::Str(s) => Some((k.clone(), s.to_string())),
+                _ => None,
+            })
+            .collect(),
+        Some(other) => return Err(type_error("formatNumber", 2, other)),
+    };
+    Ok(Some(V::str(format_number(n, picture, &options)?)))
 }
 
 /// `$formatInteger(value, picture)`.

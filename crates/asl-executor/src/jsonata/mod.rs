@@ -8,6 +8,7 @@
 //! `lexer` makes tokens, `parser` the AST, `eval` evaluates it over `value`s, `functions` is
 //! the function library with AWS's additions. Time and randomness come from a [`Host`].
 
+mod decimal_format;
 mod eval;
 mod functions;
 mod lexer;
