@@ -129,18 +129,53 @@ fn no_expression_exhausts_the_stack() {
 }
 
 #[test]
-fn pictures_are_refused_rather_than_answered_wrongly() {
-    for expr in [
-        "$toMillis('2024', '[Y0001]')",
-        "$parseInteger('twelve', 'w')",
-        "$fromMillis(0, '[Y]', 'Europe/Paris')",
-    ] {
-        let e = asl_executor::jsonata::evaluate(expr, None).expect_err(expr);
-        assert_eq!(e.code, "U0001", "{expr}: {e}");
-        assert!(
-            e.message
-                .contains("not supported by the local executor yet"),
-            "{e}"
-        );
+fn a_time_zone_by_name_is_refused_rather_than_answered_wrongly() {
+    let e = asl_executor::jsonata::evaluate("$fromMillis(0, '[Y]', 'Europe/Paris')", None)
+        .expect_err("a named zone");
+    assert_eq!(e.code, "U0001", "{e}");
+    assert!(
+        e.message
+            .contains("not supported by the local executor yet"),
+        "{e}"
+    );
+}
+
+/// A fixed clock, as the executor's virtual one is.
+struct At(chrono::DateTime<chrono::Utc>);
+
+impl asl_executor::jsonata::Host for At {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0
     }
+
+    fn random(&self, _: Option<f64>) -> f64 {
+        0.5
+    }
+
+    fn uuid(&self) -> String {
+        String::new()
+    }
+}
+
+#[test]
+fn what_a_picture_leaves_out_comes_from_the_hosts_clock() {
+    let host = At("2026-12-04T15:30:00Z".parse().expect("a time"));
+    let eval = |text: &str| {
+        Expression::parse(text)
+            .and_then(|e| e.evaluate(None, &[], &host))
+            .expect(text)
+    };
+    // A time alone takes the host's date; a date alone is midnight.
+    assert_eq!(
+        eval("$fromMillis($toMillis('10:45', '[H01]:[m01]'))"),
+        Some(json!("2026-12-04T10:45:00.000Z"))
+    );
+    assert_eq!(
+        eval("$toMillis('11-07', '[M01]-[D01]') = $toMillis('2026-11-07')"),
+        Some(json!(true))
+    );
+    assert_eq!(
+        eval("$now('[FNn] [D1o] [MNn]', '+0100')"),
+        Some(json!("Friday 4th December"))
+    );
 }

@@ -10,6 +10,7 @@ use super::eval::{Cx, R, apply, eval};
 use super::functions::{
     arg, boolean, entry_args, func_arg, num_arg, round_half_even, str_arg, type_error,
 };
+use super::picture_parsing::{parse_date_time, parse_integer};
 use super::pictures::{format_date_time, format_integer};
 use super::value::V;
 use chrono::{NaiveDate, SecondsFormat};
@@ -42,14 +43,6 @@ const URL: &AsciiSet = &COMPONENT
     .remove(b'+')
     .remove(b'$')
     .remove(b'#');
-
-/// A picture or time zone argument, which the local executor does not format yet.
-fn no_pictures(name: &str) -> Error {
-    Error::new(
-        "U0001",
-        format!("${name} with a picture or a time zone is not supported by the local executor yet"),
-    )
-}
 
 pub(super) fn f_sift(args: Vec<Option<V>>, input: Option<&V>, cx: &Cx<'_>) -> R {
     let Some(V::Obj(m)) = arg(&args, 0) else {
@@ -272,15 +265,16 @@ pub(super) fn f_from_millis(args: Vec<Option<V>>, _: Option<&V>, _: &Cx<'_>) -> 
     Ok(Some(V::str(format_date_time(*ms, picture, timezone)?)))
 }
 
-/// `$toMillis(timestamp)`: milliseconds since the epoch of an ISO 8601 date or date-time; a
-/// date-time without an offset is UTC (as on AWS, whose clock is UTC).
-pub(super) fn f_to_millis(args: Vec<Option<V>>, _: Option<&V>, _: &Cx<'_>) -> R {
-    if arg(&args, 1).is_some() {
-        return Err(no_pictures("toMillis"));
-    }
+/// `$toMillis(timestamp, picture)`: milliseconds since the epoch of an ISO 8601 date or
+/// date-time (one without an offset is UTC, as on AWS, whose clock is UTC), or of a timestamp
+/// written as the picture says (nothing when it does not match).
+pub(super) fn f_to_millis(args: Vec<Option<V>>, _: Option<&V>, cx: &Cx<'_>) -> R {
     let Some(s) = str_arg("toMillis", &args, 0)? else {
         return Ok(None);
     };
+    if let Some(picture) = str_arg("toMillis", &args, 1)? {
+        return Ok(parse_date_time(s, picture, &cx.host.now())?.map(V::Num));
+    }
     #[allow(clippy::cast_precision_loss)]
     iso_millis(s)
         .map(|ms| Some(V::Num(ms as f64)))
@@ -397,6 +391,11 @@ pub(super) fn f_format_integer(args: Vec<Option<V>>, _: Option<&V>, _: &Cx<'_>) 
     Ok(Some(V::str(format_integer(n, picture)?)))
 }
 
-pub(super) fn f_parse_integer(_: Vec<Option<V>>, _: Option<&V>, _: &Cx<'_>) -> R {
-    Err(no_pictures("parseInteger"))
+/// `$parseInteger(text, picture)`.
+pub(super) fn f_parse_integer(args: Vec<Option<V>>, _: Option<&V>, _: &Cx<'_>) -> R {
+    let Some(s) = str_arg("parseInteger", &args, 0)? else {
+        return Ok(None);
+    };
+    let picture = str_arg("parseInteger", &args, 1)?.unwrap_or("");
+    Ok(Some(V::Num(parse_integer(s, picture)?)))
 }

@@ -14,6 +14,7 @@ mod functions;
 mod lexer;
 mod library;
 mod parser;
+mod picture_parsing;
 mod pictures;
 mod reshape;
 pub(crate) mod template;

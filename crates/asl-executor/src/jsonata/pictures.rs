@@ -1,7 +1,7 @@
 //! XPath pictures, as the reference implements them: `$formatInteger`'s integer pictures
 //! (decimal digits with grouping, letters, roman numerals, words, ordinals) and the date-time
 //! pictures of `$fromMillis` and `$now` (`[Y0001]-[M01]-[D01]`, names, widths, time zones).
-//! Parsing with a picture (`$toMillis`, `$parseInteger`) is not here.
+//! Reading text with a picture (`$toMillis`, `$parseInteger`) is in `picture_parsing`.
 
 use super::Error;
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
@@ -14,7 +14,7 @@ const DECIMAL_GROUPS: [u32; 37] = [
     0xFF10,
 ];
 
-const FEW: [&str; 20] = [
+pub(super) const FEW: [&str; 20] = [
     "Zero",
     "One",
     "Two",
@@ -36,7 +36,7 @@ const FEW: [&str; 20] = [
     "Eighteen",
     "Nineteen",
 ];
-const ORDINALS: [&str; 20] = [
+pub(super) const ORDINALS: [&str; 20] = [
     "Zeroth",
     "First",
     "Second",
@@ -58,11 +58,11 @@ const ORDINALS: [&str; 20] = [
     "Eighteenth",
     "Nineteenth",
 ];
-const DECADES: [&str; 9] = [
+pub(super) const DECADES: [&str; 9] = [
     "Twenty", "Thirty", "Forty", "Fifty", "Sixty", "Seventy", "Eighty", "Ninety", "Hundred",
 ];
-const MAGNITUDES: [&str; 4] = ["Thousand", "Million", "Billion", "Trillion"];
-const DAYS: [&str; 8] = [
+pub(super) const MAGNITUDES: [&str; 4] = ["Thousand", "Million", "Billion", "Trillion"];
+pub(super) const DAYS: [&str; 8] = [
     "",
     "Monday",
     "Tuesday",
@@ -72,7 +72,7 @@ const DAYS: [&str; 8] = [
     "Saturday",
     "Sunday",
 ];
-const MONTHS: [&str; 12] = [
+pub(super) const MONTHS: [&str; 12] = [
     "January",
     "February",
     "March",
@@ -88,14 +88,14 @@ const MONTHS: [&str; 12] = [
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Case {
+pub(super) enum Case {
     Upper,
     Lower,
     Title,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Primary {
+pub(super) enum Primary {
     Decimal,
     Letters,
     Roman,
@@ -105,26 +105,26 @@ enum Primary {
 }
 
 #[derive(Debug, Clone)]
-struct Separator {
-    position: usize,
-    character: char,
+pub(super) struct Separator {
+    pub(super) position: usize,
+    pub(super) character: char,
 }
 
 /// An analysed integer picture.
 #[derive(Debug, Clone)]
-struct IntegerFormat {
-    primary: Primary,
-    case: Case,
-    ordinal: bool,
-    zero: u32,
-    mandatory: usize,
-    optional: usize,
+pub(super) struct IntegerFormat {
+    pub(super) primary: Primary,
+    pub(super) case: Case,
+    pub(super) ordinal: bool,
+    pub(super) zero: u32,
+    pub(super) mandatory: usize,
+    pub(super) optional: usize,
     /// `Some(every)` when the separators repeat regularly.
-    regular: Option<(usize, char)>,
-    separators: Vec<Separator>,
+    pub(super) regular: Option<(usize, char)>,
+    pub(super) separators: Vec<Separator>,
 }
 
-fn analyse_integer(picture: &str) -> Result<IntegerFormat, Error> {
+pub(super) fn analyse_integer(picture: &str) -> Result<IntegerFormat, Error> {
     let mut f = IntegerFormat {
         primary: Primary::Decimal,
         case: Case::Lower,
@@ -408,19 +408,19 @@ pub(super) fn format_integer(value: f64, picture: &str) -> Result<String, Error>
 
 /// One variable marker of a date-time picture.
 #[derive(Debug)]
-struct Marker {
-    component: char,
+pub(super) struct Marker {
+    pub(super) component: char,
     presentation1: String,
     presentation2: Option<char>,
     names: Option<Case>,
-    width: Option<(Option<usize>, Option<usize>)>,
-    integer: Option<IntegerFormat>,
-    /// For `Y`: the number of digits kept, when the picture limits it.
-    year_digits: Option<u32>,
+    pub(super) width: Option<(Option<usize>, Option<usize>)>,
+    pub(super) integer: Option<IntegerFormat>,
+    /// For `Y`, `M` and `D`: the number of digits, when the picture fixes it.
+    pub(super) year_digits: Option<u32>,
 }
 
 #[derive(Debug)]
-enum Part {
+pub(super) enum Part {
     Literal(String),
     Marker(Marker),
 }
@@ -435,7 +435,7 @@ fn default_presentation(component: char) -> Option<&'static str> {
     })
 }
 
-fn analyse_date_time(picture: &str) -> Result<Vec<Part>, Error> {
+pub(super) fn analyse_date_time(picture: &str) -> Result<Vec<Part>, Error> {
     let chars: Vec<char> = picture.chars().collect();
     let mut parts = Vec::new();
     let literal = |parts: &mut Vec<Part>, from: usize, to: usize| {
@@ -589,7 +589,7 @@ fn weeks_between(start: NaiveDate, day: NaiveDate) -> f64 {
 }
 
 /// The value of a component at `t` (a number, or a word for `P`, `C`, `E`).
-fn component(t: &DateTime<Utc>, c: char) -> Component {
+pub(super) fn component(t: &DateTime<Utc>, c: char) -> Component {
     let date = t.date_naive();
     #[allow(clippy::cast_possible_wrap)]
     let month0 = t.month0() as i32;
@@ -659,7 +659,7 @@ fn component(t: &DateTime<Utc>, c: char) -> Component {
     }
 }
 
-enum Component {
+pub(super) enum Component {
     Number(f64),
     Word(String),
     None,
