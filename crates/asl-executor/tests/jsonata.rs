@@ -126,6 +126,13 @@ fn no_expression_exhausts_the_stack() {
         .and_then(|x| x.evaluate(None, &[], &SystemHost))
         .expect_err("endless recursion");
     assert_eq!(e.code, "U1001");
+    // Huge numbers in pictures neither hang nor overflow.
+    let e = asl_executor::jsonata::evaluate("$formatInteger(1e300, 'I')", None)
+        .expect_err("too large for roman numerals");
+    assert_eq!(e.code, "D3001");
+    let words = asl_executor::jsonata::evaluate("$formatInteger(1e300, 'w')", None)
+        .expect("words for a huge number");
+    assert!(words.is_some_and(|w| w.as_str().is_some_and(|w| w.ends_with("trillion"))));
 }
 
 #[test]

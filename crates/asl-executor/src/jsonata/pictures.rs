@@ -322,6 +322,15 @@ fn letters(mut value: f64, a: u8) -> String {
 
 /// The reference's `_formatInteger`.
 fn format_integer_with(value: f64, f: &IntegerFormat) -> Result<String, Error> {
+    // The reference recurses once a thousand for roman numerals and overflows its stack on
+    // huge numbers; here they are refused before any work.
+    if !value.is_finite() || (f.primary == Primary::Roman && value.abs() >= 1e7) {
+        return Err(Error::with_value(
+            "D3001",
+            "The number is too large to be formatted with this picture",
+            &super::value::V::Num(value),
+        ));
+    }
     let negative = value < 0.0;
     let value = value.abs();
     let mut out = match &f.primary {

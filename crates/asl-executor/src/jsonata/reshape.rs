@@ -29,20 +29,38 @@ pub(super) fn sort(
         }
         keyed.push((keys, item));
     }
-    let mut failure = None;
+    // The keys' types are checked before sorting, so that the comparison is a total order
+    // (the reference finds the same errors while comparing).
+    for i in 0..terms.len() {
+        let mut seen = None;
+        for (keys, _) in &keyed {
+            let ty = match &keys[i] {
+                None => continue,
+                Some(V::Num(_)) => "number",
+                Some(V::Str(_)) => "string",
+                Some(_) => {
+                    return Err(Error::new(
+                        "T2008",
+                        "The expressions within an order-by clause must evaluate to numeric or string values",
+                    ));
+                }
+            };
+            if seen.is_some_and(|s| s != ty) {
+                return Err(Error::new(
+                    "T2007",
+                    "Type mismatch within order-by clause. All values must be of the same type",
+                ));
+            }
+            seen = Some(ty);
+        }
+    }
     keyed.sort_by(|(a, _), (b, _)| {
         for (i, (_, descending)) in terms.iter().enumerate() {
             let order = match (&a[i], &b[i]) {
                 (None, None) => Ordering::Equal,
                 (None, Some(_)) => return Ordering::Greater,
                 (Some(_), None) => return Ordering::Less,
-                (Some(x), Some(y)) => match compare(x, y) {
-                    Ok(o) => o,
-                    Err(e) => {
-                        failure.get_or_insert(e);
-                        return Ordering::Equal;
-                    }
-                },
+                (Some(x), Some(y)) => compare(x, y),
             };
             let order = if *descending { order.reverse() } else { order };
             if order != Ordering::Equal {
@@ -51,24 +69,16 @@ pub(super) fn sort(
         }
         Ordering::Equal
     });
-    match failure {
-        Some(e) => Err(e),
-        None => Ok(keyed.into_iter().map(|(_, item)| item).collect()),
-    }
+    Ok(keyed.into_iter().map(|(_, item)| item).collect())
 }
 
-fn compare(a: &V, b: &V) -> Result<Ordering, Error> {
+/// Two keys of one type (checked before): numbers in IEEE total order, strings as JavaScript
+/// orders them.
+fn compare(a: &V, b: &V) -> Ordering {
     match (a, b) {
-        (V::Num(x), V::Num(y)) => Ok(x.partial_cmp(y).unwrap_or(Ordering::Equal)),
-        (V::Str(x), V::Str(y)) => Ok(compare_strings(x, y)),
-        (V::Num(_) | V::Str(_), V::Num(_) | V::Str(_)) => Err(Error::new(
-            "T2007",
-            "Type mismatch within order-by clause. All values must be of the same type",
-        )),
-        _ => Err(Error::new(
-            "T2008",
-            "The expressions within an order-by clause must evaluate to numeric or string values",
-        )),
+        (V::Num(x), V::Num(y)) => x.total_cmp(y),
+        (V::Str(x), V::Str(y)) => compare_strings(x, y),
+        _ => Ordering::Equal,
     }
 }
 
