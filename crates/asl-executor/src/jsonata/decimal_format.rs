@@ -356,16 +356,20 @@ pub(super) fn format_number(
     } else {
         let max = 10f64.powi(pic.scaling);
         let min = 10f64.powi(pic.scaling - 1);
-        let (mut m, mut e) = (adjusted, 0i32);
-        while m < min {
-            m *= 10.0;
-            e -= 1;
+        // The reference loops forever on zero and on negative numbers here; the magnitude is
+        // scaled instead, its sign kept.
+        let (mut m, mut e) = (adjusted.abs(), 0i32);
+        if m.is_normal() {
+            while m < min {
+                m *= 10.0;
+                e -= 1;
+            }
+            while m > max {
+                m /= 10.0;
+                e += 1;
+            }
         }
-        while m > max {
-            m /= 10.0;
-            e += 1;
-        }
-        (m, Some(e))
+        (m.copysign(adjusted), Some(e))
     };
     let rounded = round_to(
         mantissa,
@@ -385,7 +389,9 @@ pub(super) fn format_number(
     let decimal_at = |s: &[char]| index_of(s, p.decimal, 0).unwrap_or(s.len());
     let mut d = decimal_at(&s);
     let pad_left = pic.min_integer.saturating_sub(d);
-    let pad_right = pic.min_fraction.saturating_sub(s.len() - d - 1);
+    let pad_right = pic
+        .min_fraction
+        .saturating_sub((s.len() - d).saturating_sub(1));
     s.splice(0..0, std::iter::repeat_n(p.zero, pad_left));
     s.extend(std::iter::repeat_n(p.zero, pad_right));
     d = decimal_at(&s);

@@ -137,7 +137,12 @@ fn parse_integer_with(value: &str, f: &IntegerFormat) -> Result<f64, Error> {
             if f.zero != 0x30 {
                 digits = digits
                     .chars()
-                    .map(|c| char::from_u32(u32::from(c).wrapping_sub(f.zero) + 0x30).unwrap_or(c))
+                    .map(|c| {
+                        u32::from(c)
+                            .checked_sub(f.zero)
+                            .and_then(|d| char::from_u32(d + 0x30))
+                            .unwrap_or(c)
+                    })
                     .collect();
             }
             parse_int(&digits)

@@ -214,7 +214,12 @@ fn regular(separators: &[Separator]) -> Option<(usize, char)> {
     fn gcd(a: usize, b: usize) -> usize {
         if b == 0 { a } else { gcd(b, a % b) }
     }
-    let factor = separators.iter().map(|s| s.position).reduce(gcd)?;
+    // A factor of 0 (a separator at the end) is not a regular grouping.
+    let factor = separators
+        .iter()
+        .map(|s| s.position)
+        .reduce(gcd)
+        .filter(|f| *f > 0)?;
     (1..=separators.len())
         .all(|i| separators.iter().any(|s| s.position == i * factor))
         .then_some((factor, first.character))
@@ -415,6 +420,10 @@ pub(super) fn format_integer(value: f64, picture: &str) -> Result<String, Error>
     format_integer_with(value.floor(), &analyse_integer(picture)?)
 }
 
+/// The widest a date-time picture's component may be (the reference would build the string,
+/// however long).
+const MAX_WIDTH: usize = 1000;
+
 /// One variable marker of a date-time picture.
 #[derive(Debug)]
 pub(super) struct Marker {
@@ -507,6 +516,14 @@ fn analyse_marker(marker: &str) -> Result<Marker, Error> {
                 None => (parse(w), None),
                 Some((a, b)) => (parse(a), parse(b)),
             };
+            if [min, max].iter().flatten().any(|w| *w > MAX_WIDTH) {
+                return Err(Error::new(
+                    "U0001",
+                    format!(
+                        "A width above {MAX_WIDTH} in a date/time picture is not supported by the local executor"
+                    ),
+                ));
+            }
             (&rest[..comma], Some((min, max)))
         }
         None => (rest, None),
@@ -810,10 +827,16 @@ pub(super) fn format_date_time(
     let parts = analyse_date_time(
         picture.unwrap_or("[Y0001]-[M01]-[D01]T[H01]:[m01]:[s01].[f001][Z01:01t]"),
     )?;
-    let shift = (60 * offset.0 + offset.1) * 60 * 1000;
+    let shift = offset
+        .0
+        .saturating_mul(60)
+        .saturating_add(offset.1)
+        .saturating_mul(60_000);
     #[allow(clippy::cast_possible_truncation)]
-    let t = DateTime::<Utc>::from_timestamp_millis(millis.trunc() as i64 + shift)
-        .ok_or_else(|| Error::new("D3110", format!("The timestamp {millis} is out of range")))?;
+    let t = DateTime::<Utc>::from_timestamp_millis((millis.trunc() as i64).saturating_add(shift))
+        .ok_or_else(|| {
+        Error::new("D3110", format!("The timestamp {millis} is out of range"))
+    })?;
     let mut out = String::new();
     for p in &parts {
         match p {
