@@ -11,7 +11,7 @@ use super::value::{Flags, Func, V, deep_equal};
 use indexmap::IndexMap;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 /// What an expression gives: a value, or nothing (JSONata's `undefined`).
 pub(super) type R = Result<Option<V>, Error>;
@@ -29,7 +29,7 @@ pub(crate) struct Frame {
 }
 
 impl Frame {
-    pub(super) fn child(parent: &Rc<Frame>) -> Rc<Frame> {
+    fn child(parent: &Rc<Frame>) -> Rc<Frame> {
         Rc::new(Frame {
             vars: RefCell::default(),
             parent: Some(parent.clone()),
@@ -54,6 +54,9 @@ pub(super) struct Cx<'a> {
     pub(super) root: Option<V>,
     /// The evaluation's top-level variables (`$eval` evaluates in them).
     pub(super) globals: Rc<Frame>,
+    /// Every frame the evaluation made: a function bound in a frame holds that frame, a cycle
+    /// that [`Cx::release`] breaks when the evaluation ends.
+    frames: RefCell<Vec<Weak<Frame>>>,
     depth: Cell<usize>,
     pub(super) host: &'a dyn super::Host,
 }
@@ -62,9 +65,27 @@ impl<'a> Cx<'a> {
     pub(super) fn new(root: Option<V>, globals: Rc<Frame>, host: &'a dyn super::Host) -> Cx<'a> {
         Cx {
             root,
+            frames: RefCell::new(vec![Rc::downgrade(&globals)]),
             globals,
             depth: Cell::new(0),
             host,
+        }
+    }
+
+    /// A new frame inside `parent`, remembered for [`Cx::release`].
+    pub(super) fn child(&self, parent: &Rc<Frame>) -> Rc<Frame> {
+        let frame = Frame::child(parent);
+        self.frames.borrow_mut().push(Rc::downgrade(&frame));
+        frame
+    }
+
+    /// Empties every frame of the evaluation, so that functions and the frames that hold them
+    /// are freed: call it once the result no longer needs them.
+    pub(super) fn release(&self) {
+        for frame in self.frames.borrow_mut().drain(..) {
+            if let Some(f) = frame.upgrade() {
+                f.vars.borrow_mut().clear();
+            }
         }
     }
 }
@@ -176,7 +197,7 @@ fn eval_inner(node: &Node, input: Option<&V>, env: &Rc<Frame>, cx: &Cx<'_>) -> R
             }
         }
         Node::Block(items) => {
-            let frame = Frame::child(env);
+            let frame = cx.child(env);
             let mut last = None;
             for item in items {
                 last = eval(item, input, &frame, cx)?;
@@ -645,7 +666,7 @@ pub(super) fn apply(func: &Rc<Func>, args: Vec<Option<V>>, input: Option<&V>, cx
             env,
             input: captured,
         } => {
-            let frame = Frame::child(env);
+            let frame = cx.child(env);
             for (i, p) in lambda.params.iter().enumerate() {
                 if let Some(Some(v)) = args.get(i) {
                     frame.bind(p, v.clone());

@@ -148,11 +148,15 @@ impl Expression {
             frame.bind(name, value::V::from_json(v));
         }
         let cx = eval::Cx::new(input.clone(), frame.clone(), host);
-        Ok(match eval::eval(&self.root, input.as_ref(), &frame, &cx)? {
-            None => Outcome::Undefined,
-            Some(value::V::Func(_)) => Outcome::Function,
-            Some(v) => Outcome::Value(v.to_json()),
-        })
+        let result = eval::eval(&self.root, input.as_ref(), &frame, &cx);
+        let outcome = match result {
+            Err(e) => Err(e),
+            Ok(None) => Ok(Outcome::Undefined),
+            Ok(Some(value::V::Func(_))) => Ok(Outcome::Function),
+            Ok(Some(v)) => Ok(Outcome::Value(v.to_json())),
+        };
+        cx.release();
+        outcome
     }
 }
 
