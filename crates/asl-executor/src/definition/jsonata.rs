@@ -331,19 +331,29 @@ pub(super) fn outputs(
     })
 }
 
+/// A number field (`TimeoutSeconds`, `MaxConcurrency`, ...): a number, checked by `fixed`, or a
+/// JSONata expression, kept by `expr`.
+fn number_or_expression<T>(
+    obj: &Map<String, Value>,
+    q: &str,
+    key: &str,
+    fixed: impl FnOnce(&Value) -> Result<T, DefinitionProblem>,
+    expr: fn(JTemplate) -> T,
+) -> Result<Option<T>, DefinitionProblem> {
+    match obj.get(key) {
+        None => Ok(None),
+        Some(Value::String(s)) if expression_text(s).is_some() => Ok(field(obj, q, key)?.map(expr)),
+        Some(v) => fixed(v).map(Some),
+    }
+}
+
 /// A number of seconds: a positive integer or a JSONata expression.
 fn seconds(
     obj: &Map<String, Value>,
     q: &str,
     key: &str,
 ) -> Result<Option<Seconds>, DefinitionProblem> {
-    match obj.get(key) {
-        None => Ok(None),
-        Some(Value::String(s)) if expression_text(s).is_some() => {
-            Ok(field(obj, q, key)?.map(Seconds::Expr))
-        }
-        Some(v) => fixed_seconds(v, q, key).map(Some),
-    }
+    number_or_expression(obj, q, key, |v| fixed_seconds(v, q, key), Seconds::Expr)
 }
 
 /// A Map's limit: a number or a JSONata expression.
@@ -353,13 +363,7 @@ fn limit(
     key: &str,
     max: Option<f64>,
 ) -> Result<Option<Limit>, DefinitionProblem> {
-    match obj.get(key) {
-        None => Ok(None),
-        Some(Value::String(s)) if expression_text(s).is_some() => {
-            Ok(field(obj, q, key)?.map(Limit::Expr))
-        }
-        Some(v) => fixed_limit(v, q, key, max).map(Some),
-    }
+    number_or_expression(obj, q, key, |v| fixed_limit(v, q, key, max), Limit::Expr)
 }
 
 fn assign(obj: &Map<String, Value>, q: &str) -> Result<Option<JTemplate>, DefinitionProblem> {

@@ -41,7 +41,11 @@ fn word_value(word: &str) -> Option<f64> {
 
 /// The reference's `wordsToNumber` (an unknown word makes the result NaN, as there).
 fn words_to_number(text: &str) -> f64 {
-    let splitter = regex::Regex::new(r",\s|\sand\s|[\s\\-]").unwrap_or_else(|_| unreachable!());
+    // Compiled once: `$parseInteger` with a words picture may run for every item of a Map.
+    static SPLITTER: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r",\s|\sand\s|[\s\\-]").unwrap_or_else(|_| unreachable!())
+    });
+    let splitter = &*SPLITTER;
     let mut segs = vec![0.0];
     for part in splitter.split(text) {
         match word_value(part) {
