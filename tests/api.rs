@@ -894,7 +894,7 @@ async fn a_selector_rerun_is_one_batch_execution_at_its_concurrency() {
     // Never more than two tenants' vending at once, and two at once did happen.
     let (mut open, mut most) = (0_i32, 0_i32);
     for event in &history {
-        match event.event_type.as_str() {
+        match &*event.event_type {
             "MapIterationStarted" => open += 1,
             "MapIterationSucceeded" | "MapIterationFailed" | "MapIterationAborted" => open -= 1,
             _ => {}

@@ -176,8 +176,7 @@ fn record_at(local: &Local, rev: &str) -> Value {
 
 /// The state a `...StateEntered` event entered.
 fn entered_name(e: &asl_executor::HistoryEvent) -> Option<String> {
-    let (_, details) = e.details.as_ref()?;
-    details["name"].as_str().map(str::to_owned)
+    e.details.as_ref()?.name().map(str::to_owned)
 }
 
 /// A queue that receives the offboarding events.

@@ -243,7 +243,7 @@ async fn a_creation_ended_by_a_concurrent_operation_waits_then_ensures_the_accou
         history.iter().any(|e| e
             .details
             .as_ref()
-            .is_some_and(|(_, d)| d["name"] == "WaitBeforeNewCreation")),
+            .is_some_and(|d| d.name() == Some("WaitBeforeNewCreation"))),
         "it waited before the new creation"
     );
 }

@@ -2,7 +2,8 @@
 //! same chain in JSONata (each `Output` an expression), and a
 //! Map over 5,000 items (inline, MaxConcurrency 0: about 20,000 history events, within AWS's
 //! 25,000). Run with
-//! `cargo bench -p asl-executor --bench throughput`; it prints a table.
+//! `cargo bench -p asl-executor --bench throughput`; it prints a table. Name workloads to run
+//! only those (`... --bench throughput -- chain jsonata map`), for example under `perf record`.
 //!
 //! A transition is a state entered, counted from the execution history, so the figure covers
 //! the whole path: I/O processing, history events and the scheduler.
@@ -100,9 +101,17 @@ fn main() {
                 json!({"items": items}),
             ),
         ];
+        // Cargo passes `--bench` itself; any other argument names a workload to run.
+        let only: Vec<String> = std::env::args()
+            .skip(1)
+            .filter(|a| !a.starts_with('-'))
+            .collect();
         println!("| workload | transitions | best of 5 | transitions/s |");
         println!("|---|---:|---:|---:|");
         for (label, name, def, input) in &cases {
+            if !only.is_empty() && !only.iter().any(|o| o == name) {
+                continue;
+            }
             let (transitions, took) = measure(name, def, input, 5).await;
             let rate = transitions as f64 / took.as_secs_f64();
             println!(

@@ -233,7 +233,12 @@ impl ExecutionHandle {
 
     /// The history so far.
     pub fn history(&self) -> Vec<HistoryEvent> {
-        self.shared.history.snapshot()
+        self.shared.history.snapshot(0)
+    }
+
+    /// The events after the first `seen` (what a caller that already has `seen` events lacks).
+    pub fn history_after(&self, seen: usize) -> Vec<HistoryEvent> {
+        self.shared.history.snapshot(seen)
     }
 }
 

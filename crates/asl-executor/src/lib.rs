@@ -40,7 +40,7 @@ mod template;
 pub use definition::{DefinitionProblem, StateMachine};
 pub use execution::{Error, ExecutionHandle, ExecutionResult, ExecutorConfig, Status, TimeMode};
 pub use executor::Executor;
-pub use history::HistoryEvent;
+pub use history::{Details, HistoryEvent};
 pub use task::{ChildExecution, TaskError, TaskHandler, TaskRequest, handler_fn};
 
 /// Entry points for fuzzing: parse untrusted text without running anything.

@@ -53,7 +53,12 @@ pub(crate) enum Payload<'a> {
 
 /// `None` when `value` fits in a payload, else the cause of its `States.DataLimitExceeded`.
 pub(crate) fn payload_over(value: &Value, at: Payload<'_>) -> Option<String> {
-    let size = payload_bytes(value);
+    over_limit(payload_bytes(value), at)
+}
+
+/// `None` when a payload of `size` bytes of JSON fits, else the cause of its
+/// `States.DataLimitExceeded`.
+pub(crate) fn over_limit(size: usize, at: Payload<'_>) -> Option<String> {
     if size <= MAX_PAYLOAD_BYTES {
         return None;
     }

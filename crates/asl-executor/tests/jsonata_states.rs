@@ -118,16 +118,16 @@ async fn a_task_gets_its_arguments_and_output_reads_the_result() {
         .iter()
         .find(|e| e.event_type == "TaskScheduled")
         .expect("scheduled");
-    let details = &scheduled.details.as_ref().expect("details").1;
+    let details = scheduled.details.as_ref().expect("details").value();
     assert_eq!(details["timeoutInSeconds"], json!(30));
     let sent: Value = details["parameters"].clone();
     assert_eq!(sent["Payload"], json!({"who": "ada"}));
-    let exited: Vec<&Value> = history
+    let exited: Vec<Value> = history
         .iter()
         .filter(|e| e.event_type == "TaskStateExited")
-        .filter_map(|e| e.details.as_ref().map(|d| &d.1["output"]))
+        .filter_map(|e| e.details.as_ref()?.get("output"))
         .collect();
-    assert_eq!(exited, [&json!({"out": "hello ada", "kept": "ada"})]);
+    assert_eq!(exited, [json!({"out": "hello ada", "kept": "ada"})]);
 
     let bad_timeout = json!({"QueryLanguage": "JSONata", "StartAt": "T", "States": {
         "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:greet",

@@ -145,7 +145,7 @@ async fn the_history_holds_25000_events_and_its_last_place_is_for_the_end() {
     assert_eq!(r.status, Status::Succeeded, "{:?}", r.cause);
     assert_eq!(history.len(), MAX_HISTORY_EVENTS);
     assert_eq!(
-        history.last().map(|e| e.event_type.as_str()),
+        history.last().map(|e| &*e.event_type),
         Some("ExecutionSucceeded")
     );
 
@@ -155,7 +155,7 @@ async fn the_history_holds_25000_events_and_its_last_place_is_for_the_end() {
     assert_eq!(r.error.as_deref(), Some("States.Runtime"));
     assert_eq!(history.len(), MAX_HISTORY_EVENTS);
     let end = history.last().expect("events");
-    assert_eq!((end.id, end.event_type.as_str()), (last, "ExecutionFailed"));
+    assert_eq!((end.id, &*end.event_type), (last, "ExecutionFailed"));
 }
 
 #[tokio::test]

@@ -19,7 +19,7 @@ async fn run(definition: Value, input: Value) -> ExecutionResult {
 }
 
 fn types(history: &[HistoryEvent]) -> Vec<&str> {
-    history.iter().map(|e| e.event_type.as_str()).collect()
+    history.iter().map(|e| &*e.event_type).collect()
 }
 
 /// A Lambda-style handler that fails `fail_times` times with `error_type`, then returns its payload.

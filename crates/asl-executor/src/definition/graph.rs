@@ -136,7 +136,7 @@ pub(super) fn check_reachable(m: &StateMachine, prefix: &str) -> Result<(), Defi
     if let Some(i) = seen.iter().position(|s| !s) {
         let name = &m.states[i].name;
         let q = if prefix.is_empty() {
-            name.clone()
+            name.to_string()
         } else {
             format!("{prefix}/{name}")
         };

@@ -89,13 +89,13 @@ pub(crate) struct JChoice {
 }
 
 impl JKind {
-    pub(crate) fn type_name(&self) -> &'static str {
+    pub(crate) fn event_types(&self) -> (&'static str, &'static str) {
         match self {
-            JKind::Pass { .. } => "Pass",
-            JKind::Succeed => "Succeed",
-            JKind::Fail { .. } => "Fail",
-            JKind::Wait { .. } => "Wait",
-            JKind::Choice { .. } => "Choice",
+            JKind::Pass { .. } => ("PassStateEntered", "PassStateExited"),
+            JKind::Succeed => ("SucceedStateEntered", "SucceedStateExited"),
+            JKind::Fail { .. } => ("FailStateEntered", "FailStateExited"),
+            JKind::Wait { .. } => ("WaitStateEntered", "WaitStateExited"),
+            JKind::Choice { .. } => ("ChoiceStateEntered", "ChoiceStateExited"),
         }
     }
 }

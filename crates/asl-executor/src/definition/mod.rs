@@ -78,7 +78,7 @@ pub(crate) enum Transition {
 
 #[derive(Debug)]
 pub(crate) struct State {
-    pub(crate) name: String,
+    pub(crate) name: Arc<str>,
     pub(crate) kind: Kind,
     pub(crate) input_path: PathField,
     pub(crate) output_path: PathField,
@@ -270,22 +270,23 @@ impl StateMachine {
 
     /// The names of the top-level states, in definition order.
     pub fn state_names(&self) -> impl Iterator<Item = &str> {
-        self.states.iter().map(|s| s.name.as_str())
+        self.states.iter().map(|s| &*s.name)
     }
 }
 
-/// Names used by the executor when it reports where a state sits.
-pub(crate) fn type_name(kind: &Kind) -> &'static str {
+/// The event types a state of this kind writes when it is entered and when it exits, for
+/// example `PassStateEntered` and `PassStateExited`.
+pub(crate) fn state_event_types(kind: &Kind) -> (&'static str, &'static str) {
     match kind {
-        Kind::Pass { .. } => "Pass",
-        Kind::Task(_) => "Task",
-        Kind::Choice { .. } => "Choice",
-        Kind::Wait { .. } => "Wait",
-        Kind::Succeed => "Succeed",
-        Kind::Fail { .. } => "Fail",
-        Kind::Parallel { .. } => "Parallel",
-        Kind::Map(_) => "Map",
-        Kind::Jsonata(j) => j.kind.type_name(),
+        Kind::Pass { .. } => ("PassStateEntered", "PassStateExited"),
+        Kind::Task(_) => ("TaskStateEntered", "TaskStateExited"),
+        Kind::Choice { .. } => ("ChoiceStateEntered", "ChoiceStateExited"),
+        Kind::Wait { .. } => ("WaitStateEntered", "WaitStateExited"),
+        Kind::Succeed => ("SucceedStateEntered", "SucceedStateExited"),
+        Kind::Fail { .. } => ("FailStateEntered", "FailStateExited"),
+        Kind::Parallel { .. } => ("ParallelStateEntered", "ParallelStateExited"),
+        Kind::Map(_) => ("MapStateEntered", "MapStateExited"),
+        Kind::Jsonata(j) => j.kind.event_types(),
     }
 }
 

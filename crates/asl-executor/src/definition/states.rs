@@ -45,7 +45,7 @@ pub(super) fn parse_state(
     let ty = req_str(obj, q, "Type")?;
     if query_language(obj, q)?.unwrap_or(scope.jsonata) {
         return Ok(State {
-            name: name.to_owned(),
+            name: name.into(),
             kind: super::jsonata::parse(ty, obj, q, scope)?,
             input_path: super::PathField::Default,
             output_path: super::PathField::Default,
@@ -64,7 +64,7 @@ pub(super) fn parse_state(
         other => return Err(problem(q, "Type", format!("unknown state type '{other}'"))),
     };
     Ok(State {
-        name: name.to_owned(),
+        name: name.into(),
         kind: parse(obj, q, scope)?,
         input_path: path_field(obj, q, "InputPath")?,
         output_path: path_field(obj, q, "OutputPath")?,

@@ -256,7 +256,7 @@ impl Run {
                     Some((
                         "mapIterationStartedEventDetails",
                         details([
-                            ("name", Value::String(name.clone())),
+                            ("name", Value::String(name.to_string())),
                             ("index", Value::from(index)),
                         ]),
                     )),
@@ -280,7 +280,7 @@ impl Run {
                     Some((
                         key,
                         details([
-                            ("name", Value::String(name.clone())),
+                            ("name", Value::String(name.to_string())),
                             ("index", Value::from(index)),
                         ]),
                     )),

@@ -7,6 +7,7 @@ use crate::env::{Env, Vars};
 use crate::intrinsic::Resolve as _;
 use crate::template::{Template, TemplateError};
 use serde_json::{Map, Value, json};
+use std::borrow::Cow;
 
 impl Run {
     pub(super) fn template_failure(&self, at: At<'_>, e: TemplateError, input: &Value) -> Failure {
@@ -24,23 +25,37 @@ impl Run {
         }
     }
 
-    pub(super) fn apply_input_path(
+    /// The effective input: `input` after `InputPath`, borrowed when the path is the default.
+    pub(super) fn input_view<'v>(
         &self,
         at: At<'_>,
         vars: &Vars,
-        input: &Value,
-    ) -> Result<Value, Failure> {
+        input: &'v Value,
+    ) -> Result<Cow<'v, Value>, Failure> {
         match &at.state.input_path {
-            PathField::Default => Ok(input.clone()),
-            PathField::Null => Ok(json!({})),
+            PathField::Default => Ok(Cow::Borrowed(input)),
+            PathField::Null => Ok(Cow::Owned(json!({}))),
             PathField::Path(p) => {
                 let env = Env {
                     data: input,
                     context: self.context(at, None, None),
                     vars,
                 };
-                env.resolve(p).ok_or_else(|| self.runtime(at, format_args!("Invalid path '{p}' : No results for path: the InputPath does not match the input '{input}'")))
+                env.resolve(p).map(Cow::Owned).ok_or_else(|| self.runtime(at, format_args!("Invalid path '{p}' : No results for path: the InputPath does not match the input '{input}'")))
             }
+        }
+    }
+
+    /// The effective input of a state that needs its raw input no more.
+    pub(super) fn apply_input_path(
+        &self,
+        at: At<'_>,
+        vars: &Vars,
+        input: Value,
+    ) -> Result<Value, Failure> {
+        match self.input_view(at, vars, &input)? {
+            Cow::Borrowed(_) => Ok(input),
+            Cow::Owned(v) => Ok(v),
         }
     }
 

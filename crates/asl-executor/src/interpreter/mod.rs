@@ -21,15 +21,17 @@ pub(crate) use run::start;
 use crate::choice;
 use crate::definition::{
     ErrorSource, Kind, MapSpec, State, StateMachine, TaskSpec, Transition, WaitFor,
-    parse_timestamp, type_name,
+    parse_timestamp, state_event_types,
 };
 use crate::env::{Context, Env, Vars};
 use crate::execution::{ExecutionShared, Inner, TimeMode};
+use crate::history::{Details, payload_text};
 use crate::intrinsic::{IntrinsicError, Resolve};
-use crate::limits::{DATA_LIMIT_EXCEEDED, Payload, history_full_cause, payload_over};
+use crate::limits::{DATA_LIMIT_EXCEEDED, Payload, history_full_cause, over_limit, payload_over};
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -124,8 +126,18 @@ impl Run {
     fn push(
         &self,
         cur: &mut Cursor,
-        event_type: impl Into<String>,
+        event_type: impl Into<Cow<'static, str>>,
         details: Option<(&'static str, Value)>,
+    ) -> u64 {
+        let details = details.map(|(key, fields)| Details::fields(key, fields));
+        self.push_details(cur, event_type, details)
+    }
+
+    fn push_details(
+        &self,
+        cur: &mut Cursor,
+        event_type: impl Into<Cow<'static, str>>,
+        details: Option<Details>,
     ) -> u64 {
         let id = self
             .exec
@@ -191,6 +203,10 @@ impl Run {
         let fut = async move {
             let mut idx = sm.start_at;
             let mut input = input;
+            // The JSON text of the state's input, for its entered event: the previous state's
+            // output text, written once for its exited event and the payload limit.
+            let mut buf = Vec::new();
+            let mut input_text = payload_text(&input, &mut buf);
             loop {
                 if let Some(deadline) = self.exec.deadline
                     && cur.now > deadline
@@ -201,16 +217,15 @@ impl Run {
                     cur.now = cur.now.max(Utc::now());
                 }
                 let state = &sm.states[idx];
-                let ty = type_name(&state.kind);
-                let entered_id = self.push(
+                let (entered, exited) = state_event_types(&state.kind);
+                let entered_id = self.push_details(
                     cur,
-                    format!("{ty}StateEntered"),
-                    Some((
+                    entered,
+                    Some(Details::state(
                         "stateEnteredEventDetails",
-                        details([
-                            ("name", Value::String(state.name.clone())),
-                            ("input", input.clone()),
-                        ]),
+                        state.name.clone(),
+                        "input",
+                        input_text,
                     )),
                 );
                 // A state the full history could not enter does not run.
@@ -223,16 +238,21 @@ impl Run {
                     entered_time: cur.now,
                 };
                 let step = self.run_state(at, input, vars, cur).await?;
-                check_payload(&step.output, Payload::StateOutput { state: &state.name })?;
-                self.push(
+                let output_text = payload_text(&step.output, &mut buf);
+                if let Some(cause) = over_limit(
+                    output_text.len(),
+                    Payload::StateOutput { state: &state.name },
+                ) {
+                    return Err(Failure::error(DATA_LIMIT_EXCEEDED, Some(cause)));
+                }
+                self.push_details(
                     cur,
-                    format!("{ty}StateExited"),
-                    Some((
+                    exited,
+                    Some(Details::state(
                         "stateExitedEventDetails",
-                        details([
-                            ("name", Value::String(state.name.clone())),
-                            ("output", step.output.clone()),
-                        ]),
+                        state.name.clone(),
+                        "output",
+                        output_text.clone(),
                     )),
                 );
                 match step.next {
@@ -240,6 +260,7 @@ impl Run {
                     Transition::Next(i) => {
                         idx = i;
                         input = step.output;
+                        input_text = output_text;
                     }
                 }
             }
@@ -257,15 +278,20 @@ impl Run {
         let state = at.state;
         match &state.kind {
             Kind::Pass { result, io } => {
-                let effective = self.apply_input_path(at, vars, &raw_input)?;
+                let effective = self.input_view(at, vars, &raw_input)?;
                 let res = match result {
                     Some(r) => r.clone(),
-                    None => self.apply_template(at, io.parameters.as_ref(), effective, vars)?,
+                    None => self.apply_template(
+                        at,
+                        io.parameters.as_ref(),
+                        effective.into_owned(),
+                        vars,
+                    )?,
                 };
                 self.finish(at, io, raw_input, res, vars)
             }
             Kind::Succeed => {
-                let effective = self.apply_input_path(at, vars, &raw_input)?;
+                let effective = self.apply_input_path(at, vars, raw_input)?;
                 let output = self.apply_output_path(at, vars, effective)?;
                 Ok(Step {
                     output,
@@ -301,7 +327,7 @@ impl Run {
                 })
             }
             Kind::Choice { choices, default } => {
-                let effective = self.apply_input_path(at, vars, &raw_input)?;
+                let effective = self.apply_input_path(at, vars, raw_input)?;
                 let env = Env {
                     data: &effective,
                     context: self.context(at, None, None),
@@ -327,7 +353,7 @@ impl Run {
                 self.pass_on(at, assign, effective, vars, Transition::Next(next))
             }
             Kind::Wait { how, next } => {
-                let effective = self.apply_input_path(at, vars, &raw_input)?;
+                let effective = self.apply_input_path(at, vars, raw_input)?;
                 let env = Env {
                     data: &effective,
                     context: self.context(at, None, None),

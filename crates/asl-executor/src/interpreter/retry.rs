@@ -45,7 +45,7 @@ impl Run {
         vars: &mut Vars,
         cur: &mut Cursor,
     ) -> Result<Step, Failure> {
-        let effective = self.apply_input_path(at, vars, &raw_input)?;
+        let effective = self.input_view(at, vars, &raw_input)?.into_owned();
         let mut counts = vec![0u32; io.retry.len()];
         let mut retries = 0u32;
         loop {

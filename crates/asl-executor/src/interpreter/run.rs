@@ -6,7 +6,7 @@ use crate::env::{ExecutionInfo, Vars};
 use crate::execution::{
     Error, ExecutionHandle, ExecutionResult, ExecutionShared, Inner, Status, lock, valid_name,
 };
-use crate::history::History;
+use crate::history::{Details, History};
 use crate::intrinsic::json_eq;
 use chrono::{DateTime, SecondsFormat, SubsecRound as _, Utc};
 use serde_json::{Value, json};
@@ -93,7 +93,7 @@ async fn execute(run: Run, start: DateTime<Utc>) {
         0,
         start,
         "ExecutionStarted",
-        Some((
+        Some(Details::fields(
             "executionStartedEventDetails",
             json!({"input": input, "roleArn": run.exec.info.role_arn}),
         )),
@@ -116,7 +116,10 @@ async fn execute(run: Run, start: DateTime<Utc>) {
                 cur.prev,
                 cur.now,
                 "ExecutionSucceeded",
-                Some(("executionSucceededEventDetails", json!({"output": output}))),
+                Some(Details::fields(
+                    "executionSucceededEventDetails",
+                    json!({"output": output}),
+                )),
             );
             ExecutionResult {
                 execution_arn: info.id.clone(),
@@ -150,9 +153,12 @@ async fn execute(run: Run, start: DateTime<Utc>) {
             if let Some(c) = &f.cause {
                 details.insert("cause".into(), json!(c));
             }
-            run.exec
-                .history
-                .push(cur.prev, cur.now, ev, Some((key, Value::Object(details))));
+            run.exec.history.push(
+                cur.prev,
+                cur.now,
+                ev,
+                Some(Details::fields(key, Value::Object(details))),
+            );
             ExecutionResult {
                 execution_arn: info.id.clone(),
                 name: info.name.clone(),

@@ -149,7 +149,7 @@ impl Run {
             payload: params.clone(),
             execution_arn: self.exec.info.id.clone(),
             execution_name: self.exec.info.name.clone(),
-            state_name: at.state.name.clone(),
+            state_name: at.state.name.to_string(),
             task_token: token.clone(),
         };
         let callback = token.as_ref().map(|t| self.inner.register_token(t));

@@ -54,7 +54,7 @@ fn print_steps(events: &[HistoryEvent]) -> Result<()> {
             let name = e
                 .details
                 .as_ref()
-                .and_then(|(_, d)| d["name"].as_str())
+                .and_then(|d| d.name())
                 .unwrap_or_default();
             writeln!(err, "  +{offset:>8.1}s  {ty:<8} {name}")?;
         } else if e.event_type.starts_with("Execution") && e.event_type != "ExecutionStarted" {

@@ -477,9 +477,8 @@ async fn mirrored(
     let mut sent = 0;
     let send = |sent: usize| {
         let events: Vec<Value> = handle
-            .history()
+            .history_after(sent)
             .iter()
-            .skip(sent)
             .map(|e| e.to_json())
             .collect();
         let (control, arn, n) = (control.clone(), handle.arn().to_owned(), events.len());
