@@ -51,11 +51,6 @@ pub(crate) enum Payload<'a> {
     StateOutput { state: &'a str },
 }
 
-/// `None` when `value` fits in a payload, else the cause of its `States.DataLimitExceeded`.
-pub(crate) fn payload_over(value: &Value, at: Payload<'_>) -> Option<String> {
-    over_limit(payload_bytes(value), at)
-}
-
 /// `None` when a payload of `size` bytes of JSON fits, else the cause of its
 /// `States.DataLimitExceeded`.
 pub(crate) fn over_limit(size: usize, at: Payload<'_>) -> Option<String> {
@@ -104,11 +99,14 @@ mod tests {
         // A string of n ASCII characters is n + 2 bytes of JSON (its quotes).
         let at_limit = json!("x".repeat(MAX_PAYLOAD_BYTES - 2));
         assert_eq!(
-            payload_over(&at_limit, Payload::StateOutput { state: "S" }),
+            over_limit(
+                payload_bytes(&at_limit),
+                Payload::StateOutput { state: "S" }
+            ),
             None
         );
         let over = json!("x".repeat(MAX_PAYLOAD_BYTES - 1));
-        let cause = payload_over(&over, Payload::StateOutput { state: "S" });
+        let cause = over_limit(payload_bytes(&over), Payload::StateOutput { state: "S" });
         assert!(cause.is_some_and(|c| c.contains("'S'")));
     }
 }

@@ -27,7 +27,7 @@ use crate::env::{Context, Env, Vars};
 use crate::execution::{ExecutionShared, Inner, TimeMode};
 use crate::history::{Details, payload_text};
 use crate::intrinsic::{IntrinsicError, Resolve};
-use crate::limits::{DATA_LIMIT_EXCEEDED, Payload, history_full_cause, over_limit, payload_over};
+use crate::limits::{DATA_LIMIT_EXCEEDED, Payload, history_full_cause, over_limit, payload_bytes};
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
@@ -239,12 +239,10 @@ impl Run {
                 };
                 let step = self.run_state(at, input, vars, cur).await?;
                 let output_text = payload_text(&step.output, &mut buf);
-                if let Some(cause) = over_limit(
+                check_size(
                     output_text.len(),
                     Payload::StateOutput { state: &state.name },
-                ) {
-                    return Err(Failure::error(DATA_LIMIT_EXCEEDED, Some(cause)));
-                }
+                )?;
                 self.push_details(
                     cur,
                     exited,
@@ -439,7 +437,13 @@ fn execution_timeout() -> Failure {
 
 /// `Ok` when `value` fits in a payload, else the `States.DataLimitExceeded` failure.
 fn check_payload(value: &Value, at: Payload<'_>) -> Result<(), Failure> {
-    match payload_over(value, at) {
+    check_size(payload_bytes(value), at)
+}
+
+/// `Ok` when a payload of `size` bytes of JSON fits, else the `States.DataLimitExceeded`
+/// failure.
+fn check_size(size: usize, at: Payload<'_>) -> Result<(), Failure> {
+    match over_limit(size, at) {
         None => Ok(()),
         Some(cause) => Err(Failure::error(DATA_LIMIT_EXCEEDED, Some(cause))),
     }
